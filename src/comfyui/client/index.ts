@@ -1,0 +1,7 @@
+export { ComfyUiClient, UPLOAD_SUBFOLDER, contentHashName, uploadExtension } from './client';
+export type { ComfyUiClientOptions, SubmitOptions, DownloadOptions } from './client';
+export { AmbiguousSubmitError, OutputTooLargeError } from './errors';
+export { extractOutputs, guessMimeType } from './outputs';
+export { interpretHistory, wasFullyCached } from './history';
+export { parseServerAddress, webSocketUrl } from './address';
+export type * from './types';

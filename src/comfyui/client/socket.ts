@@ -1,0 +1,182 @@
+/**
+ * The one websocket a client keeps to its server (undici's WebSocket, so auth headers and the
+ * client's dispatcher apply). Shared by every watch; reconnects with backoff while someone listens.
+ * A drop never fails a job: watches keep polling and are told to poll at once.
+ */
+import { WebSocket, type Dispatcher } from 'undici';
+import { backoffDelay } from '../../util/backoff';
+import type { ClientLogger } from './types';
+
+export interface SocketMessage {
+	type: string;
+	data: Record<string, unknown>;
+}
+
+export interface SocketListener {
+	onMessage(message: SocketMessage): void;
+	/** The socket closed or failed; the listener should poll now. */
+	onDrop?(): void;
+}
+
+export interface SocketOptions {
+	url: string;
+	headers: Record<string, string>;
+	dispatcher?: Dispatcher;
+	logger?: ClientLogger;
+	/** Longest wait for one connection attempt. */
+	connectTimeoutMs: number;
+	/** Display text of the address for log lines (no credentials). */
+	server: string;
+}
+
+type State = 'idle' | 'connecting' | 'open' | 'backoff' | 'closed';
+
+const RECONNECT = { initialMs: 250, maxMs: 10_000 };
+
+/** Parses a text frame; binary frames (previews) and malformed text give undefined. */
+export function parseSocketFrame(data: unknown): SocketMessage | undefined {
+	if (typeof data !== 'string') return undefined;
+	try {
+		const parsed = JSON.parse(data) as { type?: unknown; data?: unknown };
+		if (typeof parsed.type !== 'string') return undefined;
+		const payload = typeof parsed.data === 'object' && parsed.data !== null ? (parsed.data as Record<string, unknown>) : {};
+		return { type: parsed.type, data: payload };
+	} catch {
+		return undefined;
+	}
+}
+
+export class ComfySocket {
+	private state: State = 'idle';
+	private ws?: WebSocket;
+	private attempts = 0;
+	private retryTimer?: NodeJS.Timeout;
+	private readonly listeners = new Set<SocketListener>();
+	private openWaiters: Array<(open: boolean) => void> = [];
+	/** Times the socket opened; lets tests and telemetry see reconnects. */
+	opens = 0;
+
+	constructor(private readonly options: SocketOptions) {}
+
+	get isOpen(): boolean {
+		return this.state === 'open';
+	}
+
+	/** Registers a listener; while any is registered a dropped socket reconnects. Returns the unsubscribe. */
+	subscribe(listener: SocketListener): () => void {
+		this.listeners.add(listener);
+		if (this.state === 'idle') this.connect();
+		return () => {
+			this.listeners.delete(listener);
+		};
+	}
+
+	/**
+	 * Resolves true once the socket is open, false when it cannot open within `timeoutMs` or is
+	 * waiting to reconnect (then the caller carries on by polling).
+	 */
+	ensureOpen(timeoutMs: number): Promise<boolean> {
+		if (this.state === 'open') return Promise.resolve(true);
+		if (this.state === 'closed' || this.state === 'backoff') return Promise.resolve(false);
+		if (this.state === 'idle') this.connect();
+		return new Promise((resolve) => {
+			const timer = setTimeout(() => settle(false), timeoutMs);
+			const settle = (open: boolean) => {
+				clearTimeout(timer);
+				this.openWaiters = this.openWaiters.filter((w) => w !== settle);
+				resolve(open);
+			};
+			this.openWaiters.push(settle);
+		});
+	}
+
+	close(): void {
+		this.state = 'closed';
+		if (this.retryTimer) clearTimeout(this.retryTimer);
+		this.resolveWaiters(false);
+		const ws = this.ws;
+		this.ws = undefined;
+		if (ws) {
+			try {
+				ws.close();
+			} catch {
+				// already closing
+			}
+		}
+		this.listeners.clear();
+	}
+
+	private connect(): void {
+		if (this.state === 'closed') return;
+		this.state = 'connecting';
+		let ws: WebSocket;
+		try {
+			ws = new WebSocket(this.options.url, { headers: this.options.headers, dispatcher: this.options.dispatcher });
+		} catch (error) {
+			this.options.logger?.warn('ComfyUI websocket could not be created', { server: this.options.server, error: String(error) });
+			this.failed();
+			return;
+		}
+		this.ws = ws;
+		ws.binaryType = 'arraybuffer';
+		let ended = false;
+		const connectTimer = setTimeout(() => {
+			if (ws.readyState === WebSocket.CONNECTING) end('connect timeout');
+		}, this.options.connectTimeoutMs);
+		const end = (why: string) => {
+			if (ended) return;
+			ended = true;
+			clearTimeout(connectTimer);
+			try {
+				ws.close();
+			} catch {
+				// closing a socket that never opened
+			}
+			if (this.ws !== ws) return;
+			this.ws = undefined;
+			this.options.logger?.debug('ComfyUI websocket closed', { server: this.options.server, why });
+			this.failed();
+		};
+		ws.addEventListener('open', () => {
+			clearTimeout(connectTimer);
+			if (this.ws !== ws || this.state === 'closed') return;
+			this.state = 'open';
+			this.attempts = 0;
+			this.opens++;
+			this.resolveWaiters(true);
+		});
+		ws.addEventListener('message', (event) => {
+			if (this.ws !== ws) return;
+			const message = parseSocketFrame(event.data);
+			if (!message) return;
+			for (const listener of [...this.listeners]) listener.onMessage(message);
+		});
+		ws.addEventListener('error', () => end('error'));
+		ws.addEventListener('close', (event) => end(`close ${event.code}`));
+	}
+
+	private failed(): void {
+		this.resolveWaiters(false);
+		if (this.state === 'closed') return;
+		for (const listener of [...this.listeners]) listener.onDrop?.();
+		if (this.listeners.size === 0) {
+			this.state = 'idle';
+			return;
+		}
+		this.state = 'backoff';
+		const delay = backoffDelay(this.attempts++, RECONNECT);
+		this.retryTimer = setTimeout(() => {
+			this.retryTimer = undefined;
+			if (this.state !== 'backoff') return;
+			if (this.listeners.size === 0) this.state = 'idle';
+			else this.connect();
+		}, delay);
+		this.retryTimer.unref();
+	}
+
+	private resolveWaiters(open: boolean): void {
+		const waiters = this.openWaiters;
+		this.openWaiters = [];
+		for (const waiter of waiters) waiter(open);
+	}
+}
