@@ -1,0 +1,96 @@
+import { DurationModel } from './durationModel';
+import { planPlacements, type PlanServer, type PlanScene } from './plan';
+
+describe('DurationModel', () => {
+	it('predicts unmeasured pairs from how servers compare on other workflows', () => {
+		const model = new DurationModel([
+			{ serverId: 'fast', workflowKey: 'img', seconds: 1 },
+			{ serverId: 'slow', workflowKey: 'img', seconds: 3 },
+			{ serverId: 'fast', workflowKey: 'video', seconds: 8 },
+		]);
+		expect(model.estimate('fast', 'img')).toBe(1);
+		expect(model.estimate('slow', 'video')).toBeCloseTo(24, 0);
+		expect(model.estimate('unknown-server', 'img')).toBeGreaterThan(1);
+		expect(model.estimate('unknown-server', 'img')).toBeLessThan(3);
+		expect(model.estimate('fast', 'never-run')).toBeUndefined();
+		expect(model.slowness('slow')).toBeGreaterThan(model.slowness('fast'));
+	});
+});
+
+describe('planPlacements', () => {
+	const est = (speeds: Record<string, number>) => (id: string) => 1 / speeds[id];
+
+	it('starts scenes where they finish first and fills free slots', () => {
+		const servers: PlanServer[] = [
+			{ id: 'a', freeSlots: 2, busySeconds: 0 },
+			{ id: 'b', freeSlots: 2, busySeconds: 0 },
+		];
+		const queue: Array<PlanScene<number>> = [0, 1, 2, 3, 4].map((key) => ({ key, workflowKey: 'w', candidates: ['a', 'b'] }));
+		const placed = planPlacements(servers, queue, est({ a: 1, b: 1 }));
+		expect(placed.map((p) => p.serverId)).toEqual(['a', 'b', 'a', 'b']);
+	});
+
+	it('holds the last scene back for a busy fast server rather than start it on an idle slow one', () => {
+		const servers: PlanServer[] = [
+			{ id: 'fast', freeSlots: 0, busySeconds: 0.5 },
+			{ id: 'slow', freeSlots: 2, busySeconds: 0 },
+		];
+		const placed = planPlacements(servers, [{ key: 'last', workflowKey: 'w', candidates: ['fast', 'slow'] }], est({ fast: 4, slow: 1 }));
+		expect(placed).toEqual([]);
+	});
+
+	it('uses a slow server when it would finish the scene first', () => {
+		const servers: PlanServer[] = [
+			{ id: 'fast', freeSlots: 0, busySeconds: 3 },
+			{ id: 'slow', freeSlots: 1, busySeconds: 0 },
+		];
+		const placed = planPlacements(servers, [{ key: 1, workflowKey: 'w', candidates: ['fast', 'slow'] }], est({ fast: 2, slow: 1 }));
+		expect(placed).toEqual([{ key: 1, serverId: 'slow', finishSeconds: 1 }]);
+	});
+
+	it('respects each scene\'s candidates', () => {
+		const servers: PlanServer[] = [
+			{ id: 'a', freeSlots: 1, busySeconds: 0 },
+			{ id: 'b', freeSlots: 1, busySeconds: 5 },
+		];
+		const placed = planPlacements(servers, [{ key: 1, workflowKey: 'w', candidates: ['b'] }], est({ a: 1, b: 1 }));
+		expect(placed.map((p) => p.serverId)).toEqual(['b']);
+	});
+
+	/**
+	 * Simulated time (no clocks, no sockets): replan at every completion, as the batch does, and
+	 * check the makespan against the lower bound of the issue's P2 fleet.
+	 */
+	it('keeps a heterogeneous fleet within 5 % of the lower bound in simulated time', () => {
+		const speeds: Record<string, number> = { s3: 3, s2a: 2, s2b: 2, s1a: 1, s1b: 1, s1c: 1 };
+		const max = 2;
+		const ids = Object.keys(speeds);
+		let queue: Array<PlanScene<number>> = Array.from({ length: 60 }, (_, key) => ({ key, workflowKey: 'w', candidates: ids }));
+		// per server: finish times of held prompts, in execution order (one runs at a time)
+		const held = new Map<string, number[]>(ids.map((id) => [id, []]));
+		let now = 0;
+		let makespan = 0;
+		for (let guard = 0; guard < 1000 && (queue.length > 0 || [...held.values()].some((h) => h.length)); guard++) {
+			const servers: PlanServer[] = ids.map((id) => {
+				const h = held.get(id)!;
+				return { id, freeSlots: max - h.length, busySeconds: h.length ? h[h.length - 1] - now : 0 };
+			});
+			const placed = planPlacements(servers, queue, (id) => 1 / speeds[id]);
+			for (const p of placed) {
+				const h = held.get(p.serverId)!;
+				const start = h.length ? h[h.length - 1] : now;
+				h.push(start + 1 / speeds[p.serverId]);
+			}
+			const started = new Set(placed.map((p) => p.key));
+			queue = queue.filter((q) => !started.has(q.key));
+			const next = Math.min(...[...held.values()].filter((h) => h.length).map((h) => h[0]));
+			if (!Number.isFinite(next)) break;
+			now = next;
+			for (const h of held.values()) if (h.length && h[0] <= now + 1e-9) h.shift();
+			makespan = Math.max(makespan, now);
+		}
+		const lowerBound = 60 / 10;
+		expect(queue).toHaveLength(0);
+		expect(makespan / lowerBound).toBeLessThanOrEqual(1.05);
+	});
+});
