@@ -1,0 +1,329 @@
+/**
+ * Uploads the files of many items through ONE concurrency limit, with retries (exponential backoff,
+ * jitter, Retry-After), skip-if-exists and URL building. Each item's failure stays with that item.
+ */
+import { createHash } from 'crypto';
+import type { Readable } from 'stream';
+import pLimit from 'p-limit';
+import { AbortedError, retry, type BackoffOptions } from '../util/backoff';
+import { CF_MAX_BYTES, type CloudflareImagesClient } from './cloudflareImages';
+import { SNIFF_BYTES, extensionFromMime, resolveContentType } from './contentType';
+import { StorageError, type StorageProviderKind } from './errors';
+import { renderKey, splitFileName, templateNeedsSha256, type KeyContext } from './keyTemplate';
+import type { S3Storage } from './s3';
+import type { StorageLogger, UploadBody } from './types';
+
+export interface UploadFileSpec {
+	itemIndex: number;
+	property: string;
+	fileName?: string;
+	/** Mime type declared by the binary data. */
+	mimeType?: string;
+	body: UploadBody;
+	/** Object key template (S3) or custom ID template (Cloudflare; empty = Cloudflare assigns an ID). */
+	keyTemplate: string;
+	keyContext: Pick<KeyContext, 'executionId' | 'nodeName' | 'workflowId' | 'now'>;
+	contentTypeOverride?: string;
+	cacheControl?: string;
+	contentDisposition?: string;
+	metadata?: Record<string, string>;
+}
+
+export type UploadTarget =
+	| {
+			provider: 's3';
+			storage: S3Storage;
+			urlKind: 'public' | 'presigned' | 'none';
+			presignExpirySeconds?: number;
+			acl?: 'private' | 'public-read';
+	  }
+	| {
+			provider: 'cloudflareImages';
+			client: CloudflareImagesClient;
+			/** Variant for the main `url` (default `public`). */
+			variant?: string;
+			requireSignedURLs?: boolean;
+	  };
+
+export interface UploaderOptions {
+	/** Files uploading at once, across all items (default 8). */
+	concurrency?: number;
+	/** Attempts per file including the first (default 4: retries after about 1 s, 2 s, 4 s). */
+	attempts?: number;
+	backoff?: BackoffOptions;
+	skipIfExists?: boolean;
+	/** Longest Retry-After to honour; a longer demand fails the file (default 5 minutes). */
+	maxRetryAfterMs?: number;
+	signal?: AbortSignal;
+	log?: StorageLogger;
+	random?: () => number;
+}
+
+export interface FileResult {
+	property: string;
+	fileName?: string;
+	provider: StorageProviderKind;
+	bucket?: string;
+	account?: string;
+	key?: string;
+	id?: string;
+	size: number;
+	contentType: string;
+	etag?: string;
+	url?: string;
+	presignedUrl?: string;
+	variants?: string[];
+	sha256?: string;
+	multipart?: boolean;
+	attempts: number;
+	skipped: boolean;
+	skippedReason?: string;
+}
+
+export interface ItemResult {
+	itemIndex: number;
+	files: FileResult[];
+	error?: StorageError;
+}
+
+export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2 };
+
+/** Runs every file through one limiter and returns one result per distinct item index, in input order. */
+export async function uploadAll(files: UploadFileSpec[], target: UploadTarget, options: UploaderOptions = {}): Promise<ItemResult[]> {
+	preflight(target);
+	const limit = pLimit(Math.max(1, Math.floor(options.concurrency ?? 8)));
+	const items = new Map<number, ItemResult>();
+	for (const file of files) if (!items.has(file.itemIndex)) items.set(file.itemIndex, { itemIndex: file.itemIndex, files: [] });
+	const settled = await Promise.all(
+		files.map((file) =>
+			limit(async () => {
+				const item = items.get(file.itemIndex) as ItemResult;
+				// Once a file of the item failed, the item's remaining files are not worth sending.
+				if (item.error) return { file, result: undefined };
+				try {
+					return { file, result: await uploadOne(file, target, options) };
+				} catch (error) {
+					if (error instanceof AbortedError) throw error;
+					const storageError = toItemError(error, file);
+					item.error ??= storageError;
+					return { file, result: undefined };
+				}
+			}),
+		),
+	);
+	for (const { file, result } of settled) if (result) items.get(file.itemIndex)?.files.push(result);
+	return [...items.values()];
+}
+
+function preflight(target: UploadTarget): void {
+	if (target.provider === 's3') {
+		if (target.urlKind === 'public') target.storage.publicUrl('preflight');
+		if (target.urlKind === 'presigned') {
+			const seconds = target.presignExpirySeconds ?? 3600;
+			if (!(seconds >= 1 && seconds <= 604_800)) {
+				throw new Error(`A presigned URL's expiry must be between 1 second and 7 days (604800 s); got ${seconds}`);
+			}
+		}
+	}
+}
+
+function toItemError(error: unknown, file: UploadFileSpec): StorageError {
+	const storageError =
+		error instanceof StorageError
+			? error
+			: new StorageError(error instanceof Error ? error.message : String(error), { cause: error });
+	storageError.itemIndex = file.itemIndex;
+	storageError.property = file.property;
+	return storageError;
+}
+
+async function uploadOne(file: UploadFileSpec, target: UploadTarget, options: UploaderOptions): Promise<FileResult> {
+	const signal = options.signal;
+	const log = options.log ?? (() => undefined);
+	const head = await readHead(file.body);
+	const contentType = resolveContentType({ override: file.contentTypeOverride, declared: file.mimeType, head, fileName: file.fileName });
+	const ext = splitFileName(file.fileName).ext || extensionFromMime(contentType) || 'bin';
+	const sha256 = templateNeedsSha256(file.keyTemplate) ? await hashBody(file.body) : undefined;
+	const template = file.keyTemplate.trim();
+	let key: string | undefined;
+	try {
+		key =
+			template === '' && target.provider === 'cloudflareImages'
+				? undefined
+				: renderKey(template, { ...file.keyContext, itemIndex: file.itemIndex, property: file.property, fileName: file.fileName, ext, sha256 });
+	} catch (error) {
+		throw new StorageError(error instanceof Error ? error.message : String(error), { code: 'InvalidKeyTemplate' });
+	}
+	const where = `Item ${file.itemIndex}, property "${file.property}"${key ? `, key "${key}"` : ''}`;
+	let attempts = 0;
+	const run = async <T>(fn: () => Promise<T>): Promise<T> =>
+		retry(
+			async (attempt) => {
+				attempts = attempt;
+				return fn();
+			},
+			{
+				attempts: Math.max(1, options.attempts ?? 4),
+				backoff: options.backoff ?? DEFAULT_BACKOFF,
+				signal,
+				random: options.random,
+				maxRetryAfterMs: options.maxRetryAfterMs ?? 300_000,
+				classify: (error) => classify(error, options.maxRetryAfterMs ?? 300_000),
+				onRetry: ({ error, attempt, delayMs }) => {
+					const reason = error instanceof StorageError ? error.describe() : String(error);
+					const asked = error instanceof StorageError && error.retryAfterMs !== undefined ? ' as the provider asked (Retry-After)' : '';
+					log('warn', `${where}: ${reason}; retrying in ${(delayMs / 1000).toFixed(1)} s${asked} (attempt ${attempt + 1} of ${options.attempts ?? 4})`);
+				},
+			},
+		).catch((error: unknown) => {
+			if (error instanceof StorageError) {
+				error.key ??= key;
+				error.attempts = attempts;
+			}
+			throw error;
+		});
+
+	if (target.provider === 's3') {
+		const storage = target.storage;
+		if (!key) throw new StorageError('The object key is empty', { code: 'InvalidKeyTemplate' });
+		const objectKey = key;
+		const base = { property: file.property, fileName: file.fileName, provider: 's3' as const, bucket: storage.bucket, key: objectKey, contentType, sha256 };
+		if (options.skipIfExists) {
+			const existing = await run(() => storage.exists(objectKey, signal));
+			if (existing.state === 'exists') {
+				return { ...base, size: existing.size ?? 0, etag: existing.etag, ...(await s3Urls(target, objectKey, file)), attempts, skipped: true, skippedReason: 'exists' };
+			}
+			if (existing.state === 'unknown') log('warn', `${where}: cannot tell whether the object exists (${existing.reason}); uploading it`);
+		}
+		const metadata = sha256 ? { ...(file.metadata ?? {}), sha256 } : file.metadata;
+		const outcome = await run(() =>
+			storage.put(
+				{ key: objectKey, body: file.body, contentType, cacheControl: file.cacheControl, contentDisposition: file.contentDisposition, metadata, acl: target.acl },
+				signal,
+			),
+		);
+		return { ...base, size: outcome.size, etag: outcome.etag, multipart: outcome.multipart, ...(await s3Urls(target, objectKey, file)), attempts, skipped: false };
+	}
+
+	const client = target.client;
+	const variant = target.variant?.trim() || 'public';
+	if (options.skipIfExists && key) {
+		const id = key;
+		const existing = await run(() => client.get(id, signal));
+		if (existing) {
+			const size = file.body.kind === 'buffer' ? file.body.data.length : (file.body.size ?? 0);
+			return cfResult(file, client, existing, variant, contentType, size, attempts, true, 'exists');
+		}
+	}
+	const data = await readForCloudflare(file.body);
+	const image = await run(() =>
+		client.upload(
+			{ data, fileName: file.fileName || `${file.property}.${ext}`, contentType, id: key, metadata: file.metadata, requireSignedURLs: target.requireSignedURLs },
+			signal,
+		),
+	);
+	return cfResult(file, client, image, variant, contentType, data.length, attempts, image.existed, image.existed ? 'already uploaded (5409)' : undefined);
+}
+
+function cfResult(
+	file: UploadFileSpec,
+	client: CloudflareImagesClient,
+	image: { id: string; variants: string[] },
+	variant: string,
+	contentType: string,
+	size: number,
+	attempts: number,
+	skipped: boolean,
+	skippedReason: string | undefined,
+): FileResult {
+	return {
+		property: file.property,
+		fileName: file.fileName,
+		provider: 'cloudflareImages',
+		account: client.account,
+		id: image.id,
+		key: image.id,
+		size,
+		contentType,
+		url: client.deliveryUrl(image.id, variant, image.variants) ?? image.variants.find((v) => v.endsWith(`/${variant}`)) ?? image.variants[0],
+		variants: image.variants,
+		attempts,
+		skipped,
+		skippedReason,
+	};
+}
+
+async function s3Urls(
+	target: Extract<UploadTarget, { provider: 's3' }>,
+	key: string,
+	file: UploadFileSpec,
+): Promise<{ url?: string; presignedUrl?: string }> {
+	if (target.urlKind === 'public') return { url: target.storage.publicUrl(key) };
+	if (target.urlKind === 'presigned') {
+		const presignedUrl = await target.storage.presignGet(key, target.presignExpirySeconds ?? 3600, { contentDisposition: file.contentDisposition });
+		return { url: presignedUrl, presignedUrl };
+	}
+	return {};
+}
+
+function classify(error: unknown, maxRetryAfterMs: number): { retry: false } | { retry: true; afterMs?: number } {
+	if (!(error instanceof StorageError) || !error.retryable) return { retry: false };
+	if (error.retryAfterMs !== undefined && error.retryAfterMs > maxRetryAfterMs) {
+		error.message += ` (the provider asked to wait ${Math.round(error.retryAfterMs / 1000)} s, more than the ${Math.round(maxRetryAfterMs / 1000)} s this node waits; try again later or lower the rate)`;
+		return { retry: false };
+	}
+	return { retry: true, afterMs: error.retryAfterMs };
+}
+
+/** The first bytes, for content sniffing; opens a stream only when it can be reopened. */
+async function readHead(body: UploadBody): Promise<Buffer> {
+	if (body.kind === 'buffer') return body.data.subarray(0, SNIFF_BYTES);
+	const stream = await body.open();
+	try {
+		const chunks: Buffer[] = [];
+		let length = 0;
+		for await (const chunk of stream) {
+			const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+			chunks.push(buffer);
+			length += buffer.length;
+			if (length >= SNIFF_BYTES) break;
+		}
+		return Buffer.concat(chunks).subarray(0, SNIFF_BYTES);
+	} finally {
+		stream.destroy();
+	}
+}
+
+async function hashBody(body: UploadBody): Promise<string> {
+	const hash = createHash('sha256');
+	if (body.kind === 'buffer') return hash.update(body.data).digest('hex');
+	const stream: Readable = await body.open();
+	for await (const chunk of stream) hash.update(chunk as Buffer);
+	return hash.digest('hex');
+}
+
+async function readForCloudflare(body: UploadBody): Promise<Buffer> {
+	if (body.kind === 'buffer') return body.data;
+	if (body.size !== undefined && body.size > CF_MAX_BYTES) {
+		throw new StorageError(
+			`The image is ${(body.size / 1024 / 1024).toFixed(1)} MB; Cloudflare Images accepts at most 10 MB. Use an S3-compatible bucket or R2 for larger files`,
+			{ provider: 'cloudflareImages', code: 'FileTooLarge' },
+		);
+	}
+	const stream = await body.open();
+	const chunks: Buffer[] = [];
+	let length = 0;
+	for await (const chunk of stream) {
+		const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+		chunks.push(buffer);
+		length += buffer.length;
+		if (length > CF_MAX_BYTES) {
+			stream.destroy();
+			throw new StorageError('The image is larger than 10 MB; Cloudflare Images accepts at most 10 MB. Use an S3-compatible bucket or R2 for larger files', {
+				provider: 'cloudflareImages',
+				code: 'FileTooLarge',
+			});
+		}
+	}
+	return Buffer.concat(chunks);
+}
