@@ -1,4 +1,6 @@
 /** Shapes of what a ComfyUI server sends and what the client hands back. */
+import type { ObjectInfo } from '../workflow/objectInfo';
+import type { ApiGraph as WorkflowApiGraph } from '../workflow/types';
 
 /** How a request proves who it is; applied to HTTP and the websocket alike. */
 export type ServerAuth =
@@ -13,8 +15,8 @@ export interface ClientLogger {
 	warn(message: string, meta?: Record<string, unknown>): void;
 }
 
-/** An API-format graph: node id → `{class_type, inputs}`. */
-export type ApiGraph = Record<string, { class_type: string; inputs: Record<string, unknown>; _meta?: Record<string, unknown> }>;
+/** An API-format graph: node id → `{class_type, inputs}` (the workflow model's type). */
+export type ApiGraph = WorkflowApiGraph;
 
 /** One validation error of `/prompt`'s `node_errors`, as sent by the server. */
 export interface RawNodeError {
@@ -100,8 +102,8 @@ export interface SystemStats {
 	}>;
 }
 
-/** `/object_info` as far as this client needs it; the workflow model has the detailed types. */
-export type ObjectInfoMap = Record<string, { input?: Record<string, unknown>; output_node?: boolean; [key: string]: unknown }>;
+/** `/object_info`, typed by the workflow model. */
+export type ObjectInfoMap = ObjectInfo;
 
 export type PromptPhase = 'queued' | 'running';
 
