@@ -100,7 +100,8 @@ export function extensionFromMime(mime: string | undefined): string | undefined 
 	return mime ? MIME_TO_EXT[mime.split(';')[0].trim().toLowerCase()] : undefined;
 }
 
-function isGeneric(mime: string | undefined): boolean {
+/** True for a missing or `application/octet-stream`-like mime type. */
+export function isGenericMime(mime: string | undefined): boolean {
 	if (!mime) return true;
 	const base = mime.split(';')[0].trim().toLowerCase();
 	return base === '' || base === 'application/octet-stream' || base === 'binary/octet-stream';
@@ -117,7 +118,7 @@ export function resolveContentType(input: {
 	fileName?: string;
 }): string {
 	if (input.override?.trim()) return input.override.trim();
-	if (!isGeneric(input.declared)) return (input.declared as string).trim();
+	if (!isGenericMime(input.declared)) return (input.declared as string).trim();
 	const sniffed = input.head ? sniffContentType(input.head) : undefined;
 	if (sniffed) return sniffed;
 	const ext = input.fileName?.includes('.') ? input.fileName.split('.').pop() : undefined;

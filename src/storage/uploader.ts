@@ -7,7 +7,7 @@ import type { Readable } from 'stream';
 import pLimit from 'p-limit';
 import { AbortedError, retry, type BackoffOptions } from '../util/backoff';
 import { CF_MAX_BYTES, type CloudflareImagesClient } from './cloudflareImages';
-import { SNIFF_BYTES, extensionFromMime, resolveContentType } from './contentType';
+import { SNIFF_BYTES, extensionFromMime, isGenericMime, resolveContentType } from './contentType';
 import { StorageError, type StorageProviderKind } from './errors';
 import { renderKey, splitFileName, templateNeedsSha256, type KeyContext } from './keyTemplate';
 import type { S3Storage } from './s3';
@@ -140,7 +140,9 @@ function toItemError(error: unknown, file: UploadFileSpec): StorageError {
 async function uploadOne(file: UploadFileSpec, target: UploadTarget, options: UploaderOptions): Promise<FileResult> {
 	const signal = options.signal;
 	const log = options.log ?? (() => undefined);
-	const head = await readHead(file.body);
+	// Opening a stream only to sniff it is worth it only when nothing else tells the type.
+	const needsSniff = file.body.kind === 'buffer' || (!file.contentTypeOverride?.trim() && isGenericMime(file.mimeType));
+	const head = needsSniff ? await readHead(file.body) : undefined;
 	const contentType = resolveContentType({ override: file.contentTypeOverride, declared: file.mimeType, head, fileName: file.fileName });
 	const ext = splitFileName(file.fileName).ext || extensionFromMime(contentType) || 'bin';
 	const sha256 = templateNeedsSha256(file.keyTemplate) ? await hashBody(file.body) : undefined;

@@ -11,6 +11,7 @@ export interface FauxqsState {
 	retryAfter: number;
 	counts: Record<string, number>;
 	failed: number;
+	bytesIn: number;
 }
 
 export interface FauxqsHandle {

@@ -10,6 +10,8 @@ const state = {
 	retryAfter: -1,
 	counts: { GET: 0, PUT: 0, HEAD: 0, POST: 0, DELETE: 0 },
 	failed: 0,
+	// Sum of Content-Length of PUT requests received (counted when the request starts).
+	bytesIn: 0,
 };
 
 const app = buildApp({ logger: false });
@@ -25,12 +27,14 @@ app.addHook('onRequest', async (request, reply) => {
 			if (params.has('reset')) {
 				state.counts = { GET: 0, PUT: 0, HEAD: 0, POST: 0, DELETE: 0 };
 				state.failed = 0;
+				state.bytesIn = 0;
 			}
 		}
 		reply.header('content-type', 'application/json').send(JSON.stringify(state));
 		return reply;
 	}
 	state.counts[request.method] = (state.counts[request.method] ?? 0) + 1;
+	if (request.method === 'PUT') state.bytesIn += Number(request.headers['content-length'] ?? 0);
 	if (state.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, state.latencyMs));
 	if (request.method === 'PUT' && state.failPuts > 0) {
 		state.failPuts--;
