@@ -1,0 +1,130 @@
+/**
+ * Redis first; while Redis does not answer, an in-process MemoryHealthStore keeps the work going.
+ * One warning when it switches to memory, one note when Redis answers again (checked at most every
+ * `retryMs`). Leases remember the store that issued them, so each is renewed and released there.
+ */
+import type { SystemStats } from '../strategies/types';
+import type { CapabilityDigest, HealthStore, Lease, Outcome, ProbeResult, SelectArgs, SelectResult, ServerStatus, StoreServer } from './HealthStore';
+import { MemoryHealthStore } from './MemoryHealthStore';
+import type { RedisHealthStore } from './RedisHealthStore';
+import { isUnavailableError, waitReady } from './redisConnection';
+
+export interface StoreLogger {
+	warn(message: string): void;
+	info?(message: string): void;
+}
+
+export interface FallbackOptions {
+	logger?: StoreLogger;
+	/** How often to try Redis again while on memory (default 5 000 ms). */
+	retryMs?: number;
+	/** How long the first call waits for the initial connection (default 2 000 ms). */
+	connectWaitMs?: number;
+	/** The memory store to use while Redis is away (default: a new one with the Redis store's options). */
+	memory?: MemoryHealthStore;
+}
+
+export class FallbackHealthStore implements HealthStore {
+	readonly kind = 'fallback' as const;
+	readonly memory: MemoryHealthStore;
+	private usingMemory = false;
+	private nextRetryAt = 0;
+	private firstCall = true;
+	private readonly retryMs: number;
+
+	constructor(
+		readonly redis: RedisHealthStore,
+		private readonly options: FallbackOptions = {},
+	) {
+		this.memory = options.memory ?? new MemoryHealthStore(redis.options);
+		this.retryMs = options.retryMs ?? 5_000;
+	}
+
+	/** The store in use now. */
+	get active(): 'redis' | 'memory' {
+		return this.usingMemory ? 'memory' : 'redis';
+	}
+
+	get roundTrips(): number {
+		return this.redis.roundTrips;
+	}
+
+	selectAndReserve(args: SelectArgs): Promise<SelectResult> {
+		return this.call((store) => store.selectAndReserve(args));
+	}
+
+	renew(lease: Lease, ttlMs: number): Promise<boolean> {
+		if (lease.store === 'memory') return this.memory.renew(lease, ttlMs);
+		// A Redis lease cannot be renewed while Redis is away; report it as live so the scene goes on.
+		return this.onRedis(() => this.redis.renew(lease, ttlMs), async () => true);
+	}
+
+	release(lease: Lease, outcome: Outcome): Promise<boolean> {
+		if (lease.store === 'memory') return this.memory.release(lease, outcome);
+		// The Redis lease will expire by itself; record the outcome locally meanwhile.
+		return this.onRedis(() => this.redis.release(lease, outcome), () => this.memory.release(lease, outcome));
+	}
+
+	recordProbes(results: readonly ProbeResult[]): Promise<void> {
+		return this.call((store) => store.recordProbes(results));
+	}
+
+	recordSystemStats(serverId: string, stats: SystemStats): Promise<void> {
+		return this.call((store) => store.recordSystemStats(serverId, stats));
+	}
+
+	recordCapabilities(serverId: string, digest: CapabilityDigest, ttlMs?: number): Promise<void> {
+		return this.call((store) => store.recordCapabilities(serverId, digest, ttlMs));
+	}
+
+	getCapabilities(serverIds: readonly string[]): Promise<Record<string, CapabilityDigest | undefined>> {
+		return this.call((store) => store.getCapabilities(serverIds));
+	}
+
+	snapshot(servers: readonly StoreServer[]): Promise<ServerStatus[]> {
+		return this.call((store) => store.snapshot(servers));
+	}
+
+	staleServers<T extends StoreServer>(servers: readonly T[], maxAgeMs: number): Promise<T[]> {
+		return this.call((store) => store.staleServers(servers, maxAgeMs));
+	}
+
+	async close(): Promise<void> {
+		await this.redis.close();
+		await this.memory.close();
+	}
+
+	private call<T>(fn: (store: HealthStore) => Promise<T>): Promise<T> {
+		return this.onRedis(() => fn(this.redis), () => fn(this.memory));
+	}
+
+	private async onRedis<T>(viaRedis: () => Promise<T>, viaMemory: () => Promise<T>): Promise<T> {
+		const now = Date.now();
+		if (this.usingMemory && (now < this.nextRetryAt || this.redis.redis.status !== 'ready')) {
+			if (now >= this.nextRetryAt) this.nextRetryAt = now + this.retryMs;
+			return viaMemory();
+		}
+		if (this.firstCall) {
+			this.firstCall = false;
+			await waitReady(this.redis.redis, this.options.connectWaitMs ?? 2_000);
+		}
+		try {
+			const result = await viaRedis();
+			if (this.usingMemory) {
+				this.usingMemory = false;
+				this.options.logger?.info?.('Redis answers again: cluster state is shared through Redis once more');
+			}
+			return result;
+		} catch (error) {
+			if (!isUnavailableError(error)) throw error;
+			if (!this.usingMemory) {
+				this.usingMemory = true;
+				this.options.logger?.warn(
+					`Redis is unreachable (${error instanceof Error ? error.message : String(error)}); this process keeps cluster state in memory until Redis answers again`,
+				);
+			}
+			this.nextRetryAt = Date.now() + this.retryMs;
+			return viaMemory();
+		}
+	}
+}

@@ -1,0 +1,137 @@
+/**
+ * Where the cluster's shared state lives: leases (in-flight scenes), breakers, last seen queue
+ * lengths, system stats, speed averages per (server, workflow), capability digests and last errors.
+ * `MemoryHealthStore` keeps it in this process; `RedisHealthStore` in Redis for every n8n worker;
+ * `FallbackHealthStore` uses Redis and drops to memory while Redis is unreachable.
+ */
+import { DEFAULT_BREAKER_OPTIONS, type BreakerOptions, type BreakerPhase } from '../breaker';
+import type { ServerSpec } from '../serverSpec';
+import { DEFAULT_SELECTION_OPTIONS, type SelectionOptions, type StrategyName, type SystemStats } from '../strategies/types';
+
+export type StoreKind = 'memory' | 'redis';
+
+/** A reserved slot on one server; renew it while the scene runs, release it once. */
+export interface Lease {
+	id: string;
+	serverId: string;
+	expiresAt: number;
+	/** The store that issued it (a fallback store routes renew/release back to it). */
+	store: StoreKind;
+}
+
+export type OutcomeKind = 'success' | 'transient' | 'workflow' | 'cancelled';
+
+/**
+ * How a scene ended on its server. `transient` counts against the breaker; `success` and `workflow`
+ * (the server answered: invalid graph or node exception) count as the server working; `cancelled`
+ * counts as nothing.
+ */
+export interface Outcome {
+	kind: OutcomeKind;
+	workflowKey: string;
+	/** Execution time on the server; feeds the speed average on success. */
+	executionMs?: number;
+	/** Shown in Cluster Status as the server's last error (transient only). Must be free of secrets. */
+	error?: string;
+}
+
+/** The subset of a server spec the stores need. */
+export type StoreServer = Pick<ServerSpec, 'id' | 'weight' | 'max'> & Partial<Pick<ServerSpec, 'url'>>;
+
+export interface SelectArgs {
+	servers: readonly StoreServer[];
+	strategy: StrategyName;
+	workflowKey: string;
+	exclude?: readonly string[];
+	leaseTtlMs: number;
+	options?: Partial<SelectionOptions>;
+}
+
+export type SelectResult = { lease: Lease; reason: string; trial: boolean; panic: boolean } | { none: string };
+
+export interface ProbeResult {
+	serverId: string;
+	/** false counts as a transient failure for the server's breaker (a refused connection opens it quickly). */
+	ok: boolean;
+	queueRemaining?: number;
+	error?: string;
+}
+
+/** Compact summary of a server's `/object_info`: node classes and model files per loader input. */
+export interface CapabilityDigest {
+	classes: string[];
+	models: Record<string, string[]>;
+}
+
+export interface ServerStatus {
+	id: string;
+	url?: string;
+	weight: number;
+	max: number;
+	breaker: { phase: BreakerPhase; failures: number; ejections: number; openUntil: number; lastFailureAt: number; recoveredAt: number };
+	inFlight: number;
+	queueRemaining?: number;
+	queueAgeMs?: number;
+	ewma: Record<string, { seconds: number; samples: number }>;
+	system?: SystemStats;
+	systemAgeMs?: number;
+	lastError?: { message: string; at: number };
+}
+
+export interface HealthStore {
+	readonly kind: StoreKind | 'fallback';
+	/** Redis round trips so far (0 for memory). */
+	readonly roundTrips: number;
+	/** Drops expired leases, filters, scores with the strategy and reserves a lease on the winner, atomically. */
+	selectAndReserve(args: SelectArgs): Promise<SelectResult>;
+	/** Extends a live lease; false when it already expired (its slot may be someone else's now). */
+	renew(lease: Lease, ttlMs: number): Promise<boolean>;
+	/** Frees the slot and records the outcome (speed average, breaker, last error); false when it had expired. */
+	release(lease: Lease, outcome: Outcome): Promise<boolean>;
+	/** Records the results of `GET /prompt` probes, many servers at once. */
+	recordProbes(results: readonly ProbeResult[]): Promise<void>;
+	recordSystemStats(serverId: string, stats: SystemStats): Promise<void>;
+	recordCapabilities(serverId: string, digest: CapabilityDigest, ttlMs?: number): Promise<void>;
+	getCapabilities(serverIds: readonly string[]): Promise<Record<string, CapabilityDigest | undefined>>;
+	/** Everything known about these servers, for the Cluster Status operation. */
+	snapshot(servers: readonly StoreServer[]): Promise<ServerStatus[]>;
+	/** Servers whose last probe is older than `maxAgeMs` (or missing). */
+	staleServers<T extends StoreServer>(servers: readonly T[], maxAgeMs: number): Promise<T[]>;
+	close(): Promise<void>;
+}
+
+export interface HealthStoreOptions {
+	breaker: BreakerOptions;
+	selection: SelectionOptions;
+	/** Weight of the newest sample in the speed average (default 0.3). */
+	ewmaAlpha: number;
+	/** Capability digests expire after this (default 10 minutes). */
+	capabilitiesTtlMs: number;
+	/** Clock (ms). Workers sharing Redis should keep their clocks in sync (NTP); leases outlast small skews. */
+	now: () => number;
+	/** Source of breaker jitter. */
+	random: () => number;
+}
+
+export type HealthStoreOptionsInput = Partial<Omit<HealthStoreOptions, 'breaker' | 'selection'>> & {
+	breaker?: Partial<BreakerOptions>;
+	selection?: Partial<SelectionOptions>;
+};
+
+export function resolveStoreOptions(input: HealthStoreOptionsInput = {}): HealthStoreOptions {
+	return {
+		breaker: { ...DEFAULT_BREAKER_OPTIONS, ...input.breaker },
+		selection: { ...DEFAULT_SELECTION_OPTIONS, ...input.selection },
+		ewmaAlpha: input.ewmaAlpha ?? 0.3,
+		capabilitiesTtlMs: input.capabilitiesTtlMs ?? 600_000,
+		now: input.now ?? Date.now,
+		random: input.random ?? Math.random,
+	};
+}
+
+/** Longest last-error text kept per server. */
+export const MAX_ERROR_LENGTH = 500;
+
+export function newLeaseId(): string {
+	return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+}

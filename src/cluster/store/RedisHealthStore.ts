@@ -1,0 +1,233 @@
+/**
+ * HealthStore in Redis, shared by every n8n process of an install. Every state change is one Lua
+ * script call (one round trip); reads for status are one pipeline. Keys come from `keys.ts` and
+ * share the cluster's hash tag, so it runs on a single Redis, Sentinel or Redis Cluster.
+ */
+import { decodeBreaker, phase } from '../breaker';
+import type { SystemStats } from '../strategies/types';
+import {
+	MAX_ERROR_LENGTH,
+	newLeaseId,
+	resolveStoreOptions,
+	type CapabilityDigest,
+	type HealthStore,
+	type HealthStoreOptions,
+	type HealthStoreOptionsInput,
+	type Lease,
+	type Outcome,
+	type ProbeResult,
+	type SelectArgs,
+	type SelectResult,
+	type ServerStatus,
+	type StoreServer,
+} from './HealthStore';
+import { clusterKeys, type ClusterKeys } from './keys';
+import { runScript, SCRIPTS, type LuaScript, type RedisClient } from './scripts';
+
+export interface RedisHealthStoreOptions extends HealthStoreOptionsInput {
+	clusterHash: string;
+	/** Key prefix (default 'comfyui-cluster'); the hash tag `{clusterHash}` follows it. */
+	prefix?: string;
+	/** Idle state expires after this (default 7 days), so a removed cluster leaves nothing behind. */
+	stateTtlMs?: number;
+	/** Close the client on close() (default false: the caller owns it). */
+	ownsClient?: boolean;
+}
+
+interface SelectReply {
+	serverId?: string;
+	reason?: string;
+	trial?: boolean;
+	panic?: boolean;
+	expiresAt?: number;
+	none?: string;
+}
+
+export class RedisHealthStore implements HealthStore {
+	readonly kind = 'redis' as const;
+	readonly options: HealthStoreOptions;
+	readonly keys: ClusterKeys;
+	private trips = 0;
+	private readonly stateTtlMs: number;
+
+	constructor(
+		readonly redis: RedisClient,
+		private readonly config: RedisHealthStoreOptions,
+	) {
+		this.options = resolveStoreOptions(config);
+		this.keys = clusterKeys(config.clusterHash, config.prefix);
+		this.stateTtlMs = config.stateTtlMs ?? 7 * 24 * 3600_000;
+	}
+
+	get roundTrips(): number {
+		return this.trips;
+	}
+
+	async selectAndReserve(args: SelectArgs): Promise<SelectResult> {
+		const now = this.options.now();
+		const leaseId = newLeaseId();
+		const k = this.keys;
+		const payload = {
+			now,
+			leaseId,
+			leaseTtlMs: args.leaseTtlMs,
+			strategy: args.strategy,
+			workflowKey: args.workflowKey,
+			servers: args.servers.map((s) => ({ id: s.id, weight: s.weight, max: s.max })),
+			exclude: [...(args.exclude ?? [])],
+			options: { ...this.options.selection, ...args.options },
+			stateTtlMs: this.stateTtlMs,
+		};
+		const reply = JSON.parse(String(await this.run(SCRIPTS.selectReserve, [k.leases, k.breaker, k.queue, k.ewma, k.stats, k.rr], [JSON.stringify(payload)]))) as SelectReply;
+		if (reply.none !== undefined || reply.serverId === undefined) return { none: reply.none ?? 'no server is free' };
+		return {
+			lease: { id: leaseId, serverId: reply.serverId, expiresAt: Number(reply.expiresAt), store: 'redis' },
+			reason: reply.reason ?? '',
+			trial: reply.trial === true,
+			panic: reply.panic === true,
+		};
+	}
+
+	async renew(lease: Lease, ttlMs: number): Promise<boolean> {
+		const now = this.options.now();
+		const expiresAt = now + ttlMs;
+		const ok = Number(await this.run(SCRIPTS.renew, [this.keys.leases], [now, member(lease), expiresAt])) === 1;
+		if (ok) lease.expiresAt = expiresAt;
+		return ok;
+	}
+
+	async release(lease: Lease, outcome: Outcome): Promise<boolean> {
+		const k = this.keys;
+		const payload = {
+			now: this.options.now(),
+			member: member(lease),
+			kind: outcome.kind,
+			workflowKey: outcome.workflowKey,
+			executionMs: outcome.executionMs,
+			error: outcome.error?.slice(0, MAX_ERROR_LENGTH),
+			random: this.options.random(),
+			breaker: this.options.breaker,
+			alpha: this.options.ewmaAlpha,
+			stateTtlMs: this.stateTtlMs,
+		};
+		return Number(await this.run(SCRIPTS.release, [k.leases, k.breaker, k.ewma, k.queue, k.errors], [JSON.stringify(payload)])) === 1;
+	}
+
+	async recordProbes(results: readonly ProbeResult[]): Promise<void> {
+		if (results.length === 0) return;
+		const payload = {
+			now: this.options.now(),
+			probes: results.map((r) => ({ serverId: r.serverId, ok: r.ok, queueRemaining: r.queueRemaining, error: r.error?.slice(0, MAX_ERROR_LENGTH), random: this.options.random() })),
+			breaker: this.options.breaker,
+			stateTtlMs: this.stateTtlMs,
+		};
+		await this.run(SCRIPTS.recordProbes, [this.keys.queue, this.keys.breaker, this.keys.errors], [JSON.stringify(payload)]);
+	}
+
+	async recordSystemStats(serverId: string, stats: SystemStats): Promise<void> {
+		const text = [stats.vramFree, stats.vramTotal, stats.ramFree, stats.ramTotal, this.options.now()].join(',');
+		await this.run(SCRIPTS.recordStats, [this.keys.stats], [serverId, text, this.stateTtlMs]);
+	}
+
+	async recordCapabilities(serverId: string, digest: CapabilityDigest, ttlMs: number = this.options.capabilitiesTtlMs): Promise<void> {
+		await this.run(SCRIPTS.recordCapabilities, [this.keys.capabilities(serverId)], [JSON.stringify(digest), Math.max(1, Math.round(ttlMs))]);
+	}
+
+	async getCapabilities(serverIds: readonly string[]): Promise<Record<string, CapabilityDigest | undefined>> {
+		const out: Record<string, CapabilityDigest | undefined> = {};
+		if (serverIds.length === 0) return out;
+		this.trips++;
+		const values = await this.redis.mget(...serverIds.map((id) => this.keys.capabilities(id)));
+		serverIds.forEach((id, i) => {
+			const value = values[i];
+			out[id] = value ? (JSON.parse(value) as CapabilityDigest) : undefined;
+		});
+		return out;
+	}
+
+	async snapshot(servers: readonly StoreServer[]): Promise<ServerStatus[]> {
+		const now = this.options.now();
+		const k = this.keys;
+		const ids = servers.map((s) => s.id);
+		if (ids.length === 0) return [];
+		this.trips++;
+		const results = await this.redis
+			.pipeline()
+			.zrangebyscore(k.leases, `(${now}`, '+inf')
+			.hmget(k.breaker, ...ids)
+			.hmget(k.queue, ...ids)
+			.hgetall(k.ewma)
+			.hmget(k.stats, ...ids)
+			.hmget(k.errors, ...ids)
+			.exec();
+		if (!results) throw new Error('Redis returned no reply to the status pipeline');
+		for (const [error] of results) if (error) throw error;
+		const [leases, breakers, queues, ewmaAll, stats, errors] = results.map(([, value]) => value) as [string[], Array<string | null>, Array<string | null>, Record<string, string>, Array<string | null>, Array<string | null>];
+		const inFlight = new Map<string, number>();
+		for (const m of leases) {
+			const id = m.slice(0, m.indexOf('|'));
+			inFlight.set(id, (inFlight.get(id) ?? 0) + 1);
+		}
+		return servers.map((server, i) => {
+			const b = decodeBreaker(breakers[i]);
+			const ewma: ServerStatus['ewma'] = {};
+			for (const [field, value] of Object.entries(ewmaAll)) {
+				if (!field.startsWith(`${server.id}|`)) continue;
+				const [seconds, samples] = value.split(',').map(Number);
+				ewma[field.slice(server.id.length + 1)] = { seconds, samples };
+			}
+			const status: ServerStatus = {
+				id: server.id,
+				url: server.url,
+				weight: server.weight,
+				max: server.max,
+				breaker: { phase: phase(b, now), failures: b.failures, ejections: b.ejections, openUntil: b.openUntil, lastFailureAt: b.lastFailureAt, recoveredAt: b.recoveredAt },
+				inFlight: inFlight.get(server.id) ?? 0,
+				ewma,
+			};
+			const queue = queues[i];
+			if (queue) {
+				const [n, at] = queue.split(',').map(Number);
+				status.queueRemaining = n;
+				status.queueAgeMs = now - at;
+			}
+			const stat = stats[i];
+			if (stat) {
+				const [vramFree, vramTotal, ramFree, ramTotal, at] = stat.split(',').map(Number);
+				status.system = { vramFree, vramTotal, ramFree, ramTotal };
+				status.systemAgeMs = now - at;
+			}
+			const error = errors[i];
+			if (error) {
+				const bar = error.indexOf('|');
+				status.lastError = { at: Number(error.slice(0, bar)), message: error.slice(bar + 1) };
+			}
+			return status;
+		});
+	}
+
+	async staleServers<T extends StoreServer>(servers: readonly T[], maxAgeMs: number): Promise<T[]> {
+		if (servers.length === 0) return [];
+		const now = this.options.now();
+		this.trips++;
+		const queues = await this.redis.hmget(this.keys.queue, ...servers.map((s) => s.id));
+		return servers.filter((_server, i) => {
+			const queue = queues[i];
+			if (!queue) return true;
+			return now - Number(queue.split(',')[1]) > maxAgeMs;
+		});
+	}
+
+	async close(): Promise<void> {
+		if (this.config.ownsClient) await this.redis.quit().catch(() => undefined);
+	}
+
+	private run(script: LuaScript, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+		this.trips++;
+		return runScript(this.redis, script, keys, args);
+	}
+}
+
+function member(lease: Lease): string {
+	return `${lease.serverId}|${lease.id}`;
+}

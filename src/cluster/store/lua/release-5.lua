@@ -1,0 +1,56 @@
+--[[
+  Release a lease and record how its scene ended.
+  KEYS[1] leases  KEYS[2] breaker  KEYS[3] ewma  KEYS[4] queue  KEYS[5] errors
+  ARGV[1] JSON { now, member, kind, workflowKey, executionMs?, error?, random, breaker: BreakerOptions,
+                 alpha, stateTtlMs }
+  Returns 1 when the lease was still live, else 0.
+]]
+-- @include util
+-- @include breaker
+
+local a = cjson.decode(ARGV[1])
+local now = a.now
+local score = redis.call('ZSCORE', KEYS[1], a.member)
+local live = 0
+if score and tonumber(score) > now then live = 1 end
+redis.call('ZREM', KEYS[1], a.member)
+local id = lease_server(a.member)
+local b = breaker_decode(redis.call('HGET', KEYS[2], id) or nil)
+
+if a.kind == 'transient' then
+  redis.call('HSET', KEYS[2], id, breaker_encode(breaker_on_failure(b, now, a.random, a.breaker)))
+  redis.call('HSET', KEYS[5], id, fmt(now) .. '|' .. (a.error or 'transient failure'))
+  touch(KEYS, a.stateTtlMs)
+  return live
+end
+
+-- The prompt left the server's queue: keep the last seen length honest until the next probe.
+local q = redis.call('HGET', KEYS[4], id)
+if q then
+  local n = split_numbers(q)
+  redis.call('HSET', KEYS[4], id, fmt(math.max(0, n[1] - 1)) .. ',' .. fmt(n[2]))
+end
+
+if a.kind == 'cancelled' then
+  if b.trialUntil > now then
+    b.trialUntil = 0
+    redis.call('HSET', KEYS[2], id, breaker_encode(b))
+  end
+  touch(KEYS, a.stateTtlMs)
+  return live
+end
+
+redis.call('HSET', KEYS[2], id, breaker_encode(breaker_on_success(b, now, a.breaker)))
+if a.kind == 'success' and a.executionMs ~= nil and a.executionMs >= 0 then
+  local field = id .. '|' .. a.workflowKey
+  local x = a.executionMs / 1000
+  local prev = redis.call('HGET', KEYS[3], field)
+  if prev then
+    local e = split_numbers(prev)
+    redis.call('HSET', KEYS[3], field, fmt(a.alpha * x + (1 - a.alpha) * e[1]) .. ',' .. fmt(e[2] + 1))
+  else
+    redis.call('HSET', KEYS[3], field, fmt(x) .. ',1')
+  end
+end
+touch(KEYS, a.stateTtlMs)
+return live
