@@ -96,6 +96,7 @@ class Converter {
 			const mode = node.mode ?? NodeMode.always;
 			if (mode === NodeMode.never || mode === NodeMode.bypass) continue;
 			try {
+				if (String(node.id) === '__proto__') this.fail(node, 'has an id that is not allowed');
 				output[String(node.id)] = this.convertNode(node);
 			} catch (error) {
 				if (!(error instanceof WorkflowFormatError)) throw error;
@@ -108,7 +109,7 @@ class Converter {
 		// Inputs linked to nodes that were dropped (muted) are removed, as the frontend does.
 		for (const node of Object.values(output)) {
 			for (const [name, value] of Object.entries(node.inputs)) {
-				if (Array.isArray(value) && value.length === 2 && !(String(value[0]) in output)) delete node.inputs[name];
+				if (Array.isArray(value) && value.length === 2 && !Object.hasOwn(output, String(value[0]))) delete node.inputs[name];
 			}
 		}
 		if (Object.keys(output).length === 0) {
@@ -144,6 +145,7 @@ class Converter {
 
 		for (const [index, input] of (node.inputs ?? []).entries()) {
 			if (input.link === null || input.link === undefined) continue;
+			if (input.name === '__proto__') this.fail(node, 'has an input named "__proto__", which is not allowed', `inputs[${index}]`);
 			const resolved = this.resolveLink(node, input.link, String(input.type ?? ''), new Set(), `inputs[${index}]`);
 			if (resolved.kind === 'link') inputs[input.name] = [resolved.nodeId, resolved.slot];
 			else if (resolved.kind === 'value') inputs[input.name] = wrapLiteral(resolved.value);

@@ -7,7 +7,7 @@ import { describeNode, listNodes, type ApiGraph } from './types';
  */
 export function findNodeId(graph: ApiGraph, ref: string): string {
 	const wanted = String(ref).trim();
-	if (wanted in graph) return wanted;
+	if (Object.hasOwn(graph, wanted)) return wanted;
 	const byTitle = Object.keys(graph).filter((id) => graph[id]._meta?.title === wanted);
 	if (byTitle.length === 1) return byTitle[0];
 	if (byTitle.length > 1) {

@@ -150,7 +150,11 @@ export function applyOverrides(graph: ApiGraph, overrides: Override[], objectInf
 		const node = result[nodeId];
 		const where = { nodeId, classType: node.class_type, key: override.input, path: `${nodeId}.inputs.${override.input}` };
 		const spec = findInputSpec(objectInfo?.[node.class_type], override.input);
-		const current = node.inputs[override.input];
+		const current = Object.hasOwn(node.inputs, override.input) ? node.inputs[override.input] : undefined;
+		if (override.input === '__proto__') {
+			problems.push({ ...where, message: 'An input may not be named "__proto__"' });
+			continue;
+		}
 		if (current === undefined && !spec) {
 			const names = Object.keys(node.inputs);
 			const declared = objectInfo?.[node.class_type]
@@ -162,7 +166,7 @@ export function applyOverrides(graph: ApiGraph, overrides: Override[], objectInf
 			});
 			continue;
 		}
-		if (isLink(override.value) && !(override.value[0] in result)) {
+		if (isLink(override.value) && !Object.hasOwn(result, override.value[0])) {
 			problems.push({
 				...where,
 				message: `Override of node ${describeNode(nodeId, node)} input "${override.input}" links to node ${override.value[0]}, which is not in the workflow`,

@@ -115,6 +115,10 @@ export function parseWorkflow(input: unknown): ApiGraph {
 	const graph: ApiGraph = {};
 	for (const id of ids) {
 		const raw = value[id];
+		if (id === '__proto__') {
+			problems.push({ message: 'A node id may not be "__proto__"', path: `${path}${id}`, nodeId: id });
+			continue;
+		}
 		if (!isPlainObject(raw)) {
 			problems.push({
 				message: `Node ${id} must be an object with class_type and inputs, but it is ${describeType(raw)}`,
@@ -137,7 +141,18 @@ export function parseWorkflow(input: unknown): ApiGraph {
 			continue;
 		}
 		const node: ApiNode = { class_type: parsed.data.class_type, inputs: {} };
-		for (const [name, v] of Object.entries(parsed.data.inputs ?? {})) node.inputs[name] = v as InputValue;
+		for (const [name, v] of Object.entries(parsed.data.inputs ?? {})) {
+			if (name === '__proto__') {
+				problems.push({
+					message: `Node ${id} (${node.class_type}) has an input named "__proto__", which is not allowed`,
+					path: `${path}${id}.inputs.${name}`,
+					nodeId: id,
+					key: name,
+				});
+				continue;
+			}
+			node.inputs[name] = v as InputValue;
+		}
 		if (parsed.data._meta) node._meta = { ...parsed.data._meta };
 		graph[id] = node;
 	}
@@ -159,7 +174,7 @@ export function parseWorkflow(input: unknown): ApiGraph {
 				continue;
 			}
 			const targetId = String(target);
-			if (!(targetId in value)) {
+			if (!Object.hasOwn(value, targetId) || targetId === '__proto__') {
 				problems.push({
 					...where,
 					message: `Node ${id} (${node.class_type}) input "${key}" links to node ${targetId}, which is not in the workflow (nodes: ${ids.join(', ')})`,

@@ -149,7 +149,7 @@ export function mapWidgetValues(info: NodeClassInfo, saved: unknown[] | Record<s
 		const values: Record<string, unknown> = {};
 		for (const input of declaredInputs(info)) {
 			if (!isWidgetInput(input.spec)) continue;
-			if (input.name in saved) values[input.name] = saved[input.name];
+			if (Object.hasOwn(saved, input.name)) values[input.name] = saved[input.name];
 			else {
 				const fallback = widgetDefault(input.spec);
 				if (fallback) values[input.name] = fallback.value;
