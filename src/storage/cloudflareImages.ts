@@ -31,6 +31,8 @@ export interface CloudflareImagesConfig {
 	/** Sustained uploads per second (default 4; 50 with a batch token). */
 	ratePerSecond?: number;
 	requestTimeoutMs?: number;
+	/** Longest wait for the rate limiter (after a 429 pause) before a file fails (default 5 minutes). */
+	maxWaitMs?: number;
 	connections?: number;
 	log?: StorageLogger;
 }
@@ -249,7 +251,18 @@ export class CloudflareImagesClient {
 		path: string,
 		options: { body?: FormData; signal?: AbortSignal; key?: string; rateLimited?: boolean },
 	): Promise<Envelope> {
-		if (options.rateLimited) await this.bucket.acquire(options.signal);
+		if (options.rateLimited) {
+			const maxWaitMs = this.config.maxWaitMs ?? 300_000;
+			try {
+				await this.bucket.acquire(options.signal, Date.now() + maxWaitMs);
+			} catch (error) {
+				if (options.signal?.aborted) throw error;
+				throw new StorageError(
+					`Cloudflare Images asked to pause uploads for longer than ${Math.round(maxWaitMs / 1000)} s (rate limit); try again later or use a batch token`,
+					{ provider: 'cloudflareImages', code: '971', httpStatus: 429, retryable: false, key: options.key },
+				);
+			}
+		}
 		if (this.config.useBatchToken) {
 			const token = await this.getBatchToken(options.signal);
 			return this.request(method, `${this.batchBase}/images/v1${path}`, { ...options, token });
