@@ -1,0 +1,205 @@
+/**
+ * One behavioural suite for every HealthStore. `make` builds a fresh, empty store on a controllable
+ * clock (real time + offset, so Redis TTLs still run in real time).
+ */
+import type { HealthStore, HealthStoreOptionsInput, Lease, SelectResult, StoreServer } from '../../../src/cluster/store/HealthStore';
+import type { StrategyName } from '../../../src/cluster/strategies/types';
+
+export interface Clock {
+	offset: number;
+	now: () => number;
+}
+
+export type StoreFactory = (options: HealthStoreOptionsInput) => Promise<HealthStore>;
+
+export function makeClock(): Clock {
+	const clock: Clock = { offset: 0, now: () => Date.now() + clock.offset };
+	return clock;
+}
+
+export function lease(result: SelectResult): Lease {
+	if ('none' in result) throw new Error(`expected a lease, got none: ${result.none}`);
+	return result.lease;
+}
+
+const srv = (id: string, extra: Partial<StoreServer> = {}): StoreServer => ({ id, weight: 1, max: 2, url: `http://${id}:8188`, ...extra });
+
+export function healthStoreSuite(name: string, make: StoreFactory): void {
+	describe(`HealthStore behaviour: ${name}`, () => {
+		let store: HealthStore;
+		let clock: Clock;
+		const open = async (options: HealthStoreOptionsInput = {}) => {
+			clock = makeClock();
+			store = await make({ now: clock.now, random: () => 0.5, ...options });
+			return store;
+		};
+		afterEach(async () => {
+			await store?.close();
+		});
+		const select = (servers: StoreServer[], strategy: StrategyName = 'leastLoaded', extra: { exclude?: string[]; workflowKey?: string; leaseTtlMs?: number } = {}) =>
+			store.selectAndReserve({ servers, strategy, workflowKey: extra.workflowKey ?? 'wf', exclude: extra.exclude, leaseTtlMs: extra.leaseTtlMs ?? 60_000 });
+		const ids = async (servers: StoreServer[], strategy: StrategyName, n: number) => {
+			const out: string[] = [];
+			for (let i = 0; i < n; i++) {
+				const l = lease(await select(servers, strategy));
+				out.push(l.serverId);
+				await store.release(l, { kind: 'cancelled', workflowKey: 'wf' });
+			}
+			return out;
+		};
+
+		it('reserves up to max per server, then reports none; release frees the slot', async () => {
+			await open();
+			const servers = [srv('a', { max: 1 }), srv('b', { max: 2 })];
+			const leases = [lease(await select(servers)), lease(await select(servers)), lease(await select(servers))];
+			expect(leases.map((l) => l.serverId).sort()).toEqual(['a', 'b', 'b']);
+			const none = await select(servers);
+			expect(none).toEqual({ none: 'no server is free: 2 at their max in-flight' });
+			expect(await store.release(leases[0], { kind: 'success', workflowKey: 'wf', executionMs: 1000 })).toBe(true);
+			expect(lease(await select(servers)).serverId).toBe(leases[0].serverId);
+		});
+
+		it('expired leases free their slot; renew extends a live lease and refuses an expired one', async () => {
+			await open();
+			const servers = [srv('a', { max: 1 })];
+			const first = lease(await select(servers, 'leastLoaded', { leaseTtlMs: 1_000 }));
+			expect('none' in (await select(servers))).toBe(true);
+			clock.offset += 800;
+			expect(await store.renew(first, 1_000)).toBe(true);
+			clock.offset += 800;
+			expect('none' in (await select(servers))).toBe(true);
+			clock.offset += 300;
+			expect(await store.renew(first, 1_000)).toBe(false);
+			const second = lease(await select(servers));
+			expect(second.serverId).toBe('a');
+			expect(await store.release(first, { kind: 'cancelled', workflowKey: 'wf' })).toBe(false);
+			expect((await store.snapshot(servers))[0].inFlight).toBe(1);
+		});
+
+		it('honours exclude', async () => {
+			await open();
+			expect(lease(await select([srv('a'), srv('b')], 'leastLoaded', { exclude: ['a'] })).serverId).toBe('b');
+			expect(await select([srv('a')], 'leastLoaded', { exclude: ['a'] })).toEqual({ none: 'no server is free: 1 excluded for this scene' });
+		});
+
+		it('weighted follows nginx smooth weighted round robin: a a b a c a a', async () => {
+			await open();
+			const servers = [srv('a', { weight: 5 }), srv('b'), srv('c')];
+			expect((await ids(servers, 'weighted', 7)).join(' ')).toBe('a a b a c a a');
+		});
+
+		it('roundRobin cycles through the list', async () => {
+			await open();
+			expect(await ids([srv('a'), srv('b'), srv('c')], 'roundRobin', 4)).toEqual(['a', 'b', 'c', 'a']);
+		});
+
+		it('keeps an EWMA of execution seconds per (server, workflow) and fastest uses it', async () => {
+			await open();
+			const servers = [srv('a'), srv('b')];
+			const runs: Array<[string, number]> = [['a', 4000], ['b', 1000], ['a', 2000]];
+			for (const [id, ms] of runs) {
+				const l = lease(await select(servers.filter((s) => s.id === id)));
+				await store.release(l, { kind: 'success', workflowKey: 'wf', executionMs: ms });
+			}
+			const status = await store.snapshot(servers);
+			expect(status[0].ewma.wf.samples).toBe(2);
+			expect(status[0].ewma.wf.seconds).toBeCloseTo(0.3 * 2 + 0.7 * 4, 10);
+			expect(status[1].ewma).toEqual({ wf: { seconds: 1, samples: 1 } });
+			expect(lease(await select(servers, 'fastest')).serverId).toBe('b');
+			// another workflow has no samples yet: explore, ties by id
+			expect(lease(await select(servers, 'fastest', { workflowKey: 'other' })).serverId).toBe('a');
+		});
+
+		it('transient failures open the breaker; half-open admits one trial; success closes with slow start', async () => {
+			await open({ breaker: { threshold: 2, baseMs: 5_000, jitter: 0 }, selection: { slowStartMs: 10_000 } });
+			const servers = [srv('a', { weight: 2, max: 10 }), srv('b', { max: 10 })];
+			for (let i = 0; i < 2; i++) {
+				const l = lease(await select(servers.slice(0, 1)));
+				await store.release(l, { kind: 'transient', workflowKey: 'wf', error: 'connection refused' });
+			}
+			let status = await store.snapshot(servers);
+			expect(status[0].breaker).toMatchObject({ phase: 'open', failures: 2, ejections: 1 });
+			expect(status[0].lastError?.message).toBe('connection refused');
+			expect(lease(await select(servers)).serverId).toBe('b');
+			clock.offset += 5_000;
+			const trial = await select(servers);
+			expect(trial).toMatchObject({ trial: true, lease: { serverId: 'a' } });
+			expect(lease(await select(servers)).serverId).toBe('b');
+			await store.release(lease(trial), { kind: 'success', workflowKey: 'wf', executionMs: 10 });
+			status = await store.snapshot(servers);
+			expect(status[0].breaker.phase).toBe('closed');
+			// slow start: a's effective weight is 2 × 0.1 now, so b (2 in flight, weight 1) still wins: 3/1 < 1/0.2
+			expect(lease(await select(servers)).serverId).toBe('b');
+			clock.offset += 10_000;
+			expect(lease(await select(servers)).serverId).toBe('a');
+		});
+
+		it('workflow errors never count against a server', async () => {
+			await open({ breaker: { threshold: 1 } });
+			const servers = [srv('a')];
+			for (let i = 0; i < 3; i++) await store.release(lease(await select(servers)), { kind: 'workflow', workflowKey: 'wf', error: 'node raised' });
+			const [status] = await store.snapshot(servers);
+			expect(status.breaker).toMatchObject({ phase: 'closed', failures: 0 });
+			expect(status.lastError).toBeUndefined();
+		});
+
+		it('panics to the least recently failed server when all breakers are open', async () => {
+			await open({ breaker: { threshold: 1 } });
+			const servers = [srv('a'), srv('b')];
+			await store.release(lease(await select(servers.slice(1))), { kind: 'transient', workflowKey: 'wf' });
+			clock.offset += 10;
+			await store.release(lease(await select(servers.slice(0, 1))), { kind: 'transient', workflowKey: 'wf' });
+			expect(await select(servers)).toMatchObject({ panic: true, lease: { serverId: 'b' } });
+		});
+
+		it('records probes (batched), staleness, queue-aware load and probe failures', async () => {
+			await open({ breaker: { threshold: 2 } });
+			const servers = [srv('a'), srv('b'), srv('c')];
+			expect((await store.staleServers(servers, 3_000)).map((s) => s.id)).toEqual(['a', 'b', 'c']);
+			await store.recordProbes([
+				{ serverId: 'a', ok: true, queueRemaining: 5 },
+				{ serverId: 'b', ok: true, queueRemaining: 1 },
+				{ serverId: 'c', ok: false, error: 'ECONNREFUSED' },
+			]);
+			expect(await store.staleServers(servers, 3_000)).toEqual([]);
+			clock.offset += 4_000;
+			expect((await store.staleServers(servers, 3_000)).map((s) => s.id)).toEqual(['a', 'b', 'c']);
+			const status = await store.snapshot(servers);
+			expect(status.map((s) => s.queueRemaining)).toEqual([5, 1, 0]);
+			expect(status[2]).toMatchObject({ breaker: { phase: 'closed', failures: 1 }, lastError: { message: 'ECONNREFUSED' } });
+			// c: load 0, b: load 1, a: load 5
+			expect(lease(await select(servers)).serverId).toBe('c');
+			await store.recordProbes([{ serverId: 'c', ok: false }]);
+			expect(lease(await select(servers)).serverId).toBe('b');
+		});
+
+		it('avoids servers short of memory', async () => {
+			await open();
+			const servers = [srv('a'), srv('b')];
+			await store.recordSystemStats('a', { vramFree: 1, vramTotal: 100, ramFree: 50, ramTotal: 100 });
+			await store.recordSystemStats('b', { vramFree: 10, vramTotal: 100, ramFree: 50, ramTotal: 100 });
+			expect(lease(await select(servers)).serverId).toBe('b');
+			const [a] = await store.snapshot(servers);
+			expect(a.system).toEqual({ vramFree: 1, vramTotal: 100, ramFree: 50, ramTotal: 100 });
+		});
+
+		it('stores capability digests with a TTL', async () => {
+			await open();
+			const digest = { classes: ['KSampler', 'CheckpointLoaderSimple'], models: { 'CheckpointLoaderSimple.ckpt_name': ['sd15.safetensors'] } };
+			await store.recordCapabilities('a', digest, 150);
+			expect(await store.getCapabilities(['a', 'b'])).toEqual({ a: digest, b: undefined });
+			await new Promise((resolve) => setTimeout(resolve, 250));
+			expect(await store.getCapabilities(['a'])).toEqual({ a: undefined });
+		});
+
+		it('never exceeds max under many parallel callers', async () => {
+			await open();
+			const servers = [srv('a', { max: 2 }), srv('b', { max: 3 }), srv('c', { max: 1 })];
+			const results = await Promise.all(Array.from({ length: 40 }, () => select(servers)));
+			const got = results.filter((r): r is Exclude<SelectResult, { none: string }> => 'lease' in r);
+			expect(got).toHaveLength(6);
+			const count = (id: string) => got.filter((r) => r.lease.serverId === id).length;
+			expect([count('a'), count('b'), count('c')]).toEqual([2, 3, 1]);
+		});
+	});
+}

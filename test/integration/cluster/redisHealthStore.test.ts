@@ -1,0 +1,19 @@
+import Redis from 'ioredis';
+import { TEST_REDIS_URL, testKeyPrefix } from '../../setup/redis';
+import { RedisHealthStore } from '../../../src/cluster/store/RedisHealthStore';
+import { healthStoreSuite } from './healthStoreSuite';
+
+const prefix = testKeyPrefix('redis-store');
+let redis: Redis;
+let n = 0;
+
+beforeAll(() => {
+	redis = new Redis(TEST_REDIS_URL);
+});
+afterAll(async () => {
+	const keys = await redis.keys(`${prefix}*`);
+	if (keys.length) await redis.del(...keys);
+	await redis.quit();
+});
+
+healthStoreSuite('RedisHealthStore', async (options) => new RedisHealthStore(redis, { ...options, prefix, clusterHash: `h${n++}` }));
