@@ -1,0 +1,42 @@
+/**
+ * Child process for the multi-process test: reserves and releases leases in a loop against a shared
+ * Redis, and checks with a test-only counter per server that it never holds more than `max` at once.
+ */
+import Redis from 'ioredis';
+import { RedisHealthStore } from '../../../src/cluster/store/RedisHealthStore';
+
+async function main(): Promise<void> {
+	const [url, prefix, clusterHash, rounds] = process.argv.slice(2);
+	const redis = new Redis(url);
+	const store = new RedisHealthStore(redis, { prefix, clusterHash });
+	const servers = [
+		{ id: 'a', weight: 1, max: 2 },
+		{ id: 'b', weight: 2, max: 1 },
+		{ id: 'c', weight: 1, max: 3 },
+	];
+	let violations = 0;
+	let reserved = 0;
+	const worker = async () => {
+		for (let i = 0; i < Number(rounds); i++) {
+			const result = await store.selectAndReserve({ servers, strategy: i % 2 ? 'weighted' : 'leastLoaded', workflowKey: 'wf', leaseTtlMs: 30_000 });
+			if ('none' in result) {
+				await new Promise((resolve) => setTimeout(resolve, 1));
+				continue;
+			}
+			reserved++;
+			const holding = await redis.incr(`${prefix}holding:${result.lease.serverId}`);
+			if (holding > servers.find((s) => s.id === result.lease.serverId)!.max) violations++;
+			await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
+			await redis.decr(`${prefix}holding:${result.lease.serverId}`);
+			await store.release(result.lease, { kind: 'success', workflowKey: 'wf', executionMs: 5 });
+		}
+	};
+	await Promise.all(Array.from({ length: 8 }, worker));
+	process.stdout.write(JSON.stringify({ violations, reserved }));
+	await redis.quit();
+}
+
+main().catch((error) => {
+	process.stderr.write(String(error?.stack ?? error));
+	process.exit(1);
+});
