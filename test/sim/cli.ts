@@ -1,0 +1,55 @@
+import { startFleet } from './fleet';
+import type { SimulatorOptions } from './server';
+
+/**
+ * Starts simulated ComfyUI servers until SIGINT/SIGTERM and prints one JSON line per server: {name,url}.
+ *   ts-node --transpile-only test/sim/cli.ts --count 3 --speeds 3,2,1 --base-port 0 [--ms-per-step 50]
+ *     [--checkpoints a.safetensors,b.safetensors] [--host 127.0.0.1]
+ * --base-port N>0 gives ports N, N+1, …; 0 picks free ports.
+ */
+function parseArgs(argv: string[]): Record<string, string> {
+	const out: Record<string, string> = {};
+	for (let i = 0; i < argv.length; i++) {
+		const a = argv[i];
+		if (!a.startsWith('--')) continue;
+		const eq = a.indexOf('=');
+		if (eq > 0) out[a.slice(2, eq)] = a.slice(eq + 1);
+		else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) out[a.slice(2)] = argv[++i];
+		else out[a.slice(2)] = 'true';
+	}
+	return out;
+}
+
+async function main(): Promise<void> {
+	const args = parseArgs(process.argv.slice(2));
+	const speeds = (args.speeds ?? '').split(',').filter(Boolean).map(Number);
+	const count = Number(args.count ?? (speeds.length || 1));
+	const basePort = Number(args['base-port'] ?? 0);
+	const checkpoints = (args.checkpoints ?? 'sd_xl_base_1.0.safetensors,v1-5-pruned-emaonly.safetensors').split(',').filter(Boolean);
+	const specs: SimulatorOptions[] = Array.from({ length: count }, (_, i) => ({
+		name: `sim-${i + 1}`,
+		host: args.host ?? '127.0.0.1',
+		port: basePort > 0 ? basePort + i : 0,
+		speed: speeds[i] ?? speeds[speeds.length - 1] ?? 1,
+		msPerStep: args['ms-per-step'] ? Number(args['ms-per-step']) : undefined,
+		models: { checkpoints, loras: [], vae: [], upscale_models: [] },
+	}));
+	const fleet = await startFleet(specs);
+	for (const s of fleet.servers) process.stdout.write(JSON.stringify({ name: s.name, url: s.url }) + '\n');
+	let stopping = false;
+	const shutdown = (): void => {
+		if (stopping) return;
+		stopping = true;
+		fleet.stop().then(
+			() => process.exit(0),
+			() => process.exit(1),
+		);
+	};
+	process.on('SIGINT', shutdown);
+	process.on('SIGTERM', shutdown);
+}
+
+main().catch((e: unknown) => {
+	process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+	process.exit(1);
+});
