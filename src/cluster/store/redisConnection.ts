@@ -43,6 +43,14 @@ function baseOptions(config: RedisConfig): RedisOptions {
 }
 
 export function createRedis(config: RedisConfig): RedisClient {
+	const client = build(config);
+	// Connection errors surface on the commands (the fallback store warns once); without a listener
+	// ioredis would print every reconnect attempt.
+	client.on('error', () => undefined);
+	return client;
+}
+
+function build(config: RedisConfig): RedisClient {
 	const options = baseOptions(config);
 	switch (config.mode) {
 		case 'single':

@@ -1,0 +1,100 @@
+import { spawn, type ChildProcess } from 'child_process';
+import { createServer } from 'net';
+import { FallbackHealthStore } from '../../../src/cluster/store/FallbackHealthStore';
+import { RedisHealthStore } from '../../../src/cluster/store/RedisHealthStore';
+import { createRedis } from '../../../src/cluster/store/redisConnection';
+import type { SelectResult } from '../../../src/cluster/store/HealthStore';
+import { lease } from './healthStoreSuite';
+
+function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const server = createServer();
+		server.once('error', reject);
+		server.listen(0, '127.0.0.1', () => {
+			const { port } = server.address() as { port: number };
+			server.close(() => resolve(port));
+		});
+	});
+}
+
+async function startRedis(port: number): Promise<ChildProcess> {
+	const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+	await new Promise<void>((resolve, reject) => {
+		const timer = setTimeout(() => reject(new Error('redis-server did not start within 5 s')), 5_000);
+		child.stdout?.on('data', (chunk: Buffer) => {
+			if (chunk.toString().includes('Ready to accept connections')) {
+				clearTimeout(timer);
+				resolve();
+			}
+		});
+		child.once('exit', () => reject(new Error('redis-server exited')));
+	});
+	return child;
+}
+
+function stop(child: ChildProcess): Promise<void> {
+	return new Promise((resolve) => {
+		if (child.exitCode !== null) return resolve();
+		child.once('exit', () => resolve());
+		child.kill('SIGKILL');
+	});
+}
+
+async function waitFor(check: () => Promise<boolean>, ms: number): Promise<void> {
+	const deadline = Date.now() + ms;
+	while (!(await check())) {
+		if (Date.now() > deadline) throw new Error('condition not met in time');
+		await new Promise((resolve) => setTimeout(resolve, 50));
+	}
+}
+
+describe('FallbackHealthStore', () => {
+	it('keeps working on memory while Redis is down and goes back to Redis when it answers', async () => {
+		const port = await freePort();
+		let server = await startRedis(port);
+		const client = createRedis({ mode: 'single', host: '127.0.0.1', port, commandTimeoutMs: 500, connectTimeoutMs: 500 });
+		const warnings: string[] = [];
+		const infos: string[] = [];
+		const store = new FallbackHealthStore(new RedisHealthStore(client, { clusterHash: 'fb', ownsClient: true }), {
+			retryMs: 100,
+			logger: { warn: (m) => warnings.push(m), info: (m) => infos.push(m) },
+		});
+		const servers = [{ id: 'a', weight: 1, max: 2 }, { id: 'b', weight: 1, max: 2 }];
+		const select = (): Promise<SelectResult> => store.selectAndReserve({ servers, strategy: 'leastLoaded', workflowKey: 'wf', leaseTtlMs: 10_000 });
+		try {
+			const first = lease(await select());
+			expect(first.store).toBe('redis');
+			expect(store.active).toBe('redis');
+
+			await stop(server);
+			const scenes: string[] = [];
+			for (let i = 0; i < 6; i++) {
+				const l = lease(await select());
+				expect(l.store).toBe('memory');
+				expect(await store.renew(l, 10_000)).toBe(true);
+				await store.release(l, { kind: 'success', workflowKey: 'wf', executionMs: 100 });
+				scenes.push(l.serverId);
+			}
+			expect(scenes).toHaveLength(6);
+			// The Redis lease cannot be released now; its outcome is kept locally and its slot expires in Redis.
+			await store.release(first, { kind: 'success', workflowKey: 'wf', executionMs: 100 });
+			expect(store.active).toBe('memory');
+			expect(warnings).toHaveLength(1);
+			expect(warnings[0]).toMatch(/Redis is unreachable/);
+
+			server = await startRedis(port);
+			await waitFor(async () => {
+				await select().then((r) => ('lease' in r ? store.release(r.lease, { kind: 'cancelled', workflowKey: 'wf' }) : undefined));
+				return store.active === 'redis';
+			}, 10_000);
+			const back = lease(await select());
+			expect(back.store).toBe('redis');
+			expect(infos).toHaveLength(1);
+			expect(warnings).toHaveLength(1);
+			expect(await client.exists('comfyui-cluster:{fb}:leases')).toBe(1);
+		} finally {
+			await store.close();
+			await stop(server);
+		}
+	});
+});
