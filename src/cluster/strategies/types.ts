@@ -47,8 +47,6 @@ export interface SelectionOptions {
 	queueStaleMs: number;
 	/** System stats older than this are ignored (default 120 000). */
 	statsStaleMs: number;
-	/** Time the half-open trial stays taken if its scene never reports back (default: the lease TTL). */
-	trialTtlMs: number;
 }
 
 export const DEFAULT_SELECTION_OPTIONS: SelectionOptions = {
@@ -58,7 +56,6 @@ export const DEFAULT_SELECTION_OPTIONS: SelectionOptions = {
 	minSamples: 1,
 	queueStaleMs: 60_000,
 	statsStaleMs: 120_000,
-	trialTtlMs: 60_000,
 };
 
 export interface SelectionSnapshot {
