@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'crypto';
 import { Readable } from 'stream';
 import { FormData, type Dispatcher } from 'undici';
 import { CancelledError, InvalidWorkflowError, TransientServerError } from '../errors';
-import { parseServerAddress, webSocketUrl, type ServerAddress } from './address';
+import { parseServerAddress, routePath, webSocketUrl, type ServerAddress } from './address';
 import { authHeaders, authSecrets } from './auth';
 import { AmbiguousSubmitError, OutputTooLargeError } from './errors';
 import { HttpTransport } from './http';
@@ -110,6 +110,8 @@ export class ComfyUiClient {
 	private objectInfoCache?: { at: number; value: ObjectInfoMap };
 	private objectInfoInFlight?: Promise<ObjectInfoMap>;
 	private closed = false;
+	/** Submit times of recent prompts, for watch timings. */
+	private readonly submittedAt = new Map<string, number>();
 
 	constructor(options: ComfyUiClientOptions) {
 		this.address = parseServerAddress(options.url);
@@ -160,6 +162,7 @@ export class ComfyUiClient {
 		else if (options.front) body.front = true;
 		if (options.extraData) body.extra_data = options.extraData;
 		const req = { method: 'POST' as const, route: '/prompt', json: body, signal: options.signal };
+		const submittedAt = Date.now();
 		let answer;
 		try {
 			answer = await this.http.request(req);
@@ -188,6 +191,7 @@ export class ComfyUiClient {
 		if (answer.status !== 200 || !parsed || typeof parsed.prompt_id !== 'string') {
 			throw this.http.unexpected(req, answer.status, answer.text);
 		}
+		this.rememberSubmit(parsed.prompt_id, submittedAt);
 		return {
 			// Servers older than 2025-07 ignore our id; theirs is the one that counts.
 			promptId: parsed.prompt_id,
@@ -200,6 +204,8 @@ export class ComfyUiClient {
 	watch(promptId: string, options: WatchOptions = {}): Promise<WatchResult> {
 		this.assertOpen();
 		const useSocket = this.useWebSocket && options.useWebSocket !== false;
+		const submittedAt = options.submittedAt ?? this.submittedAt.get(promptId);
+		this.submittedAt.delete(promptId);
 		return watchPrompt(
 			{
 				server: this.server,
@@ -210,7 +216,7 @@ export class ComfyUiClient {
 				logger: this.logger,
 			},
 			promptId,
-			options,
+			{ ...options, submittedAt },
 		);
 	}
 
@@ -299,6 +305,12 @@ export class ComfyUiClient {
 		return extractOutputs(history);
 	}
 
+	/** The `/view` address of an output file, for references (never carries credentials). */
+	viewUrl(file: FileRef): string {
+		const path = routePath(this.address, '/view', { filename: file.filename, subfolder: file.subfolder, type: file.type });
+		return `${this.address.origin}${path}`;
+	}
+
 	/** Streams a file from `/view`; `maxBytes` is enforced while streaming. */
 	async download(file: FileRef, options: DownloadOptions = {}): Promise<{ stream: Readable; size?: number; mimeType: string }> {
 		const req = {
@@ -323,6 +335,7 @@ export class ComfyUiClient {
 		const size = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
 		const { maxBytes } = options;
 		if (maxBytes !== undefined && size !== undefined && size > maxBytes) {
+			response.body.on('error', () => undefined);
 			response.body.destroy();
 			throw new OutputTooLargeError(file, maxBytes, this.server);
 		}
@@ -349,7 +362,10 @@ export class ComfyUiClient {
 					server,
 				);
 			} finally {
-				if (!body.destroyed) body.destroy();
+				if (!body.destroyed) {
+					body.on('error', () => undefined);
+					body.destroy();
+				}
 			}
 		}
 		return { stream: Readable.from(limited(), { objectMode: false }), size, mimeType };
@@ -420,6 +436,14 @@ export class ComfyUiClient {
 			server: this.server,
 		});
 		return this.ws;
+	}
+
+	private rememberSubmit(promptId: string, at: number): void {
+		this.submittedAt.set(promptId, at);
+		// Prompts that are never watched must not pile up.
+		if (this.submittedAt.size > 1000) {
+			for (const [id, when] of this.submittedAt) if (at - when > 3_600_000 || this.submittedAt.size > 1000) this.submittedAt.delete(id);
+		}
 	}
 
 	private assertOpen(): void {

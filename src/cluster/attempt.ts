@@ -1,0 +1,196 @@
+/**
+ * One attempt of one scene on one server: upload inputs → submit with our own prompt id → watch
+ * with the three deadlines → outputs. Cleans up what it leaves on the server when it fails, is
+ * cancelled, or is moved. The batch decides what happens next.
+ */
+import { createHash, randomUUID } from 'crypto';
+import pLimit from 'p-limit';
+import type { ComfyUiClient, ProgressEvent, WatchResult } from '../comfyui/client';
+import { CancelledError, ComfyUiError, TransientServerError } from '../comfyui/errors';
+import { applyOverrides, type ApiGraph } from '../comfyui/workflow';
+import { FRONT_PRIORITY, type SceneOutput, type SceneRequest } from './scene';
+
+const CLEANUP_TIMEOUT_MS = 5_000;
+const DOWNLOADS_PER_SCENE = 4;
+
+export interface AttemptHooks {
+	/** The prompt was accepted by the server. */
+	onSubmitted?(promptId: string): void;
+	/** Queued → running, progress percentages. */
+	onProgress?(event: ProgressEvent): void;
+}
+
+export interface AttemptContext {
+	client: ComfyUiClient;
+	/** Cancels the attempt (execution cancelled): cleans up on the server, ends in CancelledError. */
+	signal: AbortSignal;
+	/**
+	 * Asks to move the scene while it still waits in the server queue: the prompt is deleted there;
+	 * if it already started, the attempt carries on.
+	 */
+	moveSignal?: AbortSignal;
+	/** Per batch: one upload per (server, file content). */
+	uploads: Map<string, Promise<string>>;
+	hooks?: AttemptHooks;
+}
+
+export type AttemptResult =
+	| { kind: 'success'; promptId: string; watch: WatchResult; outputs: SceneOutput[] }
+	| { kind: 'moved'; promptId: string };
+
+/** A failure after the prompt was accepted carries its id, so the batch can report it. */
+export class AttemptError extends Error {
+	constructor(
+		readonly cause: ComfyUiError,
+		readonly promptId?: string,
+	) {
+		super(cause.message);
+		this.name = 'AttemptError';
+	}
+}
+
+export async function runAttempt(scene: SceneRequest, ctx: AttemptContext): Promise<AttemptResult> {
+	const { client } = ctx;
+	let promptId: string | undefined;
+	try {
+		promptId = await submitScene(scene, ctx, (id) => (promptId = id));
+		ctx.hooks?.onSubmitted?.(promptId);
+		const watch = await watchOrMove(scene, ctx, promptId);
+		if (watch === 'moved') return { kind: 'moved', promptId };
+		const outputs = await collectOutputs(client, watch, scene, ctx.signal);
+		if (scene.freeMemoryAfter) {
+			await client.free({ unloadModels: true, freeMemory: true, signal: ctx.signal }).catch(() => undefined);
+		}
+		return { kind: 'success', promptId, watch, outputs };
+	} catch (error) {
+		const cause = asComfyError(error, client.server, ctx.signal);
+		if (promptId && cause.kind !== 'invalid') await cleanup(client, promptId);
+		throw new AttemptError(cause, promptId);
+	}
+}
+
+/**
+ * Uploads the scene's inputs and submits it with our own prompt id; returns the id the server uses.
+ * `onId` learns the id before the request goes out, so a failure can still clean it up.
+ */
+export async function submitScene(
+	scene: SceneRequest,
+	ctx: Pick<AttemptContext, 'client' | 'signal' | 'uploads'>,
+	onId?: (promptId: string) => void,
+): Promise<string> {
+	const graph = await withInputs(scene, ctx);
+	const promptId = randomUUID();
+	onId?.(promptId);
+	return submit(ctx.client, graph, promptId, scene, ctx.signal);
+}
+
+/** Uploads the scene's input files (once per server and content) and points their nodes at them. */
+async function withInputs(scene: SceneRequest, ctx: Pick<AttemptContext, 'client' | 'signal' | 'uploads'>): Promise<ApiGraph> {
+	if (scene.inputs.length === 0) return scene.graph;
+	const references = await Promise.all(
+		scene.inputs.map((file) => {
+			const key = `${ctx.client.server}\u0000${file.fileName}\u0000${file.bytes.length}\u0000${hashOf(file.bytes)}`;
+			let pending = ctx.uploads.get(key);
+			if (!pending) {
+				pending = ctx.client.uploadImage(file.bytes, file.fileName, { signal: ctx.signal }).then((r) => r.reference);
+				pending.catch(() => ctx.uploads.delete(key));
+				ctx.uploads.set(key, pending);
+			}
+			return pending;
+		}),
+	);
+	return applyOverrides(
+		scene.graph,
+		scene.inputs.map((file, i) => ({ node: file.node, input: file.input, value: references[i] })),
+	);
+}
+
+const hashes = new WeakMap<Buffer, string>();
+function hashOf(bytes: Buffer): string {
+	let hash = hashes.get(bytes);
+	if (!hash) {
+		hash = createHash('sha256').update(bytes).digest('hex');
+		hashes.set(bytes, hash);
+	}
+	return hash;
+}
+
+/**
+ * Submits with our own prompt id. When the request was sent but no answer came, the server may
+ * still have queued it: look the id up before anyone submits again, so a scene never runs twice.
+ */
+async function submit(client: ComfyUiClient, graph: ApiGraph, promptId: string, scene: SceneRequest, signal: AbortSignal): Promise<string> {
+	try {
+		const accepted = await client.submit(graph, { promptId, front: scene.priority >= FRONT_PRIORITY, signal });
+		return accepted.promptId;
+	} catch (error) {
+		if (!(error instanceof TransientServerError) || signal.aborted) throw error;
+		if (!['ambiguous-submit', 'reset', 'timeout', 'network'].includes(error.reason)) throw error;
+		const seen = await client.lookup(promptId, { signal }).catch(() => 'unreachable' as const);
+		if (seen === 'pending' || seen === 'running' || seen === 'done') return promptId;
+		throw error;
+	}
+}
+
+/** Watches to the end; a move request deletes a still-pending prompt (if it started, keep watching). */
+async function watchOrMove(scene: SceneRequest, ctx: AttemptContext, promptId: string): Promise<WatchResult | 'moved'> {
+	const started = Date.now();
+	for (;;) {
+		const watchAbort = new AbortController();
+		const onCancel = () => watchAbort.abort(ctx.signal.reason);
+		const onMove = () => watchAbort.abort('move');
+		ctx.signal.addEventListener('abort', onCancel, { once: true });
+		ctx.moveSignal?.addEventListener('abort', onMove, { once: true });
+		if (ctx.signal.aborted) onCancel();
+		else if (ctx.moveSignal?.aborted) onMove();
+		const elapsed = Date.now() - started;
+		try {
+			return await ctx.client.watch(promptId, {
+				queueWaitMs: remaining(scene.timeouts.queueWaitMs, elapsed),
+				inactivityMs: scene.timeouts.inactivityMs || undefined,
+				totalMs: remaining(scene.timeouts.totalMs, elapsed),
+				signal: watchAbort.signal,
+				onProgress: ctx.hooks?.onProgress,
+			});
+		} catch (error) {
+			if (!(error instanceof CancelledError) || ctx.signal.aborted || !ctx.moveSignal?.aborted) throw error;
+			const outcome = await ctx.client.cancel(promptId).catch(() => 'unreachable' as const);
+			if (outcome === 'deleted') return 'moved';
+			// It started (or the server did not answer): stay with it; moving is only for waiting prompts.
+			ctx.moveSignal = undefined;
+		} finally {
+			ctx.signal.removeEventListener('abort', onCancel);
+		}
+	}
+}
+
+function remaining(limitMs: number, elapsedMs: number): number | undefined {
+	if (!limitMs) return undefined;
+	return Math.max(1, limitMs - elapsedMs);
+}
+
+async function collectOutputs(client: ComfyUiClient, watch: WatchResult, scene: SceneRequest, signal: AbortSignal): Promise<SceneOutput[]> {
+	const wanted = watch.outputs.filter((file) => scene.outputKinds.includes(file.kind));
+	const limit = pLimit(DOWNLOADS_PER_SCENE);
+	return Promise.all(
+		wanted.map((file) =>
+			limit(async () => {
+				const output: SceneOutput = { ...file, url: client.viewUrl(file) };
+				if (scene.download) output.data = await client.downloadBuffer(file, { maxBytes: scene.maxOutputBytes, signal });
+				return output;
+			}),
+		),
+	);
+}
+
+/** Best effort: delete the prompt if pending, interrupt it if running. Never uses the aborted signal. */
+async function cleanup(client: ComfyUiClient, promptId: string): Promise<void> {
+	await client.cancel(promptId, { signal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS) }).catch(() => undefined);
+}
+
+function asComfyError(error: unknown, server: string, signal: AbortSignal): ComfyUiError {
+	if (signal.aborted) return error instanceof CancelledError ? error : new CancelledError('The execution was cancelled', server);
+	if (error instanceof ComfyUiError) return error;
+	const message = error instanceof Error ? error.message : String(error);
+	return new TransientServerError(`Unexpected failure talking to ${server}: ${message}`, 'unexpected-response', server);
+}

@@ -1,0 +1,629 @@
+/**
+ * Many scenes over many servers: the scheduler of one node execution.
+ *
+ * - Scenes wait in one queue (priority, then longest expected first); result i belongs to scene i,
+ *   and one scene's failure never stops the others.
+ * - `leastLoaded` and `fastest` place scenes by earliest expected finish (planning/plan.ts) and only
+ *   start a scene where it finishes first; `weighted` and `roundRobin` leave the choice to the store.
+ *   Either way the HealthStore reserves the slot (one atomic step, cluster-wide `max`).
+ * - Transient failures go back to the queue with a backoff, excluding the servers that failed the
+ *   scene while others exist; invalid workflows and node errors fail the scene at once.
+ * - When a server has room and nothing to do while one of our scenes still waits in a slower
+ *   server's queue, the scene moves (deleted there, submitted here).
+ * - The abort signal cancels everything and cleans up on the servers.
+ */
+import { backoffDelay, type BackoffOptions } from '../util/backoff';
+import { redact } from '../util/redact';
+import type { ComfyUiClient, ProgressEvent } from '../comfyui/client';
+import { CancelledError, ComfyUiError, ExecutionError, IncapableServerError, InvalidWorkflowError, TransientServerError } from '../comfyui/errors';
+import { MODEL_INPUTS, checkCapability, describeMissing, isCapable, type ObjectInfo } from '../comfyui/workflow';
+import { AttemptError, runAttempt } from './attempt';
+import { refreshStale } from './probes';
+import { DurationModel } from './planning/durationModel';
+import { planPlacements, type PlanServer } from './planning/plan';
+import { SceneFailedError, type AttemptOutcomeKind, type AttemptRecord, type SceneOutcome, type SceneRequest } from './scene';
+import type { ServerSpec } from './serverSpec';
+import type { HealthStore, Lease, Outcome, ServerStatus } from './store/HealthStore';
+import type { StrategyName } from './strategies/types';
+
+export interface EngineLogger {
+	debug(message: string, meta?: Record<string, unknown>): void;
+	info(message: string, meta?: Record<string, unknown>): void;
+	warn(message: string, meta?: Record<string, unknown>): void;
+}
+
+export interface ClusterRuntime {
+	servers: readonly ServerSpec[];
+	clientFor(serverId: string): ComfyUiClient;
+	store: HealthStore;
+	logger?: EngineLogger;
+	/** Secrets to strip from anything logged or reported. */
+	secrets?: readonly string[];
+}
+
+export type BatchEvent =
+	| { type: 'start'; index: number; serverId: string; server: string; attempt: number }
+	| { type: 'progress'; index: number; serverId: string; server: string; phase: 'queued' | 'running'; percent?: number }
+	| { type: 'retry'; index: number; server: string; reason: string; delayMs: number }
+	| { type: 'moved'; index: number; from: string; to?: string }
+	| { type: 'finish'; index: number; ok: boolean; server?: string; message?: string };
+
+export interface BatchOptions {
+	strategy: StrategyName;
+	/** Scenes in flight at once for this batch (default: Σ servers' max). */
+	concurrency?: number;
+	signal?: AbortSignal;
+	leaseTtlMs?: number;
+	backoff?: BackoffOptions;
+	/** Move waiting scenes to idle servers (default true). */
+	rebalance?: boolean;
+	onEvent?(event: BatchEvent): void;
+	/** How often the scheduler re-reads the shared state while scenes wait (default 1 s). */
+	refreshMs?: number;
+	/** Probe servers whose queue length is older than this before deciding (default 3 s). */
+	probeMaxAgeMs?: number;
+}
+
+const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 4000, factor: 2, jitter: 0.2 };
+const PROBE_TIMEOUT_MS = 1500;
+const OBJECT_INFO_TIMEOUT_MS = 10_000;
+/** A move must promise at least this much earlier finish (fraction of the scene's expected time). */
+const MOVE_MARGIN = 0.25;
+
+interface Waiting {
+	/** Position in the batch's input (result i belongs to scene i). */
+	position: number;
+	scene: SceneRequest;
+	attempts: AttemptRecord[];
+	/** Servers that failed this scene (transiently). */
+	failedOn: Set<string>;
+	/** Servers that cannot run it. */
+	incapable: Set<string>;
+	notBefore: number;
+	firstStart?: number;
+}
+
+interface Running {
+	waiting: Waiting;
+	serverId: string;
+	lease: Lease;
+	phase: 'queued' | 'running';
+	since: number;
+	estimate: number;
+	cancel: AbortController;
+	move: AbortController;
+	moveRequested: boolean;
+	renewTimer?: NodeJS.Timeout;
+}
+
+export async function runBatch(runtime: ClusterRuntime, scenes: readonly SceneRequest[], options: BatchOptions): Promise<SceneOutcome[]> {
+	return new Batch(runtime, scenes, options).run();
+}
+
+class Batch {
+	private readonly outcomes: Array<SceneOutcome | undefined>;
+	private queue: Waiting[];
+	private readonly running = new Set<Running>();
+	private readonly uploads = new Map<string, Promise<string>>();
+	private readonly servers: readonly ServerSpec[];
+	private readonly byId: Map<string, ServerSpec>;
+	private readonly leaseTtlMs: number;
+	private readonly concurrency: number;
+	private readonly startedAt = Date.now();
+	private status = new Map<string, ServerStatus>();
+	/** Leases of other executions per server, as of the last snapshot. */
+	private foreign = new Map<string, number>();
+	private objectInfo = new Map<string, ObjectInfo | undefined>();
+	private model = new DurationModel([]);
+	private pumping = false;
+	private pumpAgain = false;
+	private timer?: NodeJS.Timeout;
+	private lastRefresh = 0;
+	private finish!: () => void;
+	private aborted = false;
+
+	constructor(
+		private readonly runtime: ClusterRuntime,
+		private readonly scenes: readonly SceneRequest[],
+		private readonly options: BatchOptions,
+	) {
+		this.servers = runtime.servers;
+		this.byId = new Map(this.servers.map((s) => [s.id, s]));
+		this.outcomes = scenes.map(() => undefined);
+		this.queue = scenes.map((scene, position) => ({ position, scene, attempts: [], failedOn: new Set(), incapable: new Set(), notBefore: 0 }));
+		this.leaseTtlMs = options.leaseTtlMs ?? 60_000;
+		const totalMax = this.servers.reduce((sum, s) => sum + s.max, 0);
+		this.concurrency = Math.max(1, options.concurrency || totalMax);
+	}
+
+	async run(): Promise<SceneOutcome[]> {
+		if (this.queue.length === 0) return [];
+		const done = new Promise<void>((resolve) => (this.finish = resolve));
+		const signal = this.options.signal;
+		const onAbort = () => this.abort();
+		signal?.addEventListener('abort', onAbort, { once: true });
+		try {
+			if (signal?.aborted) this.abort();
+			else {
+				await this.prepare();
+				this.checkCapabilities();
+				this.pump();
+			}
+			this.maybeFinish();
+			await done;
+		} finally {
+			signal?.removeEventListener('abort', onAbort);
+			if (this.timer) clearTimeout(this.timer);
+		}
+		return this.outcomes.map((outcome, position) => outcome ?? this.failed(this.scenes[position].index, new CancelledError('The execution was cancelled'), []));
+	}
+
+	// ── setup ────────────────────────────────────────────────────────────────────────────────
+
+	private async prepare(): Promise<void> {
+		await Promise.all([this.loadObjectInfo(), this.probeStale()]);
+		await this.refresh();
+	}
+
+	private async loadObjectInfo(): Promise<void> {
+		const needed = this.queue.some((w) => w.scene.requirements.nodeClasses.length > 0);
+		if (!needed) return;
+		await Promise.all(
+			this.servers.map(async (server) => {
+				try {
+					const info = await this.runtime.clientFor(server.id).objectInfo({ signal: AbortSignal.timeout(OBJECT_INFO_TIMEOUT_MS) });
+					this.objectInfo.set(server.id, info as ObjectInfo);
+				} catch {
+					// Unknown catalogue: the server is not excluded for capability; its breaker handles reachability.
+					this.objectInfo.set(server.id, undefined);
+				}
+			}),
+		);
+	}
+
+	/** Scenes that no server can run fail at once, naming what is missing where. */
+	private checkCapabilities(): void {
+		for (const waiting of [...this.queue]) {
+			const missingBy: string[] = [];
+			for (const server of this.servers) {
+				const info = this.objectInfo.get(server.id);
+				if (!info) continue;
+				const missing = checkCapability(waiting.scene.requirements, info);
+				if (!isCapable(missing)) {
+					waiting.incapable.add(server.id);
+					missingBy.push(`${server.url} lacks ${describeMissing(missing)}`);
+				}
+			}
+			if (waiting.incapable.size === this.servers.length) {
+				const first = this.objectInfo.get(this.servers[0].id);
+				const missing = first ? checkCapability(waiting.scene.requirements, first) : { nodeClasses: [], values: [] };
+				this.settle(
+					waiting,
+					this.failed(
+						waiting.scene.index,
+						new IncapableServerError(`No server can run this workflow: ${missingBy.join('; ')}.`, missing),
+						waiting.attempts,
+					),
+				);
+			}
+		}
+	}
+
+	private async probeStale(): Promise<void> {
+		await refreshStale(
+			this.runtime.store,
+			this.servers,
+			async (server, signal) => this.runtime.clientFor(server.id).queueInfo({ signal }),
+			{ maxAgeMs: this.options.probeMaxAgeMs ?? 3000, timeoutMs: PROBE_TIMEOUT_MS, signal: this.options.signal },
+		).catch((error) => this.runtime.logger?.warn(`Could not probe the servers: ${this.clean(String(error))}`));
+	}
+
+	/** Re-reads the shared state: breakers, cluster-wide leases, speed averages. */
+	private async refresh(): Promise<void> {
+		this.lastRefresh = Date.now();
+		let statuses: ServerStatus[];
+		try {
+			statuses = await this.runtime.store.snapshot(this.servers);
+		} catch (error) {
+			this.runtime.logger?.warn(`Could not read the cluster state: ${this.clean(String(error))}`);
+			return;
+		}
+		this.status = new Map(statuses.map((s) => [s.id, s]));
+		this.foreign = new Map(statuses.map((s) => [s.id, Math.max(0, s.inFlight - this.ours(s.id))]));
+		const samples = statuses.flatMap((s) => Object.entries(s.ewma).map(([workflowKey, e]) => ({ serverId: s.id, workflowKey, seconds: e.seconds })));
+		this.model = new DurationModel(samples);
+	}
+
+	// ── scheduling ───────────────────────────────────────────────────────────────────────────
+
+	private pump(): void {
+		if (this.pumping) {
+			this.pumpAgain = true;
+			return;
+		}
+		this.pumping = true;
+		void this.schedule()
+			.catch((error) => this.runtime.logger?.warn(`Scheduler error: ${this.clean(String(error))}`))
+			.finally(() => {
+				this.pumping = false;
+				if (this.pumpAgain) {
+					this.pumpAgain = false;
+					this.pump();
+				} else this.maybeFinish();
+			});
+	}
+
+	private async schedule(): Promise<void> {
+		if (this.aborted) return;
+		if (Date.now() - this.lastRefresh >= (this.options.refreshMs ?? 1000)) {
+			await this.probeStale();
+			await this.refresh();
+		}
+		const now = Date.now();
+		const ready = this.queue.filter((w) => w.notBefore <= now).sort((a, b) => this.order(a, b));
+		let capacity = this.concurrency - this.running.size;
+		if (ready.length > 0 && capacity > 0) {
+			if (this.options.strategy === 'weighted' || this.options.strategy === 'roundRobin') {
+				for (const waiting of ready) {
+					if (capacity <= 0 || this.aborted) break;
+					const reserved = await this.reserve(waiting, this.candidates(waiting));
+					if (reserved === 'none') break;
+					capacity--;
+				}
+			} else {
+				await this.placeByFinishTime(ready, capacity);
+			}
+		}
+		if (this.options.rebalance !== false) this.rebalance();
+		this.arm();
+	}
+
+	private async placeByFinishTime(ready: Waiting[], capacity: number): Promise<void> {
+		const full = new Set<string>();
+		for (let round = 0; round < 3 && capacity > 0 && !this.aborted; round++) {
+			const pending = ready.filter((w) => this.queue.includes(w));
+			const plan = planPlacements(
+				this.planServers(full),
+				pending.map((w) => ({ key: w, workflowKey: w.scene.workflowKey, candidates: this.candidates(w).map((s) => s.id) })),
+				(serverId, workflowKey) => this.estimate(serverId, workflowKey),
+			).slice(0, capacity);
+			if (plan.length === 0) return;
+			let refused = false;
+			for (const placement of plan) {
+				const server = this.byId.get(placement.serverId);
+				if (!server || full.has(server.id)) continue;
+				const result = await this.reserve(placement.key, [server]);
+				if (result === 'none') {
+					full.add(server.id);
+					refused = true;
+				} else capacity--;
+				if (this.aborted || capacity <= 0) return;
+			}
+			if (!refused) return;
+		}
+	}
+
+	/** Scenes with higher priority first, then the longest expected, then item order. */
+	private order(a: Waiting, b: Waiting): number {
+		if (a.scene.priority !== b.scene.priority) return b.scene.priority - a.scene.priority;
+		const ea = this.averageEstimate(a.scene.workflowKey);
+		const eb = this.averageEstimate(b.scene.workflowKey);
+		if (ea !== eb) return eb - ea;
+		return a.scene.index - b.scene.index;
+	}
+
+	private averageEstimate(workflowKey: string): number {
+		if (!this.model.knows(workflowKey)) return Number.POSITIVE_INFINITY;
+		const values = this.servers.map((s) => this.model.estimate(s.id, workflowKey) ?? 0);
+		return values.reduce((a, b) => a + b, 0) / values.length;
+	}
+
+	/** Expected seconds of a workflow on a server, for planning. */
+	private estimate(serverId: string, workflowKey: string): number {
+		const weight = this.byId.get(serverId)?.weight ?? 1;
+		if (this.options.strategy === 'leastLoaded') return 1 / weight;
+		const known = this.model.estimate(serverId, workflowKey);
+		if (known !== undefined) return known;
+		// Unmeasured workflow: assume the batch's typical time, scaled by what is known of the server.
+		return this.model.slowness(serverId) / weight;
+	}
+
+	/** Servers a scene may go to now: capable, not failed on (while others exist), breaker not open. */
+	private candidates(waiting: Waiting): ServerSpec[] {
+		const capable = this.servers.filter((s) => !waiting.incapable.has(s.id));
+		const fresh = capable.filter((s) => !waiting.failedOn.has(s.id));
+		const pool = fresh.length > 0 ? fresh : capable;
+		const now = Date.now();
+		const admitted = pool.filter((s) => {
+			const b = this.status.get(s.id)?.breaker;
+			return !b || b.phase !== 'open' || b.openUntil <= now;
+		});
+		// Panic mode: every candidate ejected — leave the choice (least recently failed) to the store.
+		return admitted.length > 0 ? admitted : pool;
+	}
+
+	private planServers(full: ReadonlySet<string>): PlanServer[] {
+		const now = Date.now();
+		return this.servers.map((server) => {
+			const ours = [...this.running].filter((r) => r.serverId === server.id);
+			const held = ours.length + (this.foreign.get(server.id) ?? 0);
+			const ownWork = ours.reduce((sum, r) => sum + (r.phase === 'running' ? Math.max(0, r.estimate - (now - r.since) / 1000) : r.estimate), 0);
+			const status = this.status.get(server.id);
+			const fresh = status?.queueRemaining !== undefined && (status.queueAgeMs ?? Infinity) < 10_000;
+			const others = Math.max(this.foreign.get(server.id) ?? 0, fresh ? (status!.queueRemaining ?? 0) - ours.length : 0, 0);
+			const typical = this.estimate(server.id, this.queue[0]?.scene.workflowKey ?? '');
+			return {
+				id: server.id,
+				freeSlots: full.has(server.id) ? 0 : Math.max(0, server.max - held),
+				busySeconds: ownWork + others * typical,
+			};
+		});
+	}
+
+	private async reserve(waiting: Waiting, servers: readonly ServerSpec[]): Promise<'started' | 'none'> {
+		if (servers.length === 0) return 'none';
+		const { store } = this.runtime;
+		let result;
+		try {
+			result = await store.selectAndReserve({
+				servers: this.servers,
+				strategy: this.options.strategy,
+				workflowKey: waiting.scene.workflowKey,
+				exclude: this.servers.filter((s) => !servers.includes(s)).map((s) => s.id),
+				leaseTtlMs: this.leaseTtlMs,
+			});
+		} catch (error) {
+			this.runtime.logger?.warn(`Could not reserve a server: ${this.clean(String(error))}`);
+			return 'none';
+		}
+		if ('none' in result) return 'none';
+		this.start(waiting, result.lease);
+		return 'started';
+	}
+
+	private start(waiting: Waiting, lease: Lease): void {
+		const server = this.byId.get(lease.serverId)!;
+		this.queue = this.queue.filter((w) => w !== waiting);
+		waiting.firstStart ??= Date.now();
+		const run: Running = {
+			waiting,
+			serverId: server.id,
+			lease,
+			phase: 'queued',
+			since: Date.now(),
+			estimate: this.estimate(server.id, waiting.scene.workflowKey),
+			cancel: new AbortController(),
+			move: new AbortController(),
+			moveRequested: false,
+		};
+		this.running.add(run);
+		run.renewTimer = setInterval(() => {
+			void this.runtime.store.renew(lease, this.leaseTtlMs).catch(() => false);
+		}, Math.max(1000, Math.floor(this.leaseTtlMs / 3)));
+		run.renewTimer.unref?.();
+		const attemptNumber = waiting.attempts.filter((a) => a.outcome !== 'moved').length + 1;
+		this.options.onEvent?.({ type: 'start', index: waiting.scene.index, serverId: server.id, server: server.url, attempt: attemptNumber });
+		void this.execute(run, server);
+	}
+
+	private async execute(run: Running, server: ServerSpec): Promise<void> {
+		const { waiting } = run;
+		const startedAt = Date.now();
+		let promptId: string | undefined;
+		let outcome: Outcome;
+		try {
+			const result = await runAttempt(waiting.scene, {
+				client: this.runtime.clientFor(server.id),
+				signal: run.cancel.signal,
+				moveSignal: run.move.signal,
+				uploads: this.uploads,
+				hooks: {
+					onSubmitted: (id) => (promptId = id),
+					onProgress: (event) => this.onProgress(run, server, event),
+				},
+			});
+			promptId = result.promptId;
+			if (result.kind === 'moved') {
+				outcome = { kind: 'cancelled', workflowKey: waiting.scene.workflowKey };
+				this.record(waiting, server, promptId, 'moved', 'moved to a server that was idle', startedAt);
+				this.options.onEvent?.({ type: 'moved', index: waiting.scene.index, from: server.url });
+				this.requeue(waiting, 0);
+			} else {
+				outcome = { kind: 'success', workflowKey: waiting.scene.workflowKey, executionMs: result.watch.timings.executionMs };
+				const attempts = this.record(waiting, server, result.promptId, 'success', '', startedAt);
+				this.settle(waiting, {
+					index: waiting.scene.index,
+					ok: true,
+					result: {
+						index: waiting.scene.index,
+						serverId: server.id,
+						server: server.url,
+						promptId: result.promptId,
+						attempts,
+						outputs: result.outputs,
+						timings: {
+							queueWaitMs: result.watch.timings.queuedMs,
+							executionMs: result.watch.timings.executionMs,
+							totalMs: Date.now() - this.startedAt,
+						},
+						cached: result.watch.cached,
+					},
+				});
+			}
+		} catch (error) {
+			const failure = error instanceof AttemptError ? error : new AttemptError(new TransientServerError(String(error), 'unexpected-response', server.url));
+			promptId ??= failure.promptId;
+			outcome = this.onFailure(run, server, failure.cause, promptId, startedAt);
+		} finally {
+			if (run.renewTimer) clearInterval(run.renewTimer);
+			this.running.delete(run);
+		}
+		await this.runtime.store.release(run.lease, outcome).catch((error) => {
+			this.runtime.logger?.warn(`Could not release a lease on ${server.url}: ${this.clean(String(error))}`);
+		});
+		this.pump();
+	}
+
+	/** Decides what a failed attempt means for the scene and the server; returns the store outcome. */
+	private onFailure(run: Running, server: ServerSpec, cause: ComfyUiError, promptId: string | undefined, startedAt: number): Outcome {
+		const { waiting } = run;
+		const workflowKey = waiting.scene.workflowKey;
+		const reason = this.clean(cause.message);
+		if (cause instanceof CancelledError || this.aborted) {
+			const attempts = this.record(waiting, server, promptId, 'cancelled', 'the execution was cancelled', startedAt);
+			this.settle(waiting, this.failed(waiting.scene.index, new CancelledError('The execution was cancelled', server.url), attempts));
+			return { kind: 'cancelled', workflowKey };
+		}
+		if (isServerSpecific(cause)) {
+			waiting.incapable.add(server.id);
+			const attempts = this.record(waiting, server, promptId, 'incapable', reason, startedAt);
+			if (this.candidates(waiting).length === 0 || waiting.incapable.size >= this.servers.length) {
+				this.settle(waiting, this.failed(waiting.scene.index, cause, attempts));
+			} else this.requeue(waiting, 0);
+			return { kind: 'workflow', workflowKey };
+		}
+		if (cause instanceof InvalidWorkflowError || (cause instanceof ExecutionError && !isServerFault(cause))) {
+			const attempts = this.record(waiting, server, promptId, cause instanceof InvalidWorkflowError ? 'invalid' : 'execution', reason, startedAt);
+			this.settle(waiting, this.failed(waiting.scene.index, cause, attempts));
+			return { kind: 'workflow', workflowKey };
+		}
+		// Transient: the server's fault. Retry elsewhere with a backoff, up to maxAttempts.
+		waiting.failedOn.add(server.id);
+		const attempts = this.record(waiting, server, promptId, 'transient', reason, startedAt);
+		const tries = attempts.filter((a) => a.outcome === 'transient').length;
+		if (tries >= waiting.scene.maxAttempts) {
+			this.settle(waiting, this.failed(waiting.scene.index, cause, attempts));
+		} else {
+			const computed = backoffDelay(tries - 1, this.options.backoff ?? DEFAULT_BACKOFF);
+			const imposed = cause instanceof TransientServerError ? cause.retryAfterMs : undefined;
+			const delayMs = Math.max(computed, imposed ?? 0);
+			this.options.onEvent?.({ type: 'retry', index: waiting.scene.index, server: server.url, reason, delayMs });
+			this.requeue(waiting, delayMs);
+		}
+		return { kind: 'transient', workflowKey, error: reason };
+	}
+
+	private onProgress(run: Running, server: ServerSpec, event: ProgressEvent): void {
+		if (event.phase === 'running' && run.phase === 'queued') {
+			run.phase = 'running';
+			run.since = Date.now();
+		}
+		this.options.onEvent?.({
+			type: 'progress',
+			index: run.waiting.scene.index,
+			serverId: server.id,
+			server: server.url,
+			phase: event.phase,
+			percent: event.percent,
+		});
+	}
+
+	/**
+	 * A server with room and nothing of ours to run takes over a scene that still waits in another
+	 * server's queue, when it would finish it clearly sooner.
+	 */
+	private rebalance(): void {
+		if (this.queue.some((w) => w.notBefore <= Date.now())) return;
+		const now = Date.now();
+		const plan = this.planServers(new Set());
+		for (const idle of plan) {
+			const ours = [...this.running].filter((r) => r.serverId === idle.id);
+			if (idle.freeSlots <= 0 || ours.length > 0 || idle.busySeconds > 0) continue;
+			let best: { run: Running; gain: number } | undefined;
+			for (const run of this.running) {
+				if (run.phase !== 'queued' || run.moveRequested || run.serverId === idle.id) continue;
+				if (run.waiting.incapable.has(idle.id) || run.waiting.failedOn.has(idle.id)) continue;
+				const ahead = [...this.running]
+					.filter((r) => r.serverId === run.serverId && r !== run && (r.phase === 'running' || r.since < run.since))
+					.reduce((sum, r) => sum + (r.phase === 'running' ? Math.max(0, r.estimate - (now - r.since) / 1000) : r.estimate), 0);
+				const there = ahead + run.estimate;
+				const here = this.estimate(idle.id, run.waiting.scene.workflowKey);
+				const gain = there - here;
+				if (gain > MOVE_MARGIN * here && (!best || gain > best.gain)) best = { run, gain };
+			}
+			if (best) {
+				best.run.moveRequested = true;
+				best.run.move.abort();
+			}
+		}
+	}
+
+	private requeue(waiting: Waiting, delayMs: number): void {
+		waiting.notBefore = Date.now() + delayMs;
+		this.queue.push(waiting);
+	}
+
+	/** Wakes the scheduler for backoffs that end and to notice capacity freed by other workers. */
+	private arm(): void {
+		if (this.timer) clearTimeout(this.timer);
+		this.timer = undefined;
+		if (this.aborted || this.queue.length === 0) return;
+		const now = Date.now();
+		const nextReady = Math.min(...this.queue.map((w) => w.notBefore));
+		const delay = Math.max(10, Math.min(this.options.refreshMs ?? 1000, nextReady - now));
+		this.timer = setTimeout(() => this.pump(), delay);
+	}
+
+	private record(waiting: Waiting, server: ServerSpec, promptId: string | undefined, outcome: AttemptOutcomeKind, reason: string, startedAt: number): AttemptRecord[] {
+		waiting.attempts.push({ serverId: server.id, server: server.url, promptId, outcome, reason, startedAt, endedAt: Date.now() });
+		return waiting.attempts;
+	}
+
+	private settle(waiting: Waiting, outcome: SceneOutcome): void {
+		this.queue = this.queue.filter((w) => w !== waiting);
+		this.outcomes[waiting.position] = outcome;
+		this.options.onEvent?.({
+			type: 'finish',
+			index: waiting.scene.index,
+			ok: outcome.ok,
+			server: outcome.ok ? outcome.result.server : undefined,
+			message: outcome.ok ? undefined : outcome.error.message,
+		});
+	}
+
+	private failed(index: number, cause: ComfyUiError, attempts: AttemptRecord[]): SceneOutcome {
+		return { index, ok: false, error: new SceneFailedError(index, cause, [...attempts]) };
+	}
+
+	private abort(): void {
+		if (this.aborted) return;
+		this.aborted = true;
+		for (const waiting of [...this.queue]) {
+			this.settle(waiting, this.failed(waiting.scene.index, new CancelledError('The execution was cancelled'), waiting.attempts));
+		}
+		for (const run of this.running) run.cancel.abort(new CancelledError('The execution was cancelled'));
+		this.maybeFinish();
+	}
+
+	private maybeFinish(): void {
+		if (this.pumping) return;
+		if (this.running.size === 0 && (this.queue.length === 0 || this.aborted)) {
+			if (this.timer) clearTimeout(this.timer);
+			this.finish?.();
+		}
+	}
+
+	private ours(serverId: string): number {
+		let n = 0;
+		for (const r of this.running) if (r.serverId === serverId) n++;
+		return n;
+	}
+
+	private clean(text: string): string {
+		return redact(text, this.runtime.secrets ?? []);
+	}
+}
+
+/** ComfyUI refused a model file this server does not have: another server may have it. */
+function isServerSpecific(error: ComfyUiError): boolean {
+	if (error instanceof IncapableServerError) return true;
+	if (!(error instanceof InvalidWorkflowError) || error.nodeErrors.length === 0) return false;
+	return error.nodeErrors.every((e) => e.type === 'value_not_in_list' && e.inputName !== undefined && MODEL_INPUTS.has(e.inputName));
+}
+
+/** A node error that says more about the machine than the workflow (out of memory, interrupted by someone else). */
+function isServerFault(error: ExecutionError): boolean {
+	if (error.details.interrupted) return true;
+	const text = `${error.details.exceptionType ?? ''} ${error.details.exceptionMessage ?? ''}`;
+	return /out of memory|OutOfMemory|CUDA error|device-side assert/i.test(text);
+}

@@ -1,0 +1,107 @@
+/**
+ * One cluster runtime per configuration per process: the ComfyUI clients (one connection pool and
+ * websocket per server) and the HealthStore are created once and reused by every execution, the way
+ * n8n's own nodes pool their connections. Keyed by a hash of the configuration, so changing the
+ * credential gives a new runtime.
+ */
+import { createHash } from 'crypto';
+import { ComfyUiClient } from '../comfyui/client';
+import type { ClusterRuntime, EngineLogger } from './batch';
+import { clusterHash, parseServerList, type ServerAuth, type ServerSpec } from './serverSpec';
+import { FallbackHealthStore } from './store/FallbackHealthStore';
+import type { HealthStore, HealthStoreOptionsInput } from './store/HealthStore';
+import { MemoryHealthStore } from './store/MemoryHealthStore';
+import { RedisHealthStore } from './store/RedisHealthStore';
+import { createRedis, type RedisConfig } from './store/redisConnection';
+
+export interface ClusterConfig {
+	/** The credential's server list text (or JSON array). */
+	servers: string;
+	defaultAuth?: ServerAuth;
+	keyPrefix?: string;
+	/** Shared state in Redis; without it, in this process's memory. */
+	redis?: RedisConfig;
+	store?: HealthStoreOptionsInput;
+	requestTimeoutMs?: number;
+}
+
+export interface Runtime extends ClusterRuntime {
+	readonly storeKind: 'memory' | 'redis';
+	readonly hash: string;
+	/** Which store answers now ('memory' while Redis is unreachable). */
+	activeStore(): 'memory' | 'redis';
+	close(): Promise<void>;
+}
+
+const runtimes = new Map<string, Promise<Runtime>>();
+
+/** The runtime for this configuration, created on first use. Throws ServerSpecError on a bad list. */
+export function getRuntime(config: ClusterConfig, logger?: EngineLogger): Promise<Runtime> {
+	const key = createHash('sha256').update(JSON.stringify(config)).digest('hex');
+	let runtime = runtimes.get(key);
+	if (!runtime) {
+		runtime = Promise.resolve().then(() => createRuntime(config, logger));
+		runtimes.set(key, runtime);
+		runtime.catch(() => runtimes.delete(key));
+	}
+	return runtime;
+}
+
+/** Closes every runtime of this process (tests, shutdown). */
+export async function closeAllRuntimes(): Promise<void> {
+	const all = [...runtimes.values()];
+	runtimes.clear();
+	await Promise.all(all.map(async (r) => (await r.catch(() => undefined))?.close()));
+}
+
+export function secretsOf(config: Pick<ClusterConfig, 'defaultAuth' | 'redis'>, servers: readonly ServerSpec[]): string[] {
+	const secrets: string[] = [];
+	const add = (auth?: ServerAuth) => {
+		if (auth?.type === 'bearer') secrets.push(auth.token);
+		if (auth?.type === 'basic') secrets.push(auth.password);
+		if (auth?.type === 'header') secrets.push(auth.value);
+	};
+	add(config.defaultAuth);
+	servers.forEach((s) => add(s.auth));
+	if (config.redis?.password) secrets.push(config.redis.password);
+	return secrets.filter(Boolean);
+}
+
+function createRuntime(config: ClusterConfig, logger?: EngineLogger): Runtime {
+	const servers = parseServerList(config.servers, { defaultAuth: config.defaultAuth });
+	const hash = clusterHash(servers);
+	const clients = new Map(
+		servers.map((server) => [
+			server.id,
+			new ComfyUiClient({ url: server.url, auth: server.auth, logger, requestTimeoutMs: config.requestTimeoutMs }),
+		]),
+	);
+	let store: HealthStore;
+	let fallback: FallbackHealthStore | undefined;
+	if (config.redis) {
+		const redis = createRedis(config.redis);
+		const redisStore = new RedisHealthStore(redis, { ...config.store, clusterHash: hash, prefix: config.keyPrefix, ownsClient: true });
+		fallback = new FallbackHealthStore(redisStore, { logger: logger && { warn: (m) => logger.warn(m), info: (m) => logger.info(m) } });
+		store = fallback;
+	} else {
+		store = new MemoryHealthStore(config.store);
+	}
+	return {
+		servers,
+		store,
+		logger,
+		hash,
+		storeKind: config.redis ? 'redis' : 'memory',
+		secrets: secretsOf(config, servers),
+		activeStore: () => (fallback ? fallback.active : 'memory'),
+		clientFor(serverId: string): ComfyUiClient {
+			const client = clients.get(serverId);
+			if (!client) throw new Error(`Unknown server id ${serverId}`);
+			return client;
+		},
+		async close() {
+			await Promise.all([...clients.values()].map((c) => c.close().catch(() => undefined)));
+			await store.close().catch(() => undefined);
+		},
+	};
+}
