@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+
 import { workflowFixture } from '../../../test/fixtures/workflows/fixtures';
 import { convertUiWorkflow, typesConnect } from './convert';
 import { WorkflowFormatError } from './errors';
@@ -70,6 +72,9 @@ describe('convertUiWorkflow details', () => {
 		node(workflow, 3).widgets_values = [7, 20, 8, 'euler', 'normal', 1];
 		const converted = convertUiWorkflow(workflow, objectInfo)['3'].inputs;
 		expect(converted).toMatchObject({ seed: 7, steps: 20, cfg: 8, sampler_name: 'euler', scheduler: 'normal', denoise: 1 });
+		// or with a null hole where the control widget was not serialised
+		node(workflow, 3).widgets_values = [7, null, 21, 8, 'euler', 'normal', 1];
+		expect(convertUiWorkflow(workflow, objectInfo)['3'].inputs).toMatchObject({ seed: 7, steps: 21 });
 	});
 
 	it('treats an INT named seed without a declaration as having a control value, as the frontend does', () => {
@@ -272,6 +277,35 @@ describe('convertUiWorkflow details', () => {
 			type: l[5],
 		})) as unknown as unknown[][];
 		expectSameGraph(convertUiWorkflow(workflow, objectInfo), parseWorkflow(workflowFixture('txt2img.api.json')));
+	});
+});
+
+describe('convertUiWorkflow on altered fixtures', () => {
+	it('either converts to a valid API graph or throws a WorkflowFormatError', () => {
+		const names = ['txt2img', 'reroute-primitive', 'bypass-mute'];
+		const alteration = fc.record({
+			name: fc.constantFrom(...names),
+			modes: fc.array(fc.constantFrom(0, 0, 2, 4), { minLength: 20, maxLength: 20 }),
+			dropLinks: fc.array(fc.boolean(), { minLength: 30, maxLength: 30 }),
+			widgets: fc.array(fc.option(fc.array(fc.jsonValue(), { maxLength: 8 }), { nil: undefined }), { minLength: 20, maxLength: 20 }),
+		});
+		fc.assert(
+			fc.property(alteration, ({ name, modes, dropLinks, widgets }) => {
+				const workflow = ui(`${name}.ui.json`);
+				workflow.nodes.forEach((n, i) => {
+					n.mode = modes[i];
+					if (widgets[i] !== undefined) n.widgets_values = widgets[i];
+				});
+				workflow.links = workflow.links.filter((_, i) => !dropLinks[i]);
+				try {
+					const converted = convertUiWorkflow(workflow, objectInfo);
+					expect(parseWorkflow(converted)).toEqual(converted);
+				} catch (error) {
+					if (!(error instanceof WorkflowFormatError)) throw error;
+				}
+			}),
+			{ numRuns: 300 },
+		);
 	});
 });
 

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * The shape of ComfyUI's `GET /object_info` answer, and small pure readers over it.
  * The client fetches it; everything here only reads a plain object.
@@ -170,4 +172,48 @@ export function outputType(info: NodeClassInfo | undefined, slot: number): strin
 	const type = info?.output?.[slot];
 	if (type === undefined) return undefined;
 	return Array.isArray(type) ? 'COMBO' : type;
+}
+
+const inputSpecSchema = z.array(z.unknown()).min(1);
+const classInfoSchema = z
+	.object({
+		input: z
+			.object({
+				required: z.record(inputSpecSchema).optional(),
+				optional: z.record(inputSpecSchema).optional(),
+				hidden: z.record(z.unknown()).optional(),
+			})
+			.passthrough()
+			.default({}),
+		input_order: z
+			.object({
+				required: z.array(z.string()).optional(),
+				optional: z.array(z.string()).optional(),
+				hidden: z.array(z.string()).optional(),
+			})
+			.passthrough()
+			.optional(),
+		output: z.array(z.union([z.string(), z.array(z.string())])).default([]),
+		output_node: z.boolean().default(false),
+		name: z.string().optional(),
+	})
+	.passthrough();
+
+/**
+ * Reads a `/object_info` answer. Entries that do not have the expected shape (a broken custom node)
+ * are left out rather than failing the whole catalogue; their names are returned in `skipped`.
+ */
+export function parseObjectInfo(input: unknown): { objectInfo: ObjectInfo; skipped: string[] } {
+	const objectInfo: ObjectInfo = {};
+	const skipped: string[] = [];
+	if (typeof input !== 'object' || input === null || Array.isArray(input)) return { objectInfo, skipped };
+	for (const [name, raw] of Object.entries(input)) {
+		const parsed = classInfoSchema.safeParse(raw);
+		if (!parsed.success || name === '__proto__') {
+			skipped.push(name);
+			continue;
+		}
+		objectInfo[name] = { ...parsed.data, name: parsed.data.name ?? name } as NodeClassInfo;
+	}
+	return { objectInfo, skipped };
 }

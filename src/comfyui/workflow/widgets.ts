@@ -68,10 +68,11 @@ function layout(info: NodeClassInfo, variant: LayoutVariant): Slot[] {
 
 function fits(slot: Slot, value: unknown): boolean {
 	switch (slot.kind) {
+		// A frontend that does not serialise these widgets leaves a null hole in their place.
 		case 'control':
-			return typeof value === 'string' && CONTROL_MODES.has(value);
+			return value === null || (typeof value === 'string' && CONTROL_MODES.has(value));
 		case 'filter':
-			return typeof value === 'string';
+			return value === null || typeof value === 'string';
 		case 'upload':
 		case 'legacy':
 			return true;
