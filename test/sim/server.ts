@@ -62,6 +62,8 @@ export interface SimulatorOptions {
 	faults?: SimulatorFaults;
 	/** seed of the RNG behind fault rates (default 1) */
 	seed?: number;
+	/** reported device: a CUDA GPU (default) or the CPU as in the recordings (`index: null`) */
+	device?: 'cuda' | 'cpu';
 	/** folder holding input/, output/, temp/ (default: a fresh temp folder removed on stop) */
 	dataDir?: string;
 }
@@ -420,6 +422,8 @@ export class ComfyUiSimulator {
 				return sendJson(res, 200, { supports_preview_metadata: true, max_upload_size: 104857600 });
 			case 'GET /models':
 				return sendJson(res, 200, MODEL_FOLDERS);
+			case 'GET /extensions':
+				return sendJson(res, 200, []);
 			case 'GET /embeddings':
 				return sendJson(res, 200, []);
 			case 'GET /view':
@@ -586,9 +590,7 @@ export class ComfyUiSimulator {
 			},
 			devices: [
 				{
-					name: 'cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync',
-					type: 'cuda',
-					index: 0,
+					...(this.opts.device === 'cpu' ? { name: 'cpu', type: 'cpu', index: null } : { name: 'cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync', type: 'cuda', index: 0 }),
 					vram_total: vramTotal,
 					vram_free: vramFree,
 					torch_vram_total: vramTotal,
