@@ -10,6 +10,7 @@ import {
 	GetObjectCommand,
 	HeadBucketCommand,
 	HeadObjectCommand,
+	ListBucketsCommand,
 	ListObjectsV2Command,
 	PutObjectCommand,
 	S3Client,
@@ -269,6 +270,16 @@ export class S3Storage {
 			} catch {
 				throw this.toStorageError(headError, undefined);
 			}
+		}
+	}
+
+	/** Credential check when no bucket is known: lists the account's buckets. */
+	async listBuckets(signal?: AbortSignal): Promise<string[]> {
+		try {
+			const output = await this.client.send(new ListBucketsCommand({}), { abortSignal: signal });
+			return (output.Buckets ?? []).map((b) => b.Name ?? '').filter(Boolean);
+		} catch (error) {
+			throw this.toStorageError(error, undefined);
 		}
 	}
 

@@ -1,0 +1,59 @@
+import type { ICredentialType, INodeProperties } from 'n8n-workflow';
+
+export class CloudflareImagesApi implements ICredentialType {
+	name = 'cloudflareImagesApi';
+
+	displayName = 'Cloudflare Images API';
+
+	documentationUrl = 'https://github.com/n8n-nodes-comfyui-cluster/n8n-nodes-comfyui-cluster#cloudflare-images-credential';
+
+	icon = 'file:../nodes/CloudImageStorage/cloudImageStorage.svg' as const;
+
+	properties: INodeProperties[] = [
+		{
+			displayName: 'Account ID',
+			name: 'accountId',
+			type: 'string',
+			default: '',
+			required: true,
+		},
+		{
+			displayName: 'API Token',
+			name: 'apiToken',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			required: true,
+			description: 'A token with the "Cloudflare Images: Edit" permission',
+		},
+		{
+			displayName: 'Delivery Domain',
+			name: 'deliveryDomain',
+			type: 'string',
+			default: '',
+			placeholder: 'images.example.com',
+			description: 'A domain of the same account for https://DOMAIN/cdn-cgi/imagedelivery/... URLs; empty = imagedelivery.net',
+		},
+		{
+			displayName: 'Account Hash',
+			name: 'accountHash',
+			type: 'string',
+			default: '',
+			description: 'The hash in delivery URLs (not the account ID); empty = read from the first upload',
+		},
+		{
+			displayName: 'API Base URL',
+			name: 'apiBaseUrl',
+			type: 'string',
+			default: 'https://api.cloudflare.com/client/v4',
+			description: 'Change only to go through a proxy',
+		},
+		{
+			displayName: 'Batch API Base URL',
+			name: 'batchBaseUrl',
+			type: 'string',
+			default: 'https://batch.imagedelivery.net',
+			description: 'Host used with batch tokens; change only to go through a proxy',
+		},
+	];
+}

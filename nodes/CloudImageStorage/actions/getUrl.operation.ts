@@ -1,0 +1,120 @@
+/** Get URL: a public or presigned URL for an object, or a Cloudflare delivery URL for an image. */
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { normalizeKey } from '../../../src/storage';
+import { bucketField, cfOnly, createCloudflare, createS3, itemError, s3Only, type Provider } from './common';
+
+const show = { operation: ['getUrl'] };
+
+export const description: INodeProperties[] = [
+	{ ...bucketField, displayOptions: { show: { ...show, ...s3Only } } },
+	{
+		displayName: 'Object Key',
+		name: 'key',
+		type: 'string',
+		default: '',
+		required: true,
+		displayOptions: { show: { ...show, ...s3Only } },
+		description: 'Key of the object.',
+	},
+	{
+		displayName: 'URL',
+		name: 'urlKind',
+		type: 'options',
+		default: 'presigned',
+		displayOptions: { show: { ...show, ...s3Only } },
+		options: [
+			{ name: 'Presigned URL', value: 'presigned' },
+			{ name: 'Public URL', value: 'public' },
+		],
+		description: 'Which URL to build.',
+	},
+	{
+		displayName: 'Expires In (Seconds)',
+		name: 'presignExpiry',
+		type: 'number',
+		default: 3600,
+		typeOptions: { minValue: 1, maxValue: 604800 },
+		displayOptions: { show: { ...show, ...s3Only, urlKind: ['presigned'] } },
+		description: 'Lifetime of the presigned URL, at most 7 days (604800 seconds).',
+	},
+	{
+		displayName: 'Content-Disposition',
+		name: 'contentDisposition',
+		type: 'string',
+		default: '',
+		placeholder: 'attachment; filename="image.png"',
+		displayOptions: { show: { ...show, ...s3Only, urlKind: ['presigned'] } },
+		description: 'Content-Disposition the server sends for this URL (for downloads with a file name).',
+	},
+	{
+		displayName: 'Image ID',
+		name: 'imageId',
+		type: 'string',
+		default: '',
+		required: true,
+		displayOptions: { show: { ...show, ...cfOnly } },
+		description: 'ID of the image.',
+	},
+	{
+		displayName: 'Variant',
+		name: 'variant',
+		type: 'string',
+		default: 'public',
+		displayOptions: { show: { ...show, ...cfOnly } },
+		description: 'Variant of the delivery URL.',
+	},
+];
+
+export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
+	const provider = this.getNodeParameter('provider', 0) as Provider;
+	const out: INodeExecutionData[] = [];
+	if (provider === 's3') {
+		const storage = await createS3(this, this.getNodeParameter('bucket', 0, '') as string);
+		try {
+			for (let i = 0; i < items.length; i++) {
+				try {
+					const key = normalizeKey(this.getNodeParameter('key', i) as string);
+					const kind = this.getNodeParameter('urlKind', i) as 'public' | 'presigned';
+					let url: string;
+					let expiresAt: string | null = null;
+					if (kind === 'presigned') {
+						const seconds = this.getNodeParameter('presignExpiry', i, 3600) as number;
+						url = await storage.presignGet(key, seconds, { contentDisposition: this.getNodeParameter('contentDisposition', i, '') as string });
+						expiresAt = new Date(Date.now() + seconds * 1000).toISOString();
+					} else url = storage.publicUrl(key);
+					out.push({ json: { provider, bucket: storage.bucket, key, url, kind, expiresAt }, pairedItem: { item: i } });
+				} catch (error) {
+					out.push(itemError(this, error, i));
+				}
+			}
+		} finally {
+			storage.destroy();
+		}
+		return out;
+	}
+	const client = await createCloudflare(this);
+	const signal = this.getExecutionCancelSignal();
+	try {
+		for (let i = 0; i < items.length; i++) {
+			try {
+				const id = (this.getNodeParameter('imageId', i) as string).trim();
+				if (!id) throw new Error('The image ID is empty');
+				const variant = (this.getNodeParameter('variant', i, 'public') as string).trim() || 'public';
+				let url = client.deliveryUrl(id, variant);
+				if (!url) {
+					// No account hash configured: one GET teaches it (from the image's variant URLs).
+					const image = await client.get(id, signal);
+					if (!image) throw new Error(`Cloudflare Images has no image "${id}"`);
+					url = client.deliveryUrl(id, variant, image.variants);
+				}
+				if (!url) throw new Error('Could not find the account hash: set it in the Cloudflare Images credential');
+				out.push({ json: { provider, account: client.account, id, variant, url }, pairedItem: { item: i } });
+			} catch (error) {
+				out.push(itemError(this, error, i));
+			}
+		}
+	} finally {
+		await client.close();
+	}
+	return out;
+}

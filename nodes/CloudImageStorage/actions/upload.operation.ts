@@ -1,0 +1,250 @@
+/** Upload: every (or the named) binary property of every item, through one concurrency limit. */
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { uploadAll, type FileResult, type UploadBody, type UploadFileSpec, type UploadTarget } from '../../../src/storage';
+import { bucketField, cfOnly, createCloudflare, createS3, itemError, nodeLogger, s3Only, toNodeError, type Provider } from './common';
+
+const show = { operation: ['upload'] };
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Binary Properties',
+		name: 'binaryProperties',
+		type: 'string',
+		default: '',
+		placeholder: 'data, image_1',
+		displayOptions: { show },
+		description: 'Comma-separated binary properties to upload; empty = every binary property of the item.',
+	},
+	{ ...bucketField, displayOptions: { show: { ...show, ...s3Only } } },
+	{
+		displayName: 'Object Key',
+		name: 'keyTemplate',
+		type: 'string',
+		default: '{{executionId}}/{{itemIndex}}-{{property}}.{{ext}}',
+		displayOptions: { show: { ...show, ...s3Only } },
+		description:
+			'Key of each object. Placeholders: {{executionId}}, {{itemIndex}}, {{property}}, {{fileName}}, {{baseName}}, {{ext}}, {{sha256}}, {{sha256short}}, {{date:YYYY/MM/DD}}, {{timestamp}}, {{uuid}}, {{nodeName}}, {{workflowId}}. In expression mode write them as {{ "{{sha256}}" }}.',
+	},
+	{
+		displayName: 'Image ID',
+		name: 'imageId',
+		type: 'string',
+		default: '',
+		placeholder: 'renders/{{executionId}}-{{itemIndex}}',
+		displayOptions: { show: { ...show, ...cfOnly } },
+		description: 'Custom image ID with the same placeholders as an object key; empty = Cloudflare assigns one. An ID that already exists returns the stored image.',
+	},
+	{
+		displayName: 'URL',
+		name: 'urlKind',
+		type: 'options',
+		default: 'public',
+		displayOptions: { show: { ...show, ...s3Only } },
+		options: [
+			{ name: 'Public URL', value: 'public', description: 'Endpoint, public base or CDN URL; the object must be publicly readable' },
+			{ name: 'Presigned URL', value: 'presigned', description: 'A signed GET URL that expires' },
+			{ name: 'None', value: 'none' },
+		],
+		description: 'Which URL to return for each object.',
+	},
+	{
+		displayName: 'Expires In (Seconds)',
+		name: 'presignExpiry',
+		type: 'number',
+		default: 3600,
+		typeOptions: { minValue: 1, maxValue: 604800 },
+		displayOptions: { show: { ...show, ...s3Only, urlKind: ['presigned'] } },
+		description: 'Lifetime of presigned URLs, at most 7 days (604800 seconds).',
+	},
+	{
+		displayName: 'Variant',
+		name: 'variant',
+		type: 'string',
+		default: 'public',
+		displayOptions: { show: { ...show, ...cfOnly } },
+		description: 'Variant for the returned delivery URL (all variant URLs are returned too), e.g. public or w=800 with flexible variants.',
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		displayOptions: { show },
+		options: [
+			{ displayName: 'Access Control (ACL)', name: 'acl', type: 'options', default: '', displayOptions: { show: { '/provider': ['s3'] } }, options: [
+				{ name: 'Bucket Default (Send None)', value: '' },
+				{ name: 'Private', value: 'private' },
+				{ name: 'Public Read', value: 'public-read' },
+			], description: 'Canned ACL; never sent to R2 or B2, which reject it.' },
+			{ displayName: 'Attempts', name: 'attempts', type: 'number', default: 4, typeOptions: { minValue: 1, maxValue: 10 }, description: 'Tries per file, including the first; retries wait about 1 s, 2 s, 4 s (or what the provider asks).' },
+			{ displayName: 'Cache-Control', name: 'cacheControl', type: 'string', default: '', placeholder: 'public, max-age=31536000, immutable', displayOptions: { show: { '/provider': ['s3'] } }, description: 'Cache-Control header stored with each object.' },
+			{ displayName: 'Concurrency', name: 'concurrency', type: 'number', default: 8, typeOptions: { minValue: 1, maxValue: 64 }, description: 'Files uploading at once across all items.' },
+			{ displayName: 'Content-Disposition', name: 'contentDisposition', type: 'string', default: '', placeholder: 'inline', displayOptions: { show: { '/provider': ['s3'] } }, description: 'Content-Disposition header stored with each object.' },
+			{ displayName: 'Content Type', name: 'contentType', type: 'string', default: '', placeholder: 'image/png', description: 'Overrides the type; by default the binary\'s mime type, or the file\'s bytes when that is generic.' },
+			{ displayName: 'Initial Retry Delay (Ms)', name: 'retryDelayMs', type: 'number', default: 1000, typeOptions: { minValue: 1 }, description: 'First backoff delay; it doubles per retry, with jitter.' },
+			{ displayName: 'Max Wait Asked by Provider (Seconds)', name: 'maxRetryAfterSeconds', type: 'number', default: 300, description: 'Longest Retry-After to wait for; a longer demand fails the file with a clear message.' },
+			{ displayName: 'Metadata', name: 'metadata', type: 'fixedCollection', default: {}, typeOptions: { multipleValues: true }, placeholder: 'Add Metadata', description: 'Key-value metadata stored with each file (x-amz-meta-* or Cloudflare metadata, at most 1024 bytes there).', options: [
+				{ displayName: 'Entry', name: 'entry', values: [
+					{ displayName: 'Key', name: 'key', type: 'string', default: '' },
+					{ displayName: 'Value', name: 'value', type: 'string', default: '' },
+				] },
+			] },
+			{ displayName: 'Multipart Above (MB)', name: 'multipartThresholdMb', type: 'number', default: 16, typeOptions: { minValue: 5 }, displayOptions: { show: { '/provider': ['s3'] } }, description: 'Files above this size, and every video, are streamed in parts.' },
+			{ displayName: 'Rate Limit (Uploads per Second)', name: 'ratePerSecond', type: 'number', default: 4, typeOptions: { minValue: 0.1 }, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: 'Sustained upload rate; Cloudflare allows 1200 API calls per 5 minutes per token (4/s).' },
+			{ displayName: 'Require Signed URLs', name: 'requireSignedURLs', type: 'boolean', default: false, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: 'Whether images are private (cannot be combined with a custom image ID).' },
+			{ displayName: 'Skip If It Exists', name: 'skipIfExists', type: 'boolean', default: false, description: 'Whether to check first (HeadObject, or the image ID) and skip files already stored; best with {{sha256}} keys.' },
+			{ displayName: 'Use Batch Token', name: 'useBatchToken', type: 'boolean', default: false, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: 'Whether to upload through a batch token (200 requests/s, outside the global API limit).' },
+		],
+	},
+];
+
+interface UploadOptions {
+	acl?: '' | 'private' | 'public-read';
+	attempts?: number;
+	cacheControl?: string;
+	concurrency?: number;
+	contentDisposition?: string;
+	contentType?: string;
+	retryDelayMs?: number;
+	maxRetryAfterSeconds?: number;
+	metadata?: { entry?: Array<{ key: string; value: string }> };
+	multipartThresholdMb?: number;
+	ratePerSecond?: number;
+	requireSignedURLs?: boolean;
+	skipIfExists?: boolean;
+	useBatchToken?: boolean;
+}
+
+export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
+	const provider = this.getNodeParameter('provider', 0) as Provider;
+	const options = this.getNodeParameter('options', 0, {}) as UploadOptions;
+	const failed = new Map<number, unknown>();
+	const files: UploadFileSpec[] = [];
+	const keyContext = { executionId: this.getExecutionId() ?? 'manual', nodeName: this.getNode().name, workflowId: String(this.getWorkflow().id ?? '') };
+
+	for (let i = 0; i < items.length; i++) {
+		try {
+			files.push(...(await collectFiles.call(this, items[i], i, provider, keyContext)));
+		} catch (error) {
+			failed.set(i, error);
+			if (!this.continueOnFail()) itemError(this, error, i);
+		}
+	}
+
+	const signal = this.getExecutionCancelSignal();
+	const log = nodeLogger(this);
+	let target: UploadTarget;
+	let close: () => Promise<void> | void;
+	if (provider === 's3') {
+		const concurrency = options.concurrency ?? 8;
+		const storage = await createS3(this, this.getNodeParameter('bucket', 0, '') as string, {
+			multipartThresholdBytes: (options.multipartThresholdMb ?? 16) * 1024 * 1024,
+			maxSockets: Math.max(64, concurrency * 2),
+		});
+		const urlKind = this.getNodeParameter('urlKind', 0, 'public') as 'public' | 'presigned' | 'none';
+		target = {
+			provider: 's3',
+			storage,
+			urlKind,
+			presignExpirySeconds: urlKind === 'presigned' ? (this.getNodeParameter('presignExpiry', 0, 3600) as number) : undefined,
+			acl: options.acl || undefined,
+		};
+		close = () => storage.destroy();
+	} else {
+		const client = await createCloudflare(this, { ratePerSecond: options.ratePerSecond, useBatchToken: options.useBatchToken, maxWaitMs: (options.maxRetryAfterSeconds ?? 300) * 1000 });
+		target = { provider: 'cloudflareImages', client, variant: this.getNodeParameter('variant', 0, 'public') as string, requireSignedURLs: options.requireSignedURLs };
+		close = () => client.close();
+	}
+
+	let results;
+	try {
+		results = await uploadAll(files, target, {
+			concurrency: options.concurrency ?? 8,
+			attempts: options.attempts ?? 4,
+			backoff: { initialMs: options.retryDelayMs ?? 1000, maxMs: 30_000, factor: 2, jitter: 0.2 },
+			skipIfExists: options.skipIfExists ?? false,
+			maxRetryAfterMs: (options.maxRetryAfterSeconds ?? 300) * 1000,
+			signal,
+			log,
+		});
+	} catch (error) {
+		await close();
+		// Configuration problems (public URL impossible, bad expiry) and cancellation concern the whole run.
+		throw toNodeError(this, error, 0);
+	}
+	await close();
+
+	const byItem = new Map(results.map((r) => [r.itemIndex, r]));
+	const out: INodeExecutionData[] = [];
+	for (let i = 0; i < items.length; i++) {
+		if (failed.has(i)) {
+			out.push(itemError(this, failed.get(i), i));
+			continue;
+		}
+		const result = byItem.get(i);
+		if (result?.error) {
+			out.push(itemError(this, result.error, i));
+			continue;
+		}
+		const uploaded = result?.files ?? [];
+		out.push({ json: summarize(provider, uploaded), pairedItem: { item: i } });
+	}
+	return out;
+}
+
+function summarize(provider: Provider, files: FileResult[]): IDataObject {
+	const first = files[0];
+	return {
+		provider,
+		url: first?.url ?? null,
+		key: first?.key ?? null,
+		urls: Object.fromEntries(files.map((f) => [f.property, f.url ?? null])),
+		files: files.map((f) => ({ ...f }) as unknown as IDataObject),
+	};
+}
+
+async function collectFiles(
+	this: IExecuteFunctions,
+	item: INodeExecutionData,
+	itemIndex: number,
+	provider: Provider,
+	keyContext: UploadFileSpec['keyContext'],
+): Promise<UploadFileSpec[]> {
+	const named = (this.getNodeParameter('binaryProperties', itemIndex, '') as string)
+		.split(',')
+		.map((p) => p.trim())
+		.filter(Boolean);
+	const properties = named.length > 0 ? named : Object.keys(item.binary ?? {});
+	if (properties.length === 0) throw new Error(`Item ${itemIndex} has no binary data to upload`);
+	const options = this.getNodeParameter('options', itemIndex, {}) as UploadOptions;
+	const keyTemplate = provider === 's3' ? (this.getNodeParameter('keyTemplate', itemIndex) as string) : (this.getNodeParameter('imageId', itemIndex, '') as string);
+	const metadata = Object.fromEntries((options.metadata?.entry ?? []).filter((e) => e.key).map((e) => [e.key, e.value]));
+	const specs: UploadFileSpec[] = [];
+	for (const property of properties) {
+		const binary = this.helpers.assertBinaryData(itemIndex, property);
+		let body: UploadBody;
+		const binaryId = binary.id;
+		if (binaryId) {
+			// Stored outside memory (filesystem, database, S3 mode): stream it when its turn comes, never all at once.
+			const size = binary.bytes ?? (await this.helpers.getBinaryMetadata(binaryId)).fileSize;
+			body = { kind: 'stream', size, open: async () => this.helpers.getBinaryStream(binaryId) };
+		} else {
+			body = { kind: 'buffer', data: await this.helpers.getBinaryDataBuffer(itemIndex, property) };
+		}
+		specs.push({
+			itemIndex,
+			property,
+			fileName: binary.fileName,
+			mimeType: binary.mimeType,
+			body,
+			keyTemplate,
+			keyContext,
+			contentTypeOverride: options.contentType || undefined,
+			cacheControl: options.cacheControl || undefined,
+			contentDisposition: options.contentDisposition || undefined,
+			metadata: Object.keys(metadata).length > 0 ? metadata : undefined,
+		});
+	}
+	return specs;
+}

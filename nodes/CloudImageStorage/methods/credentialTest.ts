@@ -1,0 +1,42 @@
+/** Credential tests: S3 heads the default bucket (or lists buckets); Cloudflare calls the cheap stats endpoint. */
+import type { ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
+import { CloudflareImagesClient, S3Storage, StorageError } from '../../../src/storage';
+import { cloudflareConfigFromCredential, s3ConfigFromCredential } from '../actions/common';
+
+function failure(error: unknown): INodeCredentialTestResult {
+	const message = error instanceof StorageError ? error.describe() : error instanceof Error ? error.message : String(error);
+	return { status: 'Error', message };
+}
+
+export async function s3CompatibleApiTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+	const data = credential.data ?? {};
+	const bucket = String(data.bucket ?? '').trim();
+	let storage: S3Storage | undefined;
+	try {
+		storage = new S3Storage(s3ConfigFromCredential(data, bucket || 'credential-test', { maxSockets: 8 }));
+		const signal = AbortSignal.timeout(15_000);
+		if (bucket) {
+			await storage.check(signal);
+			return { status: 'OK', message: `Bucket "${bucket}" is reachable` };
+		}
+		const buckets = await storage.listBuckets(signal);
+		return { status: 'OK', message: `Connected; ${buckets.length} bucket(s) visible` };
+	} catch (error) {
+		return failure(error);
+	} finally {
+		storage?.destroy();
+	}
+}
+
+export async function cloudflareImagesApiTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+	let client: CloudflareImagesClient | undefined;
+	try {
+		client = new CloudflareImagesClient(cloudflareConfigFromCredential(credential.data ?? {}, { requestTimeoutMs: 15_000 }));
+		await client.check();
+		return { status: 'OK', message: 'Cloudflare Images answered' };
+	} catch (error) {
+		return failure(error);
+	} finally {
+		await client?.close();
+	}
+}
