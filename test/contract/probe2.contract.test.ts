@@ -1,0 +1,128 @@
+import { ComfyUiSimulator, probeCatalogue } from '../sim';
+import { loadProbe, mapIds, recordedTypes, Recorder, Reply, send, until } from './replay';
+import { rekey, shapeDiff, shapeOf } from './shape';
+
+type RecFrame = { text?: { type: string; data: Record<string, unknown> } };
+
+/**
+ * probe2: progress frames, three kinds of sockets (legacy, feature-flag client, observer without
+ * clientId), queue ordering with `front`, deleting a pending job, targeted and global interrupts.
+ */
+describe('simulator answers like the recorded ComfyUI (probe2)', () => {
+	const probe = loadProbe('probe2');
+	const recWs = probe.ws as Record<string, RecFrame[]>;
+	const legacyId = 'da7ec7ac4e1a4dbe838796cffd2bcd3d';
+	const modernId = 'f16658b0-4936-4861-a273-2fd4c7e8468b';
+	let sim: ComfyUiSimulator;
+	let legacy: Recorder;
+	let modern: Recorder;
+	let observer: Recorder;
+	const replies: Reply[] = [];
+	const ids = new Map<string, string>();
+
+	beforeAll(async () => {
+		sim = await ComfyUiSimulator.start({ catalogue: probeCatalogue(), msPerStep: 10 });
+		const wsBase = `${sim.url.replace('http', 'ws')}/ws`;
+		legacy = await Recorder.open(`${wsBase}?clientId=${legacyId}`);
+		modern = await Recorder.open(`${wsBase}?clientId=${modernId}`, { type: 'feature_flags', data: { supports_preview_metadata: true } });
+		observer = await Recorder.open(wsBase);
+		await until(() => modern.frames.length >= 2, 2000, 'feature_flags reply');
+		const idOf = (i: number): string => ids.get((probe.http[i].response_json as { prompt_id: string }).prompt_id)!;
+		const progressOf = (id: string): number => legacy.frames.filter((f) => f.type === 'progress' && f.data?.prompt_id === id).length;
+		const finished = (id: string): boolean => sim.records.finished.some((f) => f.promptId === id);
+		for (const [i, ex] of probe.http.entries()) {
+			// reproduce the moments at which the recording sent each request
+			if (i === 6) await until(() => progressOf(idOf(3)) >= 2, 5000, 'job A to make progress');
+			if (i === 11) await until(() => finished(idOf(3)), 5000, 'job A to stop');
+			if (i === 12) await until(() => progressOf(idOf(5)) >= 2, 5000, 'job C to make progress');
+			if (i === 13) await until(() => finished(idOf(5)), 5000, 'job C to stop');
+			const body = ex.request_json !== undefined && ex.request_json !== null ? { json: JSON.parse(mapIds(JSON.stringify(ex.request_json), ids)) } : undefined;
+			const reply = await send(sim.url, ex.method, mapIds(ex.path, ids), body);
+			replies.push(reply);
+			const recordedId = (ex.response_json as { prompt_id?: string } | null)?.prompt_id;
+			const simId = (reply.json as { prompt_id?: string } | undefined)?.prompt_id;
+			if (ex.method === 'POST' && recordedId && simId) {
+				ids.set(recordedId, simId);
+				if (![3, 4, 5].includes(i)) await until(() => finished(simId), 5000, `prompt ${simId}`);
+			}
+		}
+		await until(() => sim.activePromptIds().length === 0, 5000, 'queue to drain');
+		await until(() => observer.types().filter((t) => t === 'status').length >= recordedTypes(recWs.observer_without_clientId).filter((t) => t === 'status').length, 3000, 'observer status frames');
+	});
+
+	afterAll(async () => {
+		for (const r of [legacy, modern, observer]) r?.close();
+		await sim?.stop();
+	});
+
+	it('answers every request with the recorded status and JSON shape', () => {
+		const problems: string[] = [];
+		probe.http.forEach((ex, i) => {
+			const r = replies[i];
+			const label = `#${i} ${ex.method} ${ex.path} (${ex.note ?? ''})`;
+			if (r.status !== ex.status) problems.push(`${label}: status ${r.status}, recorded ${ex.status}`);
+			if (ex.response_json !== null && ex.response_json !== undefined) {
+				const historyLike = ex.path.startsWith('/history');
+				const expected = historyLike ? rekey(ex.response_json) : ex.response_json;
+				const actual = historyLike ? rekey(r.json) : r.json;
+				for (const d of shapeDiff(shapeOf(expected), shapeOf(actual))) problems.push(`${label}: ${d}`);
+			} else if (r.bytes.length !== 0) problems.push(`${label}: expected an empty body`);
+		});
+		expect(problems).toEqual([]);
+	});
+
+	it('orders the queue by number, front jumps ahead, accepts any client prompt_id', () => {
+		expect((replies[5].json as { number: number }).number).toBe(-5);
+		const queue = replies[6].json as { queue_running: unknown[][]; queue_pending: unknown[][] };
+		expect(queue.queue_running.map((q) => q[1])).toEqual([ids.get('3539e530-0367-424a-8711-82c488d21adb')]);
+		expect(queue.queue_pending.map((q) => q[0]).sort()).toEqual([-5, 4]);
+		expect(replies[7].json).toEqual({ exec_info: { queue_remaining: 3 } });
+		expect(replies[15].json).toMatchObject({ prompt_id: 'my-own-id-123', number: 6 });
+		// B was deleted while pending, A and C were interrupted, the rest succeeded
+		expect(sim.records.deleted).toEqual([ids.get('f0a62570-27b1-47bf-8461-c4dae6a81671')]);
+		const statusOf = Object.fromEntries(sim.records.finished.map((f) => [f.promptId, f.status]));
+		expect(statusOf[ids.get('3539e530-0367-424a-8711-82c488d21adb')!]).toBe('interrupted');
+		expect(statusOf[ids.get('b4a42ea9-c749-40f8-bc3f-a4e46fdbbec6')!]).toBe('interrupted');
+		expect(statusOf['my-own-id-123']).toBe('success');
+		expect(sim.records.peakActive).toBe(3);
+	});
+
+	// Progress frames of long jobs depend on timing; compare them exactly for the short first job and
+	// compare everything else with progress frames left out.
+	const withoutProgress = (types: string[]): string[] => types.filter((t) => t !== 'progress' && t !== 'progress_state' && t !== 'BIN');
+	const firstJob = (types: string[]): string[] => types.slice(0, types.indexOf('executing', types.indexOf('execution_success')) + 1);
+
+	it('sends the legacy client the recorded sequence', () => {
+		const recorded = recordedTypes(recWs.legacy_client);
+		expect(firstJob(legacy.types())).toEqual(firstJob(recorded));
+		expect(withoutProgress(legacy.types())).toEqual(withoutProgress(recorded));
+	});
+
+	it('sends the feature-flag client the recorded sequence, with metadata previews before progress', () => {
+		const recorded = recordedTypes(recWs.modern_client_with_feature_flags);
+		expect(withoutProgress(modern.types())).toEqual(withoutProgress(recorded));
+		const own = (types: string[]): string[] => types.slice(types.indexOf('execution_start'), types.indexOf('execution_success') + 1);
+		expect(own(modern.types())).toEqual(own(recorded));
+		const preview = modern.frames.find((f) => f.type === 'BIN')!.binary!;
+		expect(preview.readUInt32BE(0)).toBe(4);
+		const meta = JSON.parse(preview.subarray(8, 8 + preview.readUInt32BE(4)).toString('utf8'));
+		expect(Object.keys(meta).sort()).toEqual(['display_node_id', 'image_type', 'node_id', 'parent_node_id', 'prompt_id', 'real_node_id']);
+	});
+
+	it('gives a socket without clientId only statuses and the broadcast progress of the prompt without client', () => {
+		const recorded = recordedTypes(recWs.observer_without_clientId);
+		expect(withoutProgress(observer.types())).toEqual(withoutProgress(recorded));
+		expect(observer.types().slice(0, 15)).toEqual(recorded.slice(0, 15));
+		const noClientPrompt = ids.get('4f8ce7ec-b35c-40f2-a595-9978ec3c7690');
+		const seen = new Set(observer.frames.filter((f) => f.data?.prompt_id).map((f) => f.data!.prompt_id));
+		expect([...seen]).toEqual([noClientPrompt]);
+	});
+
+	it('reports interrupted jobs in history as the real server', () => {
+		const entry = Object.values(replies[11].json as object)[0] as { status: { status_str: string; completed: boolean; messages: Array<[string]> }; outputs: object };
+		expect(entry.status.status_str).toBe('error');
+		expect(entry.status.completed).toBe(false);
+		expect(entry.status.messages.map((m) => m[0])).toEqual(['execution_start', 'execution_cached', 'execution_interrupted']);
+		expect(entry.outputs).toEqual({});
+	});
+});
