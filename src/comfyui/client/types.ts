@@ -131,6 +131,8 @@ export interface WatchOptions {
 	pollMinMs?: number;
 	pollMaxMs?: number;
 	useWebSocket?: boolean;
+	/** When the prompt was submitted (ms since epoch); timings count from it. The client fills it for its own submits. */
+	submittedAt?: number;
 }
 
 export interface WatchResult {

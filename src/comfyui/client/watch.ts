@@ -77,6 +77,8 @@ export async function watchPrompt(deps: WatchDeps, promptId: string, options: Wa
 	const pollMaxMs = Math.max(pollMinMs, options.pollMaxMs ?? 5000);
 	const unreachableMs = options.unreachableMs ?? 30_000;
 	const start = Date.now();
+	// Timings count from the submit when the caller knows it; deadlines from this call.
+	const origin = Math.min(start, options.submittedAt ?? start);
 	const waker = new Waker();
 
 	let phase: PromptPhase = 'queued';
@@ -107,6 +109,7 @@ export async function watchPrompt(deps: WatchDeps, promptId: string, options: Wa
 		}
 	};
 
+	/** Notes a sign of life; returns true when it is the switch from queued to running. */
 	const markRunning = (): boolean => {
 		lastActivity = Date.now();
 		if (phase === 'running') return false;
@@ -169,9 +172,9 @@ export async function watchPrompt(deps: WatchDeps, promptId: string, options: Wa
 			throw new ExecutionError(describeFailure(promptId, outcome.details, interrupted), { promptId, ...outcome.details, interrupted }, deps.server);
 		}
 		const end = Date.now();
-		const totalMs = end - start;
-		const executionMs = executionMsFromHistory(entry) ?? (startedAt !== undefined ? end - startedAt : 0);
-		const queuedMs = Math.max(0, startedAt !== undefined ? Math.min(startedAt - start, totalMs - executionMs) : totalMs - executionMs);
+		const totalMs = end - origin;
+		const executionMs = Math.min(totalMs, executionMsFromHistory(entry) ?? (startedAt !== undefined ? end - startedAt : 0));
+		const queuedMs = Math.max(0, totalMs - executionMs);
 		return { status: 'success', promptId, outputs: extractOutputs(entry), history: entry, timings: { queuedMs, executionMs, totalMs }, cached: wasFullyCached(entry) };
 	};
 
@@ -222,7 +225,8 @@ export async function watchPrompt(deps: WatchDeps, promptId: string, options: Wa
 					unreachableSince = undefined;
 					if (queue.running.some((item) => item.promptId === promptId)) {
 						absentOnce = false;
-						if (markRunning()) emit();
+						// "Still running" is no sign of life; only the switch from queued is.
+						if (phase === 'queued' && markRunning()) emit();
 					} else if (queue.pending.some((item) => item.promptId === promptId)) {
 						absentOnce = false;
 					} else if (!absentOnce) {

@@ -172,7 +172,7 @@ describe('ComfyUiClient requests', () => {
 		expect(await c.objectInfo()).toBe(info);
 		expect(await c.objectInfo({ force: true })).not.toBe(info);
 		await c.free({ unloadModels: true, freeMemory: true });
-		expect(sim.records.frees.length).toBe(1);
+		expect(sim.records.frees).toBe(1);
 	});
 
 	it('honours an aborted signal and the request timeout', async () => {

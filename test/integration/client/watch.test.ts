@@ -110,6 +110,8 @@ describe('ComfyUiClient.watch', () => {
 		expect(sim.activePromptIds()).toContain(promptId);
 		expect(await c.cancel(promptId)).toBe('interrupted');
 		expect(sim.records.interrupted).toContain(promptId);
+		// A stuck node sees the interrupt flag only once it gets going again, as in ComfyUI.
+		sim.setHang(false);
 		await until(() => !sim.activePromptIds().includes(promptId), 5000, 'prompt to leave the server');
 	});
 
