@@ -1,0 +1,173 @@
+import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { IDataObject } from 'n8n-workflow';
+import { CloudflareImagesApi } from '../../credentials/CloudflareImagesApi.credentials';
+import { S3CompatibleApi } from '../../credentials/S3CompatibleApi.credentials';
+import { CloudImageStorage } from '../../nodes/CloudImageStorage/CloudImageStorage.node';
+import { startCloudflareImagesFake, type CloudflareImagesFake } from '../fakes/cloudflareImages';
+import { startFauxqs, type FauxqsHandle } from '../fakes/fauxqs';
+import { chain, node, NodeTypes, runWorkflow } from '../workflow/harness';
+import { pngBytes } from './fixtures';
+
+const BUCKET = 'node-test';
+const SECRET = 'node-test-secret-key';
+const types = new NodeTypes([new CloudImageStorage()]);
+const credentialTypes = [new S3CompatibleApi(), new CloudflareImagesApi()];
+let s3: FauxqsHandle;
+let cf: CloudflareImagesFake;
+let raw: S3Client;
+
+const s3Credential = () => ({
+	preset: 'minio',
+	endpoint: s3.endpoint,
+	region: 'us-east-1',
+	accessKeyId: 'node',
+	secretAccessKey: SECRET,
+	sessionToken: '',
+	bucket: BUCKET,
+	publicUrlBase: '',
+	addressingStyle: 'preset',
+	checksumMode: 'preset',
+});
+const cfCredential = () => ({ accountId: cf.accountId, apiToken: cf.token, deliveryDomain: '', accountHash: '', apiBaseUrl: cf.apiBaseUrl, batchBaseUrl: cf.batchBaseUrl });
+
+function imageItems(count: number, properties = ['data']) {
+	return JSON.stringify(
+		Array.from({ length: count }, (_, i) => ({
+			json: { n: i },
+			binary: Object.fromEntries(properties.map((p) => [p, { base64: pngBytes(10 + i, 10, 300).toString('base64'), fileName: `${p}-${i}.png`, mimeType: 'image/png' }])),
+		})),
+	);
+}
+
+function run(parameters: IDataObject, items: string, extra: Record<string, unknown> = {}) {
+	return runWorkflow({
+		nodeTypes: types,
+		credentialTypes,
+		nodes: [
+			node('Items', 'test.items', { items }),
+			node('Store', 'cloudImageStorage', parameters, {
+				credentials: { s3CompatibleApi: { id: '1', name: 's3' }, cloudflareImagesApi: { id: '2', name: 'cf' } },
+				...extra,
+			}),
+		],
+		connections: chain('Items', 'Store'),
+		credentials: { s3CompatibleApi: s3Credential(), cloudflareImagesApi: cfCredential() },
+		timeoutMs: 30_000,
+	});
+}
+
+beforeAll(async () => {
+	s3 = await startFauxqs();
+	raw = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, requestChecksumCalculation: 'WHEN_REQUIRED' });
+	await raw.send(new CreateBucketCommand({ Bucket: BUCKET }));
+	cf = await startCloudflareImagesFake();
+});
+afterAll(async () => {
+	raw?.destroy();
+	await s3?.close();
+	await cf?.close();
+});
+
+test('uploads the binaries of several items to S3 and returns one item per input with public URLs', async () => {
+	const result = await run(
+		{ provider: 's3', operation: 'upload', keyTemplate: 'wf/{{executionId}}/{{itemIndex}}-{{property}}.{{ext}}', urlKind: 'public', options: { cacheControl: 'max-age=60' } },
+		imageItems(3, ['data', 'mask']),
+	);
+	expect(result.status).toBe('success');
+	const out = result.output('Store');
+	expect(out).toHaveLength(3);
+	out.forEach((item, i) => {
+		expect(item.pairedItem).toEqual({ item: i });
+		const files = item.json.files as Array<Record<string, unknown>>;
+		expect(files.map((f) => f.property).sort()).toEqual(['data', 'mask']);
+		expect(item.json.urls).toEqual({
+			data: `${s3.endpoint}/${BUCKET}/${files.find((f) => f.property === 'data')?.key as string}`,
+			mask: `${s3.endpoint}/${BUCKET}/${files.find((f) => f.property === 'mask')?.key as string}`,
+		});
+		expect(files[0]).toMatchObject({ provider: 's3', bucket: BUCKET, contentType: 'image/png', skipped: false, attempts: 1 });
+		expect(String(files[0].key)).toMatch(new RegExp(`^wf/test-\\d+-\\d+/${i}-(data|mask)\\.png$`));
+	});
+	const head = await raw.send(new HeadObjectCommand({ Bucket: BUCKET, Key: String(out[1].json.key) }));
+	expect(head.ContentLength).toBe(pngBytes(11, 10, 300).length);
+});
+
+test('presigned URLs, skip if exists, get URL and delete', async () => {
+	const upload = { provider: 's3', operation: 'upload', binaryProperties: 'data', keyTemplate: 'cas/{{sha256}}.{{ext}}', urlKind: 'presigned', presignExpiry: 900, options: { skipIfExists: true } };
+	const items = imageItems(2);
+	const first = await run(upload, items);
+	expect(first.status).toBe('success');
+	const url = String(first.output('Store')[0].json.url);
+	expect(url).toContain('X-Amz-Expires=900');
+	expect(url).toContain('X-Amz-Signature=');
+	expect((await fetch(url)).status).toBe(200);
+	const second = await run(upload, items);
+	expect(second.output('Store').map((i) => (i.json.files as Array<{ skipped: boolean }>)[0].skipped)).toEqual([true, true]);
+
+	const key = String(first.output('Store')[0].json.key);
+	const keys = JSON.stringify([{ json: { key } }]);
+	const got = await run({ provider: 's3', operation: 'getUrl', key: '={{ $json.key }}', urlKind: 'public' }, keys);
+	expect(got.output('Store')[0].json).toMatchObject({ key, url: `${s3.endpoint}/${BUCKET}/${key}`, kind: 'public' });
+	const deleted = await run({ provider: 's3', operation: 'delete', key: '={{ $json.key }}' }, keys);
+	expect(deleted.output('Store')[0].json).toMatchObject({ key, deleted: true });
+	await expect(raw.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).rejects.toMatchObject({ name: 'NotFound' });
+});
+
+test('continueOnFail: a missing binary property fails only its item, the others upload', async () => {
+	const items = JSON.stringify([
+		{ json: {}, binary: { data: { base64: pngBytes(3, 3).toString('base64'), fileName: 'a.png', mimeType: 'image/png' } } },
+		{ json: {}, binary: { other: { base64: pngBytes(3, 3).toString('base64'), fileName: 'b.png', mimeType: 'image/png' } } },
+		{ json: {}, binary: { data: { base64: pngBytes(3, 3).toString('base64'), fileName: 'c.png', mimeType: 'image/png' } } },
+	]);
+	const params = { provider: 's3', operation: 'upload', binaryProperties: 'data', keyTemplate: 'cof/{{itemIndex}}.{{ext}}', urlKind: 'none' };
+	const result = await run(params, items, { onError: 'continueRegularOutput' });
+	expect(result.status).toBe('success');
+	const out = result.output('Store');
+	expect(out).toHaveLength(3);
+	expect(out[0].json.key).toBe('cof/0.png');
+	expect(String(out[1].json.error)).toMatch(/data/);
+	expect(out[1].pairedItem).toEqual({ item: 1 });
+	expect(out[2].json.key).toBe('cof/2.png');
+
+	const failing = await run(params, items);
+	expect(failing.status).toBe('error');
+	expect(failing.nodeError('Store')?.message).toMatch(/data/);
+});
+
+test('Cloudflare Images upload: 5409 dedupe returns the stored image; 429 waits and succeeds; get URL and delete', async () => {
+	const params = { provider: 'cloudflareImages', operation: 'upload', imageId: 'wf-{{itemIndex}}', variant: 'thumbnail', options: { retryDelayMs: 10 } };
+	const first = await run(params, imageItems(2));
+	expect(first.status).toBe('success');
+	const out = first.output('Store');
+	expect(out[0].json.url).toBe(`https://imagedelivery.net/${cf.accountHash}/wf-0/thumbnail`);
+	cf.rateLimitNext(1, 1);
+	const second = await run(params, imageItems(2));
+	expect(second.status).toBe('success');
+	const files = second.output('Store').map((i) => (i.json.files as Array<Record<string, unknown>>)[0]);
+	expect(files.map((f) => f.skippedReason)).toEqual(['already uploaded (5409)', 'already uploaded (5409)']);
+	expect(cf.calls.rateLimited).toBe(1);
+	// The rate-limited upload waited the asked second and went through on its second attempt.
+	expect(files.map((f) => f.attempts).sort()).toEqual([1, 2]);
+	expect(JSON.stringify(second.output('Store'))).not.toContain(cf.token);
+
+	const ids = JSON.stringify([{ json: { id: 'wf-1' } }]);
+	const url = await run({ provider: 'cloudflareImages', operation: 'getUrl', imageId: '={{ $json.id }}', variant: 'public' }, ids);
+	expect(url.output('Store')[0].json.url).toBe(`https://imagedelivery.net/${cf.accountHash}/wf-1/public`);
+	const del = await run({ provider: 'cloudflareImages', operation: 'delete', imageId: '={{ $json.id }}' }, ids);
+	expect(del.output('Store')[0].json).toMatchObject({ id: 'wf-1', deleted: true });
+	expect(cf.images.has('wf-1')).toBe(false);
+});
+
+test('the credential tests head the bucket and call Cloudflare, reporting errors without secrets', async () => {
+	const storage = new CloudImageStorage();
+	const tests = storage.methods.credentialTest;
+	const ctx = {} as never;
+	expect(await tests.s3CompatibleApiTest.call(ctx, { id: '1', name: 's3', type: 's3CompatibleApi', data: s3Credential() })).toMatchObject({ status: 'OK' });
+	const missing = await tests.s3CompatibleApiTest.call(ctx, { id: '1', name: 's3', type: 's3CompatibleApi', data: { ...s3Credential(), bucket: 'absent-bucket' } });
+	expect(missing.status).toBe('Error');
+	expect(missing.message).not.toContain(SECRET);
+	expect(await tests.cloudflareImagesApiTest.call(ctx, { id: '2', name: 'cf', type: 'cloudflareImagesApi', data: cfCredential() })).toMatchObject({ status: 'OK' });
+	const bad = await tests.cloudflareImagesApiTest.call(ctx, { id: '2', name: 'cf', type: 'cloudflareImagesApi', data: { ...cfCredential(), apiToken: 'bad-token-xyz' } });
+	expect(bad).toMatchObject({ status: 'Error' });
+	expect(bad.message).toMatch(/Authentication error/);
+	expect(bad.message).not.toContain('bad-token-xyz');
+});
