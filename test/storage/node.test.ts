@@ -1,5 +1,5 @@
 import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { IDataObject } from 'n8n-workflow';
+import type { INodeParameters } from 'n8n-workflow';
 import { CloudflareImagesApi } from '../../credentials/CloudflareImagesApi.credentials';
 import { S3CompatibleApi } from '../../credentials/S3CompatibleApi.credentials';
 import { CloudImageStorage } from '../../nodes/CloudImageStorage/CloudImageStorage.node';
@@ -39,7 +39,7 @@ function imageItems(count: number, properties = ['data']) {
 	);
 }
 
-function run(parameters: IDataObject, items: string, extra: Record<string, unknown> = {}) {
+function run(parameters: INodeParameters, items: string, extra: Record<string, unknown> = {}) {
 	return runWorkflow({
 		nodeTypes: types,
 		credentialTypes,
