@@ -31,6 +31,7 @@ describe('@saintno/comfyui-sdk against the simulator', () => {
 		expect(result.images).toEqual([{ filename: 'out_00001_.png', subfolder: 'sdk', type: 'output' }]);
 		expect(result.downloads).toEqual([expect.objectContaining({ status: 200, type: 'image/png', head: '89504e470d0a1a0a' })]);
 		// the SDK sent its own client id, so the run's messages went to its socket only
+		expect(sim.records.wsClients).toContain('sdk-client-1');
 		expect(sim.records.prompts).toHaveLength(1);
 		expect(sim.records.prompts[0]).toMatchObject({ clientId: 'sdk-client-1' });
 		expect(sim.records.prompts[0].prompt['1']).toMatchObject({ inputs: { color: 1234 } });

@@ -93,6 +93,8 @@ export interface SimulatorRecords {
 	uploads: string[];
 	frees: number;
 	peakActive: number;
+	/** clientId of every websocket that connected, in order */
+	wsClients: string[];
 }
 
 const DEFAULT_CLASS_COST: Record<string, number> = { VAEDecode: 20, CheckpointLoaderSimple: 10, SaveImage: 5 };
@@ -110,7 +112,7 @@ type PauseResult = 'ok' | 'interrupt' | 'dead';
  */
 export class ComfyUiSimulator {
 	readonly name: string;
-	readonly records: SimulatorRecords = { prompts: [], started: [], finished: [], deleted: [], interrupted: [], uploads: [], frees: 0, peakActive: 0 };
+	readonly records: SimulatorRecords = { prompts: [], started: [], finished: [], deleted: [], interrupted: [], uploads: [], frees: 0, peakActive: 0, wsClients: [] };
 	private readonly opts: SimulatorOptions;
 	private readonly catalogue: Catalogue;
 	private readonly host: string;
@@ -222,6 +224,7 @@ export class ComfyUiSimulator {
 	setSpeed(speed: number): void {
 		if (!(speed > 0)) throw new Error('speed must be > 0');
 		this.speed = speed;
+		this.wake(); // a running pause recomputes its remaining time
 	}
 
 	setHttpErrors(rule: HttpErrorRule | null): void {
@@ -349,6 +352,7 @@ export class ComfyUiSimulator {
 
 	private onWsConnect(ws: WebSocket, sid: string): void {
 		const client: ClientSocket = { ws, sid, previewMetadata: false, gotFirstMessage: false };
+		this.records.wsClients.push(sid);
 		this.clients.set(sid, client);
 		this.allClients.add(client);
 		ws.on('close', () => {
