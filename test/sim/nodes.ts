@@ -58,7 +58,11 @@ function str(v: unknown, fallback: string): string {
 	return typeof v === 'string' ? v : v === undefined || v === null ? fallback : String(v);
 }
 
+/** The input that carries the pixels/latents (not the model or the conditioning). */
+const MAIN_INPUTS = ['latent_image', 'samples', 'pixels', 'image', 'images', 'video', 'audio'];
+
 function firstValue(inputs: Record<string, unknown>): SimValue {
+	for (const k of MAIN_INPUTS) if (isSimValue(inputs[k])) return inputs[k] as SimValue;
 	for (const v of Object.values(inputs)) if (isSimValue(v)) return v;
 	return DEFAULT_VALUE;
 }
