@@ -5,8 +5,8 @@
  */
 import { createHash, randomUUID } from 'crypto';
 import pLimit from 'p-limit';
-import type { ComfyUiClient, ProgressEvent, WatchResult } from '../comfyui/client';
-import { CancelledError, ComfyUiError, TransientServerError } from '../comfyui/errors';
+import { OutputTooLargeError, type ComfyUiClient, type ProgressEvent, type WatchResult } from '../comfyui/client';
+import { CancelledError, ComfyUiError, ExecutionError, TransientServerError } from '../comfyui/errors';
 import { applyOverrides, type ApiGraph } from '../comfyui/workflow';
 import { FRONT_PRIORITY, type SceneOutput, type SceneRequest } from './scene';
 
@@ -191,6 +191,10 @@ async function cleanup(client: ComfyUiClient, promptId: string): Promise<void> {
 function asComfyError(error: unknown, server: string, signal: AbortSignal): ComfyUiError {
 	if (signal.aborted) return error instanceof CancelledError ? error : new CancelledError('The execution was cancelled', server);
 	if (error instanceof ComfyUiError) return error;
+	if (error instanceof OutputTooLargeError) {
+		// The same file would be as large on any server: not the server's fault, no retry.
+		return new ExecutionError(error.message, { promptId: '' }, server);
+	}
 	const message = error instanceof Error ? error.message : String(error);
 	return new TransientServerError(`Unexpected failure talking to ${server}: ${message}`, 'unexpected-response', server);
 }

@@ -19,6 +19,7 @@ import { CancelledError, ComfyUiError, ExecutionError, IncapableServerError, Inv
 import { MODEL_INPUTS, checkCapability, describeMissing, isCapable, type ObjectInfo } from '../comfyui/workflow';
 import { AttemptError, runAttempt } from './attempt';
 import { refreshStale } from './probes';
+import { refreshSystemStats } from './status';
 import { DurationModel } from './planning/durationModel';
 import { planPlacements, type PlanServer } from './planning/plan';
 import { SceneFailedError, type AttemptOutcomeKind, type AttemptRecord, type SceneOutcome, type SceneRequest } from './scene';
@@ -161,7 +162,7 @@ class Batch {
 	// ── setup ────────────────────────────────────────────────────────────────────────────────
 
 	private async prepare(): Promise<void> {
-		await Promise.all([this.loadObjectInfo(), this.probeStale()]);
+		await Promise.all([this.loadObjectInfo(), this.probeStale(), refreshSystemStats(this.runtime, this.servers, this.options.signal)]);
 		await this.refresh();
 	}
 

@@ -1,0 +1,85 @@
+import { NodeConnectionTypes } from 'n8n-workflow';
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentialsDecrypted,
+	ICredentialTestFunctions,
+	IExecuteFunctions,
+	INodeCredentialTestResult,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
+import { router } from './actions/router';
+import * as cancel from './actions/cancel.operation';
+import * as clusterStatus from './actions/clusterStatus.operation';
+import * as collect from './actions/collect.operation';
+import * as freeMemory from './actions/freeMemory.operation';
+import * as generate from './actions/generate.operation';
+import * as submit from './actions/submit.operation';
+import { testRedis, testServers } from './credentialTests';
+
+export class ComfyUiCluster implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'ComfyUI Cluster',
+		name: 'comfyUiCluster',
+		icon: 'file:comfyui.svg',
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{ {generate: "Generate", submit: "Submit", collect: "Collect", cancel: "Cancel", clusterStatus: "Cluster Status", freeMemory: "Free Memory"}[$parameter["operation"]] }}',
+		description: 'Run ComfyUI workflows on a pool of GPU servers with load balancing, failover and shared health',
+		defaults: { name: 'ComfyUI Cluster' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{ name: 'comfyUiClusterApi', required: true, testedBy: 'comfyUiClusterConnectionTest' },
+			{ name: 'comfyUiClusterRedisApi', required: false, testedBy: 'comfyUiClusterRedisTest' },
+		],
+		properties: [
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				default: 'generate',
+				options: [
+					{ name: 'Cancel', value: 'cancel', action: 'Cancel submitted scenes', description: 'Remove submitted scenes from their queues or interrupt them' },
+					{ name: 'Cluster Status', value: 'clusterStatus', action: 'Get the cluster status', description: 'One item per server: health, queue, in-flight, speeds, memory' },
+					{ name: 'Collect', value: 'collect', action: 'Collect submitted scenes', description: 'Wait for submitted scenes and return their outputs' },
+					{ name: 'Free Memory', value: 'freeMemory', action: 'Free server memory', description: 'Unload models and free memory on all or chosen servers' },
+					{ name: 'Generate', value: 'generate', action: 'Generate images or video', description: 'Run every item as a scene on the cluster and return its outputs' },
+					{ name: 'Submit', value: 'submit', action: 'Submit scenes and return handles', description: 'Queue every item as a scene and return its handle at once' },
+				],
+			},
+			{
+				displayName:
+					'Without a Redis credential the cluster state (health, in-flight, speeds) lives in this n8n process only; add one when n8n runs in queue mode with several workers.',
+				name: 'redisNotice',
+				type: 'notice',
+				default: '',
+				displayOptions: { show: { operation: ['generate', 'submit'] } },
+			},
+			...generate.description,
+			...submit.description,
+			...collect.description,
+			...cancel.description,
+			...clusterStatus.description,
+			...freeMemory.description,
+		],
+	};
+
+	methods = {
+		credentialTest: {
+			async comfyUiClusterConnectionTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+				return testServers(credential.data as ICredentialDataDecryptedObject);
+			},
+			async comfyUiClusterRedisTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+				return testRedis(credential.data as ICredentialDataDecryptedObject);
+			},
+		},
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return router.call(this);
+	}
+}

@@ -1,0 +1,39 @@
+import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { cancelScenes, type SceneHandle } from '../../../src/cluster/handles';
+import { parseHandle } from '../params';
+import { runtimeFor } from '../transport';
+import { handlesField } from './common.descriptions';
+
+export const description = updateDisplayOptions({ show: { operation: ['cancel'] } }, [handlesField] as INodeProperties[]);
+
+/** Removes submitted scenes from their queues, or interrupts them when they already run. */
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+	const items = this.getInputData();
+	const runtime = await runtimeFor(this);
+	const continueOnFail = this.continueOnFail();
+	const handles: SceneHandle[] = [];
+	const positions: number[] = [];
+	const out: Array<INodeExecutionData | undefined> = items.map(() => undefined);
+	for (let i = 0; i < items.length; i++) {
+		try {
+			handles.push(parseHandle(this.getNodeParameter('handles', i)));
+			positions.push(i);
+		} catch (error) {
+			const failure = new NodeOperationError(this.getNode(), `Item ${i}: ${(error as Error).message}`, { itemIndex: i });
+			if (!continueOnFail) throw failure;
+			out[i] = { json: { error: failure.message }, pairedItem: { item: i } };
+		}
+	}
+	const results = await cancelScenes(runtime, handles);
+	for (const [k, result] of results.entries()) {
+		const i = positions[k];
+		if (result.error && !continueOnFail) {
+			throw new NodeOperationError(this.getNode(), `Item ${i}: cancelling ${result.handle.promptId} on ${result.handle.server} failed: ${result.error}`, { itemIndex: i });
+		}
+		out[i] = {
+			json: { server: result.handle.server, promptId: result.handle.promptId, outcome: result.outcome, ...(result.error ? { error: result.error } : {}) },
+			pairedItem: { item: i },
+		};
+	}
+	return out.filter((item): item is INodeExecutionData => item !== undefined);
+}

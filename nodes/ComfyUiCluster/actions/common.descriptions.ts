@@ -1,0 +1,259 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+/** Parameters shared by several operations of the ComfyUI Cluster node. */
+
+export const workflowField: INodeProperties = {
+	displayName: 'Workflow (JSON)',
+	name: 'workflow',
+	type: 'json',
+	default: '',
+	required: true,
+	typeOptions: { rows: 8 },
+	description:
+		'The ComfyUI workflow of this scene: API format ("Export (API)" in ComfyUI, optionally wrapped as {"prompt": {...}}) or the UI format that "Save" writes, converted with the server\'s node catalogue. Expressions make each item its own scene.',
+};
+
+export const overridesField: INodeProperties = {
+	displayName: 'Overrides',
+	name: 'overrides',
+	type: 'fixedCollection',
+	placeholder: 'Add Override',
+	typeOptions: { multipleValues: true, sortable: true },
+	default: {},
+	description: 'Set an input of a node before the scene is queued, e.g. the prompt text, seed or size',
+	options: [
+		{
+			displayName: 'Override',
+			name: 'override',
+			values: [
+				{
+					displayName: 'Node',
+					name: 'node',
+					type: 'string',
+					default: '',
+					placeholder: '6 or Positive Prompt',
+					description: 'Node ID, or the node\'s title as shown in ComfyUI',
+				},
+				{
+					displayName: 'Input',
+					name: 'input',
+					type: 'string',
+					default: '',
+					placeholder: 'text',
+					description: 'Name of the node input to set, e.g. text, seed, steps, width',
+				},
+				{
+					displayName: 'Value',
+					name: 'value',
+					type: 'string',
+					default: '',
+					description: 'New value; numbers and true/false are converted to the input\'s type',
+				},
+			],
+		},
+	],
+};
+
+export const placeholdersField: INodeProperties = {
+	displayName: 'Placeholders',
+	name: 'placeholders',
+	type: 'fixedCollection',
+	placeholder: 'Add Placeholder',
+	typeOptions: { multipleValues: true },
+	default: {},
+	description: 'Values for {{name}} placeholders written inside string inputs of the workflow',
+	options: [
+		{
+			displayName: 'Placeholder',
+			name: 'placeholder',
+			values: [
+				{ displayName: 'Name', name: 'name', type: 'string', default: '' },
+				{ displayName: 'Value', name: 'value', type: 'string', default: '' },
+			],
+		},
+	],
+};
+
+export const inputImagesField: INodeProperties = {
+	displayName: 'Input Images',
+	name: 'inputImages',
+	type: 'fixedCollection',
+	placeholder: 'Add Input Image',
+	typeOptions: { multipleValues: true },
+	default: {},
+	description:
+		'Images uploaded to the chosen server before the scene runs (once per server, by content hash) and set on a LoadImage-style node',
+	options: [
+		{
+			displayName: 'Image',
+			name: 'image',
+			values: [
+				{
+					displayName: 'Binary Property',
+					name: 'binaryProperty',
+					type: 'string',
+					default: 'data',
+					description: 'Name of the binary property of the input item that holds the image',
+				},
+				{
+					displayName: 'Input',
+					name: 'input',
+					type: 'string',
+					default: 'image',
+					description: 'Input of that node that takes the image file name',
+				},
+				{
+					displayName: 'Node',
+					name: 'node',
+					type: 'string',
+					default: '',
+					placeholder: '10 or Load Image',
+					description: 'Node ID or title of the node that loads the image',
+				},
+				{
+					displayName: 'Source',
+					name: 'source',
+					type: 'options',
+					default: 'binary',
+					options: [
+						{
+							name: 'Binary Property',
+							value: 'binary',
+						},
+						{
+							name: 'URL',
+							value: 'url',
+						},
+					]
+				},
+				{
+					displayName: 'URL',
+					name: 'url',
+					type: 'string',
+					default: '',
+					description: 'Image URL;	fetched once per execution even when many scenes use it',
+				},
+			],
+		},
+	],
+};
+
+export const sceneOptionsField: INodeProperties = {
+	displayName: 'Options',
+	name: 'options',
+	type: 'collection',
+	placeholder: 'Add Option',
+	default: {},
+	options: [
+		{
+			displayName: 'Concurrency',
+			name: 'concurrency',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 0,
+			description: 'Scenes in flight at once for this execution; 0 = the sum of the servers\' max',
+		},
+		{
+			displayName: 'Free Server Memory After Each Scene',
+			name: 'freeMemoryAfter',
+			type: 'boolean',
+			default: false,
+			description: 'Whether to ask the server to unload models and free memory (POST /free) after each scene',
+		},
+		{
+			displayName: 'Inactivity Timeout (Seconds)',
+			name: 'inactivityTimeout',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 300,
+			description: 'Fail over when a running scene shows no progress for this long; 0 = never',
+		},
+		{
+			displayName: 'Max Attempts',
+			name: 'maxAttempts',
+			type: 'number',
+			typeOptions: { minValue: 1, maxValue: 10 },
+			default: 3,
+			description: 'Attempts per scene across servers; transient failures (crash, hang, restart, 5xx) move the scene to another server',
+		},
+		{
+			displayName: 'Output Kinds',
+			name: 'outputKinds',
+			type: 'multiOptions',
+			default: ['image', 'animated', 'video', 'audio'],
+			options: [
+				{ name: 'Images', value: 'image' },
+				{ name: 'Animated Images', value: 'animated' },
+				{ name: 'Video', value: 'video' },
+				{ name: 'Audio', value: 'audio' },
+			],
+			description: 'Which output files to return',
+		},
+		{
+			displayName: 'Output Mode',
+			name: 'outputMode',
+			type: 'options',
+			default: 'binary',
+			options: [
+				{ name: 'Binary Data', value: 'binary', description: 'Download every output file into the item\'s binary data' },
+				{ name: 'References Only', value: 'references', description: 'Return server, file name and /view URL of every output without downloading' },
+			],
+		},
+		{
+			displayName: 'Priority',
+			name: 'priority',
+			type: 'number',
+			typeOptions: { minValue: 1, maxValue: 10 },
+			default: 5,
+			description: 'Higher runs first; from 8 up scenes also jump ahead in the server queue',
+		},
+		{
+			displayName: 'Queue Wait Timeout (Seconds)',
+			name: 'queueWaitTimeout',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 600,
+			description: 'Fail over when a scene waits this long in a server\'s queue before it starts; 0 = never',
+		},
+		{
+			displayName: 'Seed Mode',
+			name: 'seedMode',
+			type: 'options',
+			default: 'keep',
+			options: [
+				{ name: 'Keep', value: 'keep', description: 'Use the seeds in the workflow and overrides' },
+				{ name: 'Random per Scene', value: 'random', description: 'Set a new random value on every seed and noise_seed input' },
+			],
+		},
+		{
+			displayName: 'Strategy',
+			name: 'strategy',
+			type: 'options',
+			default: 'leastLoaded',
+			options: [
+				{ name: 'Least Loaded', value: 'leastLoaded', description: 'Fewest prompts queued and in flight per weight' },
+				{ name: 'Fastest', value: 'fastest', description: 'Earliest expected finish from measured speed per workflow' },
+				{ name: 'Weighted', value: 'weighted', description: 'Smooth weighted round robin by server weight' },
+				{ name: 'Round Robin', value: 'roundRobin', description: 'Each server in turn' },
+			],
+		},
+		{
+			displayName: 'Total Timeout (Seconds)',
+			name: 'totalTimeout',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 3600,
+			description: 'Longest time one attempt of a scene may take from submit to result; 0 = never',
+		},
+	],
+};
+
+export const handlesField: INodeProperties = {
+	displayName: 'Handles',
+	name: 'handles',
+	type: 'json',
+	default: '={{ $json.handle }}',
+	required: true,
+	description:
+		'The handle of a submitted scene, as returned by the Submit operation in its "handle" field (one per item)',
+};

@@ -1,0 +1,120 @@
+import {
+	NodeOperationError,
+	updateDisplayOptions,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
+import { runBatch, type BatchEvent } from '../../../src/cluster/batch';
+import type { SceneRequest } from '../../../src/cluster/scene';
+import { UrlFetcher } from '../../../src/cluster/urlInputs';
+import { asItemError, CatalogueSource, itemFromOutcome, sceneError, sceneFromItem } from '../items';
+import { parseSceneOptions } from '../params';
+import { runtimeFor } from '../transport';
+import { inputImagesField, overridesField, placeholdersField, sceneOptionsField, workflowField } from './common.descriptions';
+
+const properties: INodeProperties[] = [workflowField, overridesField, inputImagesField, placeholdersField, sceneOptionsField];
+
+export const description = updateDisplayOptions({ show: { operation: ['generate'] } }, properties);
+
+/** Every input item is a scene; all scenes run in parallel over the cluster; item i's result is output i. */
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+	const items = this.getInputData();
+	const runtime = await runtimeFor(this);
+	const continueOnFail = this.continueOnFail();
+	const cancelSignal = this.getExecutionCancelSignal();
+	const options = parseSceneOptionsOrThrow(this);
+	const catalogue = new CatalogueSource(runtime);
+	const fetcher = new UrlFetcher({ signal: cancelSignal });
+
+	const scenes: Array<SceneRequest | undefined> = [];
+	const prepared = new Map<number, INodeExecutionData>();
+	for (let i = 0; i < items.length; i++) {
+		try {
+			scenes[i] = await sceneFromItem(this, i, options, catalogue, fetcher);
+		} catch (error) {
+			if (!continueOnFail) throw asItemError(this, error, i);
+			prepared.set(i, { json: { error: (error as Error).message, scene: i }, pairedItem: { item: i } });
+		}
+	}
+
+	const runnable = scenes.filter((s): s is SceneRequest => s !== undefined);
+	const failFast = new AbortController();
+	const signals = [failFast.signal, ...(cancelSignal ? [cancelSignal] : [])];
+	let firstFailure: { index: number; error: Error } | undefined;
+	const log = progressLogger(this, items.length);
+	const outcomes = await runBatch(runtime, runnable, {
+		strategy: options.strategy,
+		concurrency: options.concurrency || undefined,
+		signal: AbortSignal.any(signals),
+		onEvent: (event) => {
+			log(event);
+			if (event.type === 'finish' && !event.ok && !continueOnFail && !firstFailure && !cancelSignal?.aborted) {
+				// Without "continue on fail" the node fails: stop the other scenes now and clean up on the servers.
+				const outcome = event.index;
+				firstFailure = { index: outcome, error: new Error(event.message) };
+				failFast.abort();
+			}
+		},
+	});
+
+	const out: INodeExecutionData[] = [];
+	for (let i = 0; i < items.length; i++) {
+		const pre = prepared.get(i);
+		if (pre) {
+			out.push(pre);
+			continue;
+		}
+		const outcome = outcomes.find((o) => (o.ok ? o.result.index : o.error.index) === i);
+		if (!outcome) continue;
+		if (!outcome.ok && !continueOnFail) {
+			if (cancelSignal?.aborted) throw new NodeOperationError(this.getNode(), 'The execution was cancelled', { itemIndex: i });
+			const first = outcomes.find((o) => !o.ok && o.error.index === firstFailure?.index);
+			const failed = first && !first.ok ? first.error : outcome.error;
+			throw sceneError(this, failed, failed.index, runtime.secrets ?? []);
+		}
+		out.push(await itemFromOutcome(this, outcome, i, runtime));
+	}
+	return out;
+}
+
+function parseSceneOptionsOrThrow(ctx: IExecuteFunctions) {
+	try {
+		return parseSceneOptions(ctx.getNodeParameter('options', 0, {}));
+	} catch (error) {
+		throw new NodeOperationError(ctx.getNode(), (error as Error).message, { itemIndex: 0 });
+	}
+}
+
+/** Start, progress (every 25 %) and finish lines through n8n's logger, so long batches can be followed. */
+export function progressLogger(ctx: IExecuteFunctions, total: number): (event: BatchEvent) => void {
+	const lastQuarter = new Map<number, number>();
+	let done = 0;
+	const node = ctx.getNode().name;
+	return (event) => {
+		switch (event.type) {
+			case 'start':
+				ctx.logger.info(`${node}: scene ${event.index} started on ${event.server} (attempt ${event.attempt})`);
+				break;
+			case 'progress': {
+				if (event.percent === undefined) break;
+				const quarter = Math.floor(event.percent / 25);
+				if ((lastQuarter.get(event.index) ?? -1) >= quarter) break;
+				lastQuarter.set(event.index, quarter);
+				ctx.logger.info(`${node}: scene ${event.index} on ${event.server}: ${Math.round(event.percent)} %`);
+				break;
+			}
+			case 'retry':
+				ctx.logger.warn(`${node}: scene ${event.index} failed on ${event.server} (${event.reason}); retrying in ${Math.round(event.delayMs / 100) / 10} s`);
+				break;
+			case 'moved':
+				ctx.logger.info(`${node}: scene ${event.index} moved off ${event.from} to a server that was idle`);
+				break;
+			case 'finish':
+				done++;
+				if (event.ok) ctx.logger.info(`${node}: scene ${event.index} finished on ${event.server} (${done}/${total})`);
+				else ctx.logger.warn(`${node}: scene ${event.index} failed (${done}/${total}): ${event.message}`);
+				break;
+		}
+	};
+}

@@ -1,0 +1,47 @@
+import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { submitScenes } from '../../../src/cluster/handles';
+import type { SceneRequest } from '../../../src/cluster/scene';
+import { UrlFetcher } from '../../../src/cluster/urlInputs';
+import { asItemError, CatalogueSource, sceneError, sceneFromItem } from '../items';
+import { parseSceneOptions } from '../params';
+import { runtimeFor } from '../transport';
+import { inputImagesField, overridesField, placeholdersField, sceneOptionsField, workflowField } from './common.descriptions';
+
+const properties: INodeProperties[] = [workflowField, overridesField, inputImagesField, placeholdersField, sceneOptionsField];
+
+export const description = updateDisplayOptions({ show: { operation: ['submit'] } }, properties);
+
+/** Queues every scene and returns its handle at once; Collect (later, any execution) waits for the outputs. */
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+	const items = this.getInputData();
+	const runtime = await runtimeFor(this);
+	const continueOnFail = this.continueOnFail();
+	const signal = this.getExecutionCancelSignal();
+	const options = parseSceneOptions(this.getNodeParameter('options', 0, {}));
+	const catalogue = new CatalogueSource(runtime);
+	const fetcher = new UrlFetcher({ signal });
+	const scenes: SceneRequest[] = [];
+	const out: Array<INodeExecutionData | undefined> = items.map(() => undefined);
+	for (let i = 0; i < items.length; i++) {
+		try {
+			scenes.push(await sceneFromItem(this, i, options, catalogue, fetcher));
+		} catch (error) {
+			if (!continueOnFail) throw asItemError(this, error, i);
+			out[i] = { json: { error: (error as Error).message, scene: i }, pairedItem: { item: i } };
+		}
+	}
+	const outcomes = await submitScenes(runtime, scenes, signal);
+	for (const outcome of outcomes) {
+		if (outcome.ok) {
+			this.logger.info(`${this.getNode().name}: scene ${outcome.index} queued on ${outcome.handle.server} as ${outcome.handle.promptId}`);
+			out[outcome.index] = {
+				json: { handle: { ...outcome.handle }, server: outcome.handle.server, promptId: outcome.handle.promptId, submittedAt: outcome.handle.submittedAt },
+				pairedItem: { item: outcome.index },
+			};
+		} else {
+			if (!continueOnFail) throw sceneError(this, outcome.error, outcome.index, runtime.secrets ?? []);
+			out[outcome.index] = { json: { error: outcome.error.message, scene: outcome.index }, pairedItem: { item: outcome.index } };
+		}
+	}
+	return out.filter((item): item is INodeExecutionData => item !== undefined);
+}

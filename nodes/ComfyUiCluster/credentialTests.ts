@@ -1,0 +1,64 @@
+/**
+ * Credential tests: every server's `/system_stats` (which answered, which did not and why), and a
+ * Redis PING.
+ */
+import type { ICredentialDataDecryptedObject, INodeCredentialTestResult } from 'n8n-workflow';
+import { ComfyUiClient } from '../../src/comfyui/client';
+import { parseServerList } from '../../src/cluster/serverSpec';
+import { createRedis } from '../../src/cluster/store/redisConnection';
+import { redact } from '../../src/util/redact';
+import { authFromCredential, redisFromCredential } from './transport';
+
+export async function testServers(data: ICredentialDataDecryptedObject): Promise<INodeCredentialTestResult> {
+	let servers;
+	try {
+		servers = parseServerList(String(data.servers ?? ''), { defaultAuth: authFromCredential(data) });
+	} catch (error) {
+		return { status: 'Error', message: `Servers: ${(error as Error).message}` };
+	}
+	const secrets = [data.token, data.password, data.headerValue].map((v) => String(v ?? ''));
+	const results = await Promise.all(
+		servers.map(async (server) => {
+			const client = new ComfyUiClient({ url: server.url, auth: server.auth, useWebSocket: false, requestTimeoutMs: 5000 });
+			try {
+				const stats = await client.systemStats({ signal: AbortSignal.timeout(5000) });
+				const version = stats.system?.comfyui_version ? ` (ComfyUI ${stats.system.comfyui_version})` : '';
+				return { ok: true, text: `${server.url} answered${version}` };
+			} catch (error) {
+				return { ok: false, text: `${server.url} did not answer: ${redact((error as Error).message, secrets)}` };
+			} finally {
+				await client.close().catch(() => undefined);
+			}
+		}),
+	);
+	const failed = results.filter((r) => !r.ok).length;
+	const message = results.map((r) => r.text).join('; ');
+	if (failed === results.length) return { status: 'Error', message: `No server answered. ${message}` };
+	return { status: 'OK', message: failed ? `${results.length - failed} of ${results.length} servers answered. ${message}` : `All ${results.length} servers answered. ${message}` };
+}
+
+export async function testRedis(data: ICredentialDataDecryptedObject): Promise<INodeCredentialTestResult> {
+	const config = redisFromCredential(data);
+	let redis;
+	try {
+		redis = createRedis({ ...config, connectTimeoutMs: 5000, commandTimeoutMs: 5000 });
+		redis.on?.('error', () => undefined);
+		await new Promise<void>((resolve, reject) => {
+			const timer = setTimeout(() => reject(new Error('no answer within 5 s')), 5000);
+			redis!.once?.('ready', () => {
+				clearTimeout(timer);
+				resolve();
+			});
+			redis!.once?.('error', (error: Error) => {
+				clearTimeout(timer);
+				reject(error);
+			});
+		});
+		const pong = await (redis as unknown as { ping(): Promise<string> }).ping();
+		return { status: 'OK', message: `Redis answered ${pong}` };
+	} catch (error) {
+		return { status: 'Error', message: `Redis did not answer: ${redact((error as Error).message, [config.password])}` };
+	} finally {
+		redis?.disconnect?.();
+	}
+}

@@ -1,0 +1,219 @@
+/**
+ * Scenes from items and items from results: the translation between n8n items and the engine's types.
+ */
+import {
+	NodeOperationError,
+	type IBinaryKeyData,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+} from 'n8n-workflow';
+import { ComfyUiError } from '../../src/comfyui/errors';
+import type { ObjectInfo } from '../../src/comfyui/workflow';
+import type { Runtime } from '../../src/cluster/runtime';
+import { SceneFailedError, type AttemptRecord, type SceneOutcome, type SceneRequest } from '../../src/cluster/scene';
+import { buildScene } from '../../src/cluster/sceneBuilder';
+import type { UrlFetcher } from '../../src/cluster/urlInputs';
+import { redact } from '../../src/util/redact';
+import { parseInputImages, parseOverrides, parsePlaceholders, type SceneOptions } from './params';
+
+/** Reads the catalogue of the first server that answers (for UI-format workflows), once per execution. */
+export class CatalogueSource {
+	private pending?: Promise<ObjectInfo | undefined>;
+
+	constructor(private readonly runtime: Runtime) {}
+
+	get(): Promise<ObjectInfo | undefined> {
+		this.pending ??= (async () => {
+			for (const server of this.runtime.servers) {
+				try {
+					return (await this.runtime.clientFor(server.id).objectInfo({ signal: AbortSignal.timeout(10_000) })) as ObjectInfo;
+				} catch {
+					// next server
+				}
+			}
+			return undefined;
+		})();
+		return this.pending;
+	}
+}
+
+function looksLikeUiWorkflow(workflow: unknown): boolean {
+	const value = typeof workflow === 'string' ? workflow : JSON.stringify(workflow ?? '');
+	return /"nodes"\s*:\s*\[/.test(value) && /"links"\s*:\s*\[/.test(value);
+}
+
+/** Builds the scene of item `i`; throws NodeOperationError naming the item, the field and the fix. */
+export async function sceneFromItem(
+	ctx: IExecuteFunctions,
+	i: number,
+	options: SceneOptions,
+	catalogue: CatalogueSource,
+	fetcher: UrlFetcher,
+): Promise<SceneRequest> {
+	let field = 'Workflow (JSON)';
+	try {
+		const workflow = ctx.getNodeParameter('workflow', i);
+		if (workflow === '' || workflow === undefined || workflow === null) {
+			throw new Error('The workflow is empty: paste the API-format JSON ("Export (API)" in ComfyUI) or the saved UI workflow');
+		}
+		field = 'Overrides';
+		const overrides = parseOverrides(ctx.getNodeParameter('overrides', i, {}));
+		field = 'Placeholders';
+		const placeholders = parsePlaceholders(ctx.getNodeParameter('placeholders', i, {}));
+		field = 'Input Images';
+		const images = parseInputImages(ctx.getNodeParameter('inputImages', i, {}));
+		const inputs = await Promise.all(
+			images.map(async (image) => {
+				if (image.source === 'url') {
+					const file = await fetcher.fetch(image.url);
+					return { node: image.node, input: image.input, fileName: file.fileName, bytes: file.bytes };
+				}
+				const binary = ctx.helpers.assertBinaryData(i, image.binaryProperty);
+				const bytes = await ctx.helpers.getBinaryDataBuffer(i, image.binaryProperty);
+				return { node: image.node, input: image.input, fileName: binary.fileName ?? 'input.png', bytes };
+			}),
+		);
+		field = 'Workflow (JSON)';
+		const objectInfo = looksLikeUiWorkflow(workflow) || overrides.length > 0 ? await catalogue.get() : undefined;
+		return buildScene(
+			{
+				index: i,
+				workflow,
+				overrides,
+				placeholders,
+				seedMode: options.seedMode,
+				inputs,
+				priority: options.priority,
+				timeouts: options.timeouts,
+				maxAttempts: options.maxAttempts,
+				freeMemoryAfter: options.freeMemoryAfter,
+				outputKinds: options.outputKinds,
+				download: options.download,
+			},
+			objectInfo,
+		);
+	} catch (error) {
+		throw asItemError(ctx, error, i, field);
+	}
+}
+
+/** Any failure while reading item `i` as a NodeOperationError naming the item and the field. */
+export function asItemError(ctx: IExecuteFunctions, error: unknown, i: number, field?: string): NodeOperationError {
+	if (error instanceof NodeOperationError) return error;
+	const message = error instanceof Error ? error.message : String(error);
+	return new NodeOperationError(ctx.getNode(), field ? `Item ${i}, ${field}: ${message}` : `Item ${i}: ${message}`, {
+		itemIndex: i,
+		description: field ? fixFor(field) : undefined,
+	});
+}
+
+function fixFor(field: string): string {
+	switch (field) {
+		case 'Workflow (JSON)':
+			return 'Check the workflow JSON of this item. In ComfyUI, "Export (API)" gives the API format; the UI format ("Save") is converted with the servers\' node catalogue.';
+		case 'Overrides':
+			return 'Each override names a node (ID or title) and one of its inputs; the message lists what exists.';
+		case 'Input Images':
+			return 'Each input image needs the LoadImage node (ID or title) and a binary property of the item or a reachable URL.';
+		default:
+			return 'Check the parameter named in the message.';
+	}
+}
+
+function attemptsJson(attempts: AttemptRecord[]): IDataObject[] {
+	return attempts.map((a) => ({
+		server: a.server,
+		promptId: a.promptId ?? null,
+		outcome: a.outcome,
+		reason: a.reason || null,
+		seconds: Math.round((a.endedAt - a.startedAt) / 10) / 100,
+	}));
+}
+
+/** One output item per scene outcome: telemetry in json, output files as binary properties `<kind>_<n>`. */
+export async function itemFromOutcome(
+	ctx: IExecuteFunctions,
+	outcome: SceneOutcome,
+	itemIndex: number,
+	runtime: Runtime,
+): Promise<INodeExecutionData> {
+	const store = runtime.activeStore();
+	if (!outcome.ok) {
+		return {
+			json: {
+				error: redact(outcome.error.message, runtime.secrets ?? []),
+				scene: itemIndex,
+				attempts: attemptsJson(outcome.error.attempts),
+				store,
+			},
+			pairedItem: { item: itemIndex },
+		};
+	}
+	const { result } = outcome;
+	const binary: IBinaryKeyData = {};
+	const counters: Record<string, number> = {};
+	const files: IDataObject[] = [];
+	for (const output of result.outputs) {
+		const n = counters[output.kind] ?? 0;
+		counters[output.kind] = n + 1;
+		const property = `${output.kind}_${n}`;
+		const file: IDataObject = {
+			nodeId: output.nodeId,
+			kind: output.kind,
+			filename: output.filename,
+			subfolder: output.subfolder,
+			type: output.type,
+			mimeType: output.mimeType,
+			url: output.url,
+		};
+		if (output.data) {
+			binary[property] = await ctx.helpers.prepareBinaryData(output.data, output.filename, output.mimeType);
+			file.property = property;
+			file.size = output.data.length;
+		}
+		files.push(file);
+	}
+	const item: INodeExecutionData = {
+		json: {
+			server: result.server,
+			serverId: result.serverId,
+			promptId: result.promptId,
+			attempts: attemptsJson(result.attempts),
+			queueWaitMs: result.timings.queueWaitMs,
+			executionMs: result.timings.executionMs,
+			totalMs: result.timings.totalMs,
+			cached: result.cached,
+			store,
+			outputs: files,
+		},
+		pairedItem: { item: itemIndex },
+	};
+	if (Object.keys(binary).length > 0) item.binary = binary;
+	return item;
+}
+
+/** The error a failed scene raises when the node does not continue on fail. */
+export function sceneError(ctx: IExecuteFunctions, error: SceneFailedError | ComfyUiError | Error, itemIndex: number, secrets: readonly string[]): NodeOperationError {
+	const message = redact(error.message, secrets);
+	const description =
+		error instanceof SceneFailedError
+			? describeCause(error.cause)
+			: 'See the message for what failed; other scenes of this execution were cancelled on their servers.';
+	return new NodeOperationError(ctx.getNode(), message, { itemIndex, description });
+}
+
+function describeCause(cause: ComfyUiError): string {
+	switch (cause.kind) {
+		case 'invalid':
+			return 'ComfyUI rejected the workflow. Fix the inputs named in the message (or the overrides that set them) and run again.';
+		case 'incapable':
+			return 'Install the missing node classes or model files on at least one server, or choose a workflow the servers can run.';
+		case 'execution':
+			return 'The workflow ran and a node raised an error on the server; the message carries ComfyUI\'s exception.';
+		case 'cancelled':
+			return 'The execution was cancelled; the scene was removed from its server.';
+		default:
+			return 'Every attempt failed on a server (unreachable, crashed, hung or restarted). Check the servers in the Cluster Status operation, or raise Max Attempts.';
+	}
+}

@@ -1,0 +1,168 @@
+/**
+ * The node's parameters, read and validated in one place (zod): what each operation gets from n8n.
+ * Errors name the field and the fix.
+ */
+import { z } from 'zod';
+
+/** A parameter that does not validate; the operation turns it into a NodeOperationError for its item. */
+export class ParameterError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'ParameterError';
+	}
+}
+import type { OutputKind } from '../../src/comfyui/client';
+import type { SceneTimeouts } from '../../src/cluster/scene';
+import type { StrategyName } from '../../src/cluster/strategies/types';
+
+const seconds = (field: string, fallback: number) =>
+	z.coerce
+		.number({ invalid_type_error: `${field} must be a number of seconds` })
+		.min(0, `${field} cannot be negative; use 0 for no limit`)
+		.default(fallback);
+
+export const sceneOptionsSchema = z
+	.object({
+		concurrency: z.coerce.number().int('Concurrency must be a whole number').min(0).default(0),
+		freeMemoryAfter: z.boolean().default(false),
+		inactivityTimeout: seconds('Inactivity Timeout', 300),
+		maxAttempts: z.coerce.number().int().min(1, 'Max Attempts must be at least 1').max(10, 'Max Attempts can be at most 10').default(3),
+		outputKinds: z.array(z.enum(['image', 'animated', 'video', 'audio'])).default(['image', 'animated', 'video', 'audio']),
+		outputMode: z.enum(['binary', 'references']).default('binary'),
+		priority: z.coerce.number().int().min(1, 'Priority goes from 1 to 10').max(10, 'Priority goes from 1 to 10').default(5),
+		queueWaitTimeout: seconds('Queue Wait Timeout', 600),
+		seedMode: z.enum(['keep', 'random']).default('keep'),
+		strategy: z.enum(['leastLoaded', 'fastest', 'weighted', 'roundRobin']).default('leastLoaded'),
+		totalTimeout: seconds('Total Timeout', 3600),
+	})
+	.strict();
+
+export type SceneOptionsInput = z.input<typeof sceneOptionsSchema>;
+
+export interface SceneOptions {
+	concurrency: number;
+	freeMemoryAfter: boolean;
+	maxAttempts: number;
+	outputKinds: OutputKind[];
+	download: boolean;
+	priority: number;
+	seedMode: 'keep' | 'random';
+	strategy: StrategyName;
+	timeouts: SceneTimeouts;
+}
+
+export function parseSceneOptions(raw: unknown): SceneOptions {
+	const parsed = sceneOptionsSchema.safeParse(raw ?? {});
+	if (!parsed.success) {
+		const issue = parsed.error.issues[0];
+		throw new ParameterError(`Options → ${issue.path.join('.') || 'options'}: ${issue.message}`);
+	}
+	const o = parsed.data;
+	return {
+		concurrency: o.concurrency,
+		freeMemoryAfter: o.freeMemoryAfter,
+		maxAttempts: o.maxAttempts,
+		outputKinds: o.outputKinds,
+		download: o.outputMode === 'binary',
+		priority: o.priority,
+		seedMode: o.seedMode,
+		strategy: o.strategy,
+		timeouts: {
+			queueWaitMs: o.queueWaitTimeout * 1000,
+			inactivityMs: o.inactivityTimeout * 1000,
+			totalMs: o.totalTimeout * 1000,
+		},
+	};
+}
+
+const overrideSchema = z.object({
+	node: z.string().trim().min(1, 'Overrides → Node is empty: give a node ID or title'),
+	input: z.string().trim().min(1, 'Overrides → Input is empty: give an input name such as text or seed'),
+	value: z.unknown(),
+});
+
+export function parseOverrides(raw: unknown): Array<{ node: string; input: string; value: unknown }> {
+	const list = (raw as { override?: unknown[] } | undefined)?.override ?? [];
+	return list.map((entry, i) => {
+		const parsed = overrideSchema.safeParse(entry);
+		if (!parsed.success) throw new ParameterError(`Override ${i + 1}: ${parsed.error.issues[0].message}`);
+		return { node: parsed.data.node, input: parsed.data.input, value: parsed.data.value };
+	});
+}
+
+const placeholderSchema = z.object({
+	name: z.string().trim().min(1, 'Placeholders → Name is empty'),
+	value: z.union([z.string(), z.number()]).default(''),
+});
+
+export function parsePlaceholders(raw: unknown): Record<string, string | number> {
+	const list = (raw as { placeholder?: unknown[] } | undefined)?.placeholder ?? [];
+	const values: Record<string, string | number> = {};
+	list.forEach((entry, i) => {
+		const parsed = placeholderSchema.safeParse(entry);
+		if (!parsed.success) throw new ParameterError(`Placeholder ${i + 1}: ${parsed.error.issues[0].message}`);
+		values[parsed.data.name] = parsed.data.value;
+	});
+	return values;
+}
+
+const inputImageSchema = z.discriminatedUnion('source', [
+	z.object({
+		source: z.literal('binary'),
+		node: z.string().trim().min(1, 'Input Images → Node is empty: give the node ID or title of the LoadImage node'),
+		input: z.string().trim().min(1).default('image'),
+		binaryProperty: z.string().trim().min(1, 'Input Images → Binary Property is empty').default('data'),
+	}),
+	z.object({
+		source: z.literal('url'),
+		node: z.string().trim().min(1, 'Input Images → Node is empty: give the node ID or title of the LoadImage node'),
+		input: z.string().trim().min(1).default('image'),
+		url: z.string().trim().min(1, 'Input Images → URL is empty'),
+	}),
+]);
+
+export type InputImageSpec = z.infer<typeof inputImageSchema>;
+
+export function parseInputImages(raw: unknown): InputImageSpec[] {
+	const list = (raw as { image?: unknown[] } | undefined)?.image ?? [];
+	return list.map((entry, i) => {
+		const parsed = inputImageSchema.safeParse({ source: 'binary', input: 'image', ...(entry as object) });
+		if (!parsed.success) throw new ParameterError(`Input image ${i + 1}: ${parsed.error.issues[0].message}`);
+		return parsed.data;
+	});
+}
+
+/** A handle as Submit returns it (and Collect / Cancel take it). */
+export const handleSchema = z.object({
+	serverId: z.string().min(1),
+	server: z.string().min(1),
+	promptId: z.string().min(1),
+	clientId: z.string().default(''),
+	submittedAt: z.string().default(''),
+	workflowKey: z.string().default(''),
+	index: z.coerce.number().default(0),
+	outputKinds: z.array(z.string()).optional(),
+});
+
+export function parseHandle(raw: unknown): z.infer<typeof handleSchema> {
+	let value = raw;
+	let notJson = false;
+	if (typeof value === 'string') {
+		try {
+			value = JSON.parse(value);
+		} catch {
+			notJson = true;
+		}
+	}
+	if (notJson) {
+		throw new ParameterError('Handles is not JSON: pass the "handle" object the Submit operation returned, e.g. {{ $json.handle }}');
+	}
+	const parsed = handleSchema.safeParse(value);
+	if (!parsed.success) {
+		const issue = parsed.error.issues[0];
+		throw new ParameterError(
+			`Handles: ${issue.path.join('.') || 'value'} ${issue.message.toLowerCase()}; pass the "handle" object the Submit operation returned, e.g. {{ $json.handle }}`,
+		);
+	}
+	return parsed.data;
+}

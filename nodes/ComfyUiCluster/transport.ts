@@ -1,0 +1,78 @@
+/**
+ * From n8n credentials to the engine's cluster runtime (cached per process), and the logger bridge.
+ */
+import type { ICredentialDataDecryptedObject, IExecuteFunctions, Logger } from 'n8n-workflow';
+import { getRuntime, type ClusterConfig, type Runtime } from '../../src/cluster/runtime';
+import type { EngineLogger } from '../../src/cluster/batch';
+import type { ServerAuth } from '../../src/cluster/serverSpec';
+import type { RedisConfig } from '../../src/cluster/store/redisConnection';
+
+export function authFromCredential(credential: ICredentialDataDecryptedObject): ServerAuth {
+	switch (credential.authentication) {
+		case 'bearer':
+			return { type: 'bearer', token: String(credential.token ?? '') };
+		case 'basic':
+			return { type: 'basic', user: String(credential.user ?? ''), password: String(credential.password ?? '') };
+		case 'header':
+			return { type: 'header', name: String(credential.headerName ?? ''), value: String(credential.headerValue ?? '') };
+		default:
+			return { type: 'none' };
+	}
+}
+
+function hostPorts(text: unknown, defaultPort: number): Array<{ host: string; port: number }> {
+	return String(text ?? '')
+		.split(/[,\s]+/)
+		.filter(Boolean)
+		.map((entry) => {
+			const [host, port] = entry.split(':');
+			return { host, port: Number(port) || defaultPort };
+		});
+}
+
+export function redisFromCredential(credential: ICredentialDataDecryptedObject): RedisConfig {
+	const mode = (credential.mode as RedisConfig['mode']) ?? 'single';
+	const tls = credential.ssl ? (credential.disableTlsVerification ? { rejectUnauthorized: false } : true) : undefined;
+	return {
+		mode,
+		host: String(credential.host ?? 'localhost'),
+		port: Number(credential.port ?? 6379),
+		db: Number(credential.database ?? 0),
+		username: String(credential.user ?? '') || undefined,
+		password: String(credential.password ?? '') || undefined,
+		tls,
+		sentinels: mode === 'sentinel' ? hostPorts(credential.sentinels, 26379) : undefined,
+		name: mode === 'sentinel' ? String(credential.sentinelName ?? 'mymaster') : undefined,
+		nodes: mode === 'cluster' ? hostPorts(credential.clusterNodes, 6379) : undefined,
+	};
+}
+
+export function clusterConfig(cluster: ICredentialDataDecryptedObject, redis?: ICredentialDataDecryptedObject): ClusterConfig {
+	return {
+		servers: String(cluster.servers ?? ''),
+		defaultAuth: authFromCredential(cluster),
+		keyPrefix: String(cluster.statePrefix ?? '') || undefined,
+		redis: redis ? redisFromCredential(redis) : undefined,
+	};
+}
+
+export function engineLogger(logger: Logger): EngineLogger {
+	return {
+		debug: (message, meta) => logger.debug(message, meta),
+		info: (message, meta) => logger.info(message, meta),
+		warn: (message, meta) => logger.warn(message, meta),
+	};
+}
+
+/** The Redis credential is optional: without it the cluster state lives in this process's memory. */
+async function optionalRedis(ctx: IExecuteFunctions): Promise<ICredentialDataDecryptedObject | undefined> {
+	const node = ctx.getNode();
+	if (!node.credentials?.comfyUiClusterRedisApi) return undefined;
+	return ctx.getCredentials<ICredentialDataDecryptedObject>('comfyUiClusterRedisApi');
+}
+
+export async function runtimeFor(ctx: IExecuteFunctions): Promise<Runtime> {
+	const cluster = await ctx.getCredentials<ICredentialDataDecryptedObject>('comfyUiClusterApi');
+	const redis = await optionalRedis(ctx);
+	return getRuntime(clusterConfig(cluster, redis), engineLogger(ctx.logger));
+}

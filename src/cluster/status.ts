@@ -1,0 +1,133 @@
+/**
+ * What the Cluster Status and Free Memory operations do: probe every server now, record what was
+ * learned for every worker, and report per server.
+ */
+import type { ClusterRuntime } from './batch';
+import type { ServerSpec } from './serverSpec';
+import type { SystemStats as SystemStatsReply } from '../comfyui/client';
+import type { ProbeResult } from './store/HealthStore';
+import type { SystemStats } from './strategies/types';
+
+const PROBE_TIMEOUT_MS = 3000;
+
+export interface ServerStatusRow {
+	server: string;
+	serverId: string;
+	weight: number;
+	max: number;
+	tags: string[];
+	reachable: boolean;
+	error: string | null;
+	breaker: 'closed' | 'open' | 'half-open';
+	breakerOpenUntil: string | null;
+	queueRemaining: number | null;
+	inFlight: number;
+	ewmaSeconds: Record<string, { seconds: number; samples: number }>;
+	vramFree: number | null;
+	vramTotal: number | null;
+	ramFree: number | null;
+	ramTotal: number | null;
+	lastError: string | null;
+	lastErrorAt: string | null;
+	store: string;
+}
+
+export async function clusterStatus(runtime: ClusterRuntime & { activeStore?: () => string }, signal?: AbortSignal): Promise<ServerStatusRow[]> {
+	const { servers, store } = runtime;
+	const probes = await Promise.all(
+		servers.map(async (server) => {
+			const client = runtime.clientFor(server.id);
+			const timeout = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+			const s = signal ? AbortSignal.any([signal, timeout]) : timeout;
+			try {
+				const [queue, stats] = await Promise.all([client.queueInfo({ signal: s }), client.systemStats({ signal: s })]);
+				return { server, probe: { serverId: server.id, ok: true, queueRemaining: queue.queueRemaining } as ProbeResult, stats };
+			} catch (error) {
+				const message = error instanceof Error ? error.message : String(error);
+				return { server, probe: { serverId: server.id, ok: false, error: message } as ProbeResult, stats: undefined };
+			}
+		}),
+	);
+	if (!signal?.aborted) await store.recordProbes(probes.map((p) => p.probe)).catch(() => undefined);
+	await Promise.all(probes.filter((p) => p.stats).map((p) => store.recordSystemStats(p.server.id, memoryOf(p.stats!)).catch(() => undefined)));
+	const snapshot = await store.snapshot(servers);
+	const now = Date.now();
+	return probes.map(({ server, probe }) => {
+		const s = snapshot.find((x) => x.id === server.id);
+		const open = s && s.breaker.phase !== 'closed';
+		return {
+			server: server.url,
+			serverId: server.id,
+			weight: server.weight,
+			max: server.max,
+			tags: server.tags,
+			reachable: probe.ok,
+			error: probe.ok ? null : probe.error ?? 'unreachable',
+			breaker: s ? (s.breaker.phase === 'open' && s.breaker.openUntil <= now ? 'half-open' : s.breaker.phase) : 'closed',
+			breakerOpenUntil: open && s!.breaker.openUntil > now ? new Date(s!.breaker.openUntil).toISOString() : null,
+			queueRemaining: probe.ok ? probe.queueRemaining ?? null : null,
+			inFlight: s?.inFlight ?? 0,
+			ewmaSeconds: s?.ewma ?? {},
+			vramFree: s?.system?.vramFree ?? null,
+			vramTotal: s?.system?.vramTotal ?? null,
+			ramFree: s?.system?.ramFree ?? null,
+			ramTotal: s?.system?.ramTotal ?? null,
+			lastError: s?.lastError?.message ?? null,
+			lastErrorAt: s?.lastError ? new Date(s.lastError.at).toISOString() : null,
+			store: runtime.activeStore?.() ?? runtime.store.kind,
+		} as ServerStatusRow;
+	});
+}
+
+/** Free and total VRAM (first device) and RAM from `/system_stats`, in bytes. */
+export function memoryOf(stats: SystemStatsReply): SystemStats {
+	const device = stats.devices?.[0];
+	return {
+		vramFree: device?.vram_free ?? 0,
+		vramTotal: device?.vram_total ?? 0,
+		ramFree: stats.system?.ram_free ?? 0,
+		ramTotal: stats.system?.ram_total ?? 0,
+	};
+}
+
+/**
+ * Reads `/system_stats` of every server (in parallel, short timeout) and records the memory figures,
+ * so the strategies can skip servers under memory pressure.
+ */
+export async function refreshSystemStats(runtime: ClusterRuntime, servers: readonly ServerSpec[], signal?: AbortSignal): Promise<void> {
+	await Promise.all(
+		servers.map(async (server) => {
+			const timeout = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+			try {
+				const stats = await runtime.clientFor(server.id).systemStats({ signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+				await runtime.store.recordSystemStats(server.id, memoryOf(stats));
+			} catch {
+				// An unreachable server shows up in its probe and breaker, not here.
+			}
+		}),
+	);
+}
+
+export interface FreeResult {
+	server: string;
+	serverId: string;
+	freed: boolean;
+	error?: string;
+}
+
+export async function freeMemory(
+	runtime: ClusterRuntime,
+	targets: readonly ServerSpec[],
+	options: { unloadModels: boolean; freeMemory: boolean; signal?: AbortSignal },
+): Promise<FreeResult[]> {
+	return Promise.all(
+		targets.map(async (server) => {
+			try {
+				await runtime.clientFor(server.id).free({ unloadModels: options.unloadModels, freeMemory: options.freeMemory, signal: options.signal });
+				return { server: server.url, serverId: server.id, freed: true };
+			} catch (error) {
+				return { server: server.url, serverId: server.id, freed: false, error: error instanceof Error ? error.message : String(error) };
+			}
+		}),
+	);
+}
