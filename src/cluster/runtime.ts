@@ -12,7 +12,7 @@ import { FallbackHealthStore } from './store/FallbackHealthStore';
 import type { HealthStore, HealthStoreOptionsInput } from './store/HealthStore';
 import { MemoryHealthStore } from './store/MemoryHealthStore';
 import { RedisHealthStore } from './store/RedisHealthStore';
-import { createRedis, type RedisConfig } from './store/redisConnection';
+import { createRedis, waitReady, type RedisConfig } from './store/redisConnection';
 
 export interface ClusterConfig {
 	/** The credential's server list text (or JSON array). */
@@ -40,7 +40,7 @@ export function getRuntime(config: ClusterConfig, logger?: EngineLogger): Promis
 	const key = createHash('sha256').update(JSON.stringify(config)).digest('hex');
 	let runtime = runtimes.get(key);
 	if (!runtime) {
-		runtime = Promise.resolve().then(() => createRuntime(config, logger));
+		runtime = createRuntime(config, logger);
 		runtimes.set(key, runtime);
 		runtime.catch(() => runtimes.delete(key));
 	}
@@ -67,7 +67,10 @@ export function secretsOf(config: Pick<ClusterConfig, 'defaultAuth' | 'redis'>, 
 	return secrets.filter(Boolean);
 }
 
-function createRuntime(config: ClusterConfig, logger?: EngineLogger): Runtime {
+/** How long a new runtime waits for its first Redis connection before it starts on memory. */
+const REDIS_CONNECT_WAIT_MS = 2_000;
+
+async function createRuntime(config: ClusterConfig, logger?: EngineLogger): Promise<Runtime> {
 	const servers = parseServerList(config.servers, { defaultAuth: config.defaultAuth });
 	const hash = clusterHash(servers);
 	const clients = new Map(
@@ -80,6 +83,10 @@ function createRuntime(config: ClusterConfig, logger?: EngineLogger): Runtime {
 	let fallback: FallbackHealthStore | undefined;
 	if (config.redis) {
 		const redis = createRedis(config.redis);
+		// The first calls of a batch run in parallel: without this wait, all but one would find the
+		// connection still opening and drop the store to memory for its retry period, so leases taken
+		// then would not count against other workers' `max`.
+		await waitReady(redis, REDIS_CONNECT_WAIT_MS);
 		const redisStore = new RedisHealthStore(redis, { ...config.store, clusterHash: hash, prefix: config.keyPrefix, ownsClient: true });
 		fallback = new FallbackHealthStore(redisStore, { logger: logger && { warn: (m) => logger.warn(m), info: (m) => logger.info(m) } });
 		store = fallback;
