@@ -31,6 +31,8 @@ export interface AttemptContext {
 	moveSignal?: AbortSignal;
 	/** Per batch: one upload per (server, file content). */
 	uploads: Map<string, Promise<string>>;
+	/** Give up on the server after every poll failed for this long (its queue dies with it). */
+	unreachableMs?: number;
 	hooks?: AttemptHooks;
 }
 
@@ -149,6 +151,7 @@ async function watchOrMove(scene: SceneRequest, ctx: AttemptContext, promptId: s
 				queueWaitMs: remaining(scene.timeouts.queueWaitMs, elapsed),
 				inactivityMs: scene.timeouts.inactivityMs || undefined,
 				totalMs: remaining(scene.timeouts.totalMs, elapsed),
+				unreachableMs: ctx.unreachableMs,
 				signal: watchAbort.signal,
 				onProgress: ctx.hooks?.onProgress,
 			});

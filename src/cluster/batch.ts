@@ -63,10 +63,16 @@ export interface BatchOptions {
 	refreshMs?: number;
 	/** Probe servers whose queue length is older than this before deciding (default 3 s). */
 	probeMaxAgeMs?: number;
+	/**
+	 * Retry a running scene elsewhere once its server has not answered for this long (default 10 s).
+	 * ComfyUI keeps its queue in memory, so a server that is down this long has lost the prompt.
+	 */
+	unreachableMs?: number;
 }
 
 const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 4000, factor: 2, jitter: 0.2 };
 const PROBE_TIMEOUT_MS = 1500;
+const DEFAULT_UNREACHABLE_MS = 10_000;
 const OBJECT_INFO_TIMEOUT_MS = 10_000;
 /** A move must promise at least this much earlier finish (fraction of the scene's expected time). */
 const MOVE_MARGIN = 0.25;
@@ -418,6 +424,7 @@ class Batch {
 				signal: run.cancel.signal,
 				moveSignal: run.move.signal,
 				uploads: this.uploads,
+				unreachableMs: this.options.unreachableMs ?? DEFAULT_UNREACHABLE_MS,
 				hooks: {
 					onSubmitted: (id) => (promptId = id),
 					onProgress: (event) => this.onProgress(run, server, event),
