@@ -3,7 +3,7 @@
  * at most 10 at once, retried after 1 s, 2 s and 4 s on network errors, 429 and 5xx.
  */
 import pLimit from 'p-limit';
-import { request } from 'undici';
+import { getGlobalDispatcher, interceptors, request, type Dispatcher } from 'undici';
 import { retry } from '../util/backoff';
 import { redactUrl } from '../util/redact';
 
@@ -68,7 +68,7 @@ export class UrlFetcher {
 				this.requests++;
 				const signals = [AbortSignal.timeout(this.options.timeoutMs ?? 30_000)];
 				if (this.options.signal) signals.push(this.options.signal);
-				const response = await request(url, { method: 'GET', signal: AbortSignal.any(signals), maxRedirections: 5 } as Parameters<typeof request>[1]);
+				const response = await request(url, { method: 'GET', signal: AbortSignal.any(signals), dispatcher: redirecting() });
 				if (response.statusCode >= 400) {
 					await response.body.dump().catch(() => undefined);
 					throw new InputUrlError(
@@ -109,6 +109,14 @@ export class UrlFetcher {
 			throw new InputUrlError(`Fetching input image ${shown} failed: ${message}`, url);
 		});
 	}
+}
+
+let redirectDispatcher: Dispatcher | undefined;
+
+/** undici 7 follows redirects only through its interceptor (the `maxRedirections` option was removed). */
+function redirecting(): Dispatcher {
+	redirectDispatcher ??= getGlobalDispatcher().compose(interceptors.redirect({ maxRedirections: 5 }));
+	return redirectDispatcher;
 }
 
 function fileNameOf(url: URL): string {
