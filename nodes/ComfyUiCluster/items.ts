@@ -9,7 +9,7 @@ import {
 	type INodeExecutionData,
 } from 'n8n-workflow';
 import { ComfyUiError } from '../../src/comfyui/errors';
-import type { ObjectInfo } from '../../src/comfyui/workflow';
+import { applyOverrides, fillPlaceholders, loadWorkflow, type ObjectInfo } from '../../src/comfyui/workflow';
 import type { Runtime } from '../../src/cluster/runtime';
 import { SceneFailedError, type AttemptRecord, type SceneOutcome, type SceneRequest } from '../../src/cluster/scene';
 import { buildScene } from '../../src/cluster/sceneBuilder';
@@ -63,25 +63,39 @@ export async function sceneFromItem(
 		const placeholders = parsePlaceholders(ctx.getNodeParameter('placeholders', i, {}));
 		field = 'Input Images';
 		const images = parseInputImages(ctx.getNodeParameter('inputImages', i, {}));
+		const item = ctx.getInputData()[i];
 		const inputs = await Promise.all(
 			images.map(async (image) => {
 				if (image.source === 'url') {
 					const file = await fetcher.fetch(image.url);
 					return { node: image.node, input: image.input, fileName: file.fileName, bytes: file.bytes };
 				}
-				const binary = ctx.helpers.assertBinaryData(i, image.binaryProperty);
+				const binary = item?.binary?.[image.binaryProperty];
+				if (!binary) {
+					const present = Object.keys(item?.binary ?? {});
+					throw new Error(
+						`the item has no binary property "${image.binaryProperty}" (${present.length ? `it has: ${present.join(', ')}` : 'it has no binary data'})`,
+					);
+				}
 				const bytes = await ctx.helpers.getBinaryDataBuffer(i, image.binaryProperty);
 				return { node: image.node, input: image.input, fileName: binary.fileName ?? 'input.png', bytes };
 			}),
 		);
+		// Each step is checked on its own so that an error names the field that caused it.
 		field = 'Workflow (JSON)';
 		const objectInfo = looksLikeUiWorkflow(workflow) || overrides.length > 0 ? await catalogue.get() : undefined;
+		let graph = loadWorkflow(workflow, objectInfo);
+		field = 'Placeholders';
+		if (Object.keys(placeholders).length > 0) graph = fillPlaceholders(graph, placeholders);
+		field = 'Overrides';
+		if (overrides.length > 0) graph = applyOverrides(graph, overrides, objectInfo);
+		field = 'Input Images';
+		if (inputs.length > 0) applyOverrides(graph, inputs.map((f) => ({ node: f.node, input: f.input, value: f.fileName })));
+		field = 'Workflow (JSON)';
 		return buildScene(
 			{
 				index: i,
-				workflow,
-				overrides,
-				placeholders,
+				workflow: graph,
 				seedMode: options.seedMode,
 				inputs,
 				priority: options.priority,
@@ -112,6 +126,8 @@ function fixFor(field: string): string {
 	switch (field) {
 		case 'Workflow (JSON)':
 			return 'Check the workflow JSON of this item. In ComfyUI, "Export (API)" gives the API format; the UI format ("Save") is converted with the servers\' node catalogue.';
+		case 'Placeholders':
+			return 'Each placeholder needs a name that appears as {{name}} inside a string input of the workflow.';
 		case 'Overrides':
 			return 'Each override names a node (ID or title) and one of its inputs; the message lists what exists.';
 		case 'Input Images':
