@@ -6,6 +6,8 @@
  * so the workflow JSON in examples/ runs here unchanged. A small `test.items` node starts a workflow with
  * given items (and binaries).
  */
+import { Logger } from '@n8n/backend-common';
+import { Container } from '@n8n/di';
 import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
 import {
 	LoggerProxy,
@@ -86,13 +88,16 @@ function installLogger(): void {
 	const record = (level: LogLine['level']) => (message: string, meta?: unknown) => {
 		logLines.push({ level, message, meta });
 	};
-	LoggerProxy.init({
+	const logger = {
 		error: record('error'),
 		warn: record('warn'),
 		info: record('info'),
 		debug: record('debug'),
-		scoped: () => LoggerProxy,
-	} as unknown as Parameters<typeof LoggerProxy.init>[0]);
+		scoped: () => logger,
+	};
+	LoggerProxy.init(logger as unknown as Parameters<typeof LoggerProxy.init>[0]);
+	// Nodes get `this.logger` from n8n's DI container: record those lines too (and keep them off stdout).
+	Container.set(Logger, logger as unknown as Logger);
 }
 
 /** Every line n8n's logger received since the process started (for secret and progress checks). */

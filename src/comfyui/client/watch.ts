@@ -64,6 +64,8 @@ export class Waker {
 const LATE_HISTORY = { initialMs: 50, maxMs: 500, attempts: 8 };
 /** Pause before the second look that confirms a prompt is gone. */
 const LOST_CONFIRM_MS = 300;
+/** How long refused connections (nothing listening) are tolerated before the watch gives up. */
+const REFUSED_MS = 2_000;
 
 type DeadlineReason = 'queue-wait-timeout' | 'inactivity-timeout' | 'total-timeout';
 
@@ -208,6 +210,7 @@ export async function watchPrompt(deps: WatchDeps, promptId: string, options: Wa
 	let lateHistoryAttempt = 0;
 	let absentOnce = false;
 	let unreachableSince: number | undefined;
+	let refusedSince: number | undefined;
 
 	try {
 		for (;;) {
@@ -241,12 +244,19 @@ export async function watchPrompt(deps: WatchDeps, promptId: string, options: Wa
 					}
 				}
 				unreachableSince = undefined;
+				refusedSince = undefined;
 			} catch (error) {
 				if (signal?.aborted || error instanceof CancelledError) throw cancelled();
 				if (!(error instanceof TransientServerError) || error.reason === 'lost') throw error;
 				unreachableSince ??= Date.now();
+				refusedSince = error.reason === 'refused' ? (refusedSince ?? Date.now()) : undefined;
 				deps.logger?.debug('ComfyUI poll failed', { server: deps.server, promptId, reason: error.reason });
 				if (Date.now() - unreachableSince >= unreachableMs) throw error;
+				// Nothing listens on the port: the process is gone, and with it its queue. Waiting longer
+				// cannot bring the prompt back (a restarted server has forgotten it).
+				if (refusedSince !== undefined && Date.now() - refusedSince >= Math.min(unreachableMs, REFUSED_MS)) throw error;
+				// While the server does not answer, look again soon rather than at the backed-off pace.
+				nextPollMs = pollMinMs;
 			}
 
 			const next = deadline();
