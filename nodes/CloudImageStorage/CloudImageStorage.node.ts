@@ -38,7 +38,7 @@ export class CloudImageStorage implements INodeType {
 					{ name: 'S3 Compatible (AWS, R2, GCS, MinIO, B2, Wasabi)', value: 's3' },
 					{ name: 'Cloudflare Images', value: 'cloudflareImages' },
 				],
-				description: 'Where the files go.',
+				description: 'Where the files go',
 			},
 			{
 				displayName: 'Operation',

@@ -17,7 +17,7 @@ export const description: INodeProperties[] = [
 		required: true,
 		placeholder: '={{ $json.key }}',
 		displayOptions: { show: { ...show, ...s3Only } },
-		description: 'Key of the object to delete.',
+		description: 'Key of the object to delete',
 	},
 	{
 		displayName: 'Image ID',
@@ -25,9 +25,9 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		required: true,
-		placeholder: '={{ $json.files[0].id }}',
+		placeholder: '={{ $json.files[0].ID }}',
 		displayOptions: { show: { ...show, ...cfOnly } },
-		description: 'ID of the image to delete.',
+		description: 'ID of the image to delete',
 	},
 ];
 

@@ -14,7 +14,7 @@ export const description: INodeProperties[] = [
 		default: '',
 		required: true,
 		displayOptions: { show: { ...show, ...s3Only } },
-		description: 'Key of the object.',
+		description: 'Key of the object',
 	},
 	{
 		displayName: 'URL',
@@ -26,7 +26,7 @@ export const description: INodeProperties[] = [
 			{ name: 'Presigned URL', value: 'presigned' },
 			{ name: 'Public URL', value: 'public' },
 		],
-		description: 'Which URL to build.',
+		description: 'Which URL to build',
 	},
 	{
 		displayName: 'Expires In (Seconds)',
@@ -35,7 +35,7 @@ export const description: INodeProperties[] = [
 		default: 3600,
 		typeOptions: { minValue: 1, maxValue: 604800 },
 		displayOptions: { show: { ...show, ...s3Only, urlKind: ['presigned'] } },
-		description: 'Lifetime of the presigned URL, at most 7 days (604800 seconds).',
+		description: 'Lifetime of the presigned URL, at most 7 days (604800 seconds)',
 	},
 	{
 		displayName: 'Content-Disposition',
@@ -44,7 +44,7 @@ export const description: INodeProperties[] = [
 		default: '',
 		placeholder: 'attachment; filename="image.png"',
 		displayOptions: { show: { ...show, ...s3Only, urlKind: ['presigned'] } },
-		description: 'Content-Disposition the server sends for this URL (for downloads with a file name).',
+		description: 'Content-Disposition the server sends for this URL (for downloads with a file name)',
 	},
 	{
 		displayName: 'Image ID',
@@ -53,7 +53,7 @@ export const description: INodeProperties[] = [
 		default: '',
 		required: true,
 		displayOptions: { show: { ...show, ...cfOnly } },
-		description: 'ID of the image.',
+		description: 'ID of the image',
 	},
 	{
 		displayName: 'Variant',
@@ -61,7 +61,7 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: 'public',
 		displayOptions: { show: { ...show, ...cfOnly } },
-		description: 'Variant of the delivery URL.',
+		description: 'Variant of the delivery URL',
 	},
 ];
 
