@@ -52,6 +52,9 @@ function redisCredential(): ICredentialDataDecryptedObject | undefined {
 	};
 }
 
+// The AWS SDK versions are pinned; its notice about future versions needing Node 22 is noise in the demo.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 async function main(): Promise<number> {
 	let fleet: Fleet | undefined;
 	let s3: FauxqsHandle | undefined;
