@@ -1,10 +1,16 @@
-import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { collectScenes, type SceneHandle } from '../../../src/cluster/handles';
 import { itemFromOutcome, sceneError } from '../items';
 import { parseHandle, parseSceneOptions } from '../params';
 import { runtimeFor } from '../transport';
-import { handlesField } from './common.descriptions';
-import { NodeOperationError } from 'n8n-workflow';
+import {
+	handlesField,
+	inactivityTimeoutOption,
+	outputKindsOption,
+	outputModeOption,
+	queueWaitTimeoutOption,
+	totalTimeoutOption,
+} from './common.descriptions';
 
 const properties: INodeProperties[] = [
 	handlesField,
@@ -14,34 +20,7 @@ const properties: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		options: [
-			{ displayName: 'Inactivity Timeout (Seconds)', name: 'inactivityTimeout', type: 'number', default: 300, description: 'Give up when a running scene shows no progress for this long; 0 = never' },
-			{
-				displayName: 'Output Kinds',
-				name: 'outputKinds',
-				type: 'multiOptions',
-				default: ['image', 'animated', 'video', 'audio'],
-				options: [
-					{ name: 'Images', value: 'image' },
-					{ name: 'Animated Images', value: 'animated' },
-					{ name: 'Video', value: 'video' },
-					{ name: 'Audio', value: 'audio' },
-				],
-				description: 'Which output files to return',
-			},
-			{
-				displayName: 'Output Mode',
-				name: 'outputMode',
-				type: 'options',
-				default: 'binary',
-				options: [
-					{ name: 'Binary Data', value: 'binary' },
-					{ name: 'References Only', value: 'references' },
-				],
-			},
-			{ displayName: 'Queue Wait Timeout (Seconds)', name: 'queueWaitTimeout', type: 'number', default: 0, description: 'Give up when a scene is still queued after this long; 0 = never' },
-			{ displayName: 'Total Timeout (Seconds)', name: 'totalTimeout', type: 'number', default: 3600, description: 'Longest wait for one scene; 0 = never' },
-		],
+		options: [inactivityTimeoutOption, outputKindsOption, outputModeOption, queueWaitTimeoutOption, totalTimeoutOption],
 	},
 ];
 

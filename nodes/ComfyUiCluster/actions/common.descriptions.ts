@@ -138,6 +138,58 @@ export const inputImagesField: INodeProperties = {
 	],
 };
 
+export const inactivityTimeoutOption: INodeProperties = {
+	displayName: 'Inactivity Timeout (Seconds)',
+	name: 'inactivityTimeout',
+	type: 'number',
+	typeOptions: { minValue: 0 },
+	default: 300,
+	description: 'Fail over when a running scene shows no progress for this long; 0 = never',
+};
+
+export const outputKindsOption: INodeProperties = {
+	displayName: 'Output Kinds',
+	name: 'outputKinds',
+	type: 'multiOptions',
+	default: ['image', 'animated', 'video', 'audio'],
+	options: [
+		{ name: 'Images', value: 'image' },
+		{ name: 'Animated Images', value: 'animated' },
+		{ name: 'Video', value: 'video' },
+		{ name: 'Audio', value: 'audio' },
+	],
+	description: 'Which output files to return',
+};
+
+export const outputModeOption: INodeProperties = {
+	displayName: 'Output Mode',
+	name: 'outputMode',
+	type: 'options',
+	default: 'binary',
+	options: [
+		{ name: 'Binary Data', value: 'binary', description: 'Download every output file into the item\'s binary data' },
+		{ name: 'References Only', value: 'references', description: 'Return server, file name and /view URL of every output without downloading' },
+	],
+};
+
+export const queueWaitTimeoutOption: INodeProperties = {
+	displayName: 'Queue Wait Timeout (Seconds)',
+	name: 'queueWaitTimeout',
+	type: 'number',
+	typeOptions: { minValue: 0 },
+	default: 600,
+	description: 'Fail over when a scene waits this long in a server\'s queue before it starts; 0 = never',
+};
+
+export const totalTimeoutOption: INodeProperties = {
+	displayName: 'Total Timeout (Seconds)',
+	name: 'totalTimeout',
+	type: 'number',
+	typeOptions: { minValue: 0 },
+	default: 3600,
+	description: 'Longest time one attempt of a scene may take from submit to result; 0 = never',
+};
+
 export const sceneOptionsField: INodeProperties = {
 	displayName: 'Options',
 	name: 'options',
@@ -160,14 +212,7 @@ export const sceneOptionsField: INodeProperties = {
 			default: false,
 			description: 'Whether to ask the server to unload models and free memory (POST /free) after each scene',
 		},
-		{
-			displayName: 'Inactivity Timeout (Seconds)',
-			name: 'inactivityTimeout',
-			type: 'number',
-			typeOptions: { minValue: 0 },
-			default: 300,
-			description: 'Fail over when a running scene shows no progress for this long; 0 = never',
-		},
+		inactivityTimeoutOption,
 		{
 			displayName: 'Max Attempts',
 			name: 'maxAttempts',
@@ -176,29 +221,8 @@ export const sceneOptionsField: INodeProperties = {
 			default: 3,
 			description: 'Attempts per scene across servers; transient failures (crash, hang, restart, 5xx) move the scene to another server',
 		},
-		{
-			displayName: 'Output Kinds',
-			name: 'outputKinds',
-			type: 'multiOptions',
-			default: ['image', 'animated', 'video', 'audio'],
-			options: [
-				{ name: 'Images', value: 'image' },
-				{ name: 'Animated Images', value: 'animated' },
-				{ name: 'Video', value: 'video' },
-				{ name: 'Audio', value: 'audio' },
-			],
-			description: 'Which output files to return',
-		},
-		{
-			displayName: 'Output Mode',
-			name: 'outputMode',
-			type: 'options',
-			default: 'binary',
-			options: [
-				{ name: 'Binary Data', value: 'binary', description: 'Download every output file into the item\'s binary data' },
-				{ name: 'References Only', value: 'references', description: 'Return server, file name and /view URL of every output without downloading' },
-			],
-		},
+		outputKindsOption,
+		outputModeOption,
 		{
 			displayName: 'Priority',
 			name: 'priority',
@@ -207,14 +231,7 @@ export const sceneOptionsField: INodeProperties = {
 			default: 5,
 			description: 'Higher runs first; from 8 up scenes also jump ahead in the server queue',
 		},
-		{
-			displayName: 'Queue Wait Timeout (Seconds)',
-			name: 'queueWaitTimeout',
-			type: 'number',
-			typeOptions: { minValue: 0 },
-			default: 600,
-			description: 'Fail over when a scene waits this long in a server\'s queue before it starts; 0 = never',
-		},
+		queueWaitTimeoutOption,
 		{
 			displayName: 'Seed Mode',
 			name: 'seedMode',
@@ -237,14 +254,7 @@ export const sceneOptionsField: INodeProperties = {
 				{ name: 'Round Robin', value: 'roundRobin', description: 'Each server in turn' },
 			],
 		},
-		{
-			displayName: 'Total Timeout (Seconds)',
-			name: 'totalTimeout',
-			type: 'number',
-			typeOptions: { minValue: 0 },
-			default: 3600,
-			description: 'Longest time one attempt of a scene may take from submit to result; 0 = never',
-		},
+		totalTimeoutOption,
 	],
 };
 
