@@ -1,0 +1,48 @@
+/**
+ * Child process of the shared-Redis tests: runs one runBatch against a fleet and a Redis given on
+ * the command line (one JSON argument) and prints one JSON line with every scene's outcome.
+ */
+import { runBatch } from '../../../src/cluster/batch';
+import { closeAllRuntimes, getRuntime } from '../../../src/cluster/runtime';
+import type { RedisConfig } from '../../../src/cluster/store/redisConnection';
+import type { StrategyName } from '../../../src/cluster/strategies/types';
+import { scenes } from './helpers';
+
+export interface WorkerArgs {
+	servers: string;
+	redis: RedisConfig;
+	keyPrefix: string;
+	count: number;
+	steps: number;
+	base: number;
+	strategy?: StrategyName;
+	leaseTtlMs?: number;
+}
+
+export interface WorkerReport {
+	results: Array<{ index: number; ok: boolean; serverId?: string; message?: string }>;
+}
+
+async function main(): Promise<void> {
+	const args = JSON.parse(process.argv[2]) as WorkerArgs;
+	const runtime = await getRuntime({ servers: args.servers, redis: args.redis, keyPrefix: args.keyPrefix });
+	const outcomes = await runBatch(runtime, scenes(args.count, { steps: args.steps, base: args.base }), {
+		strategy: args.strategy ?? 'leastLoaded',
+		leaseTtlMs: args.leaseTtlMs,
+		refreshMs: 100,
+		backoff: { initialMs: 20, maxMs: 100, factor: 2, jitter: 0 },
+		onEvent: (event) => {
+			if (event.type === 'start') process.stdout.write(`${JSON.stringify({ started: event.index, serverId: event.serverId })}\n`);
+		},
+	});
+	const report: WorkerReport = {
+		results: outcomes.map((o) => (o.ok ? { index: o.index, ok: true, serverId: o.result.serverId } : { index: o.index, ok: false, message: o.error.message })),
+	};
+	process.stdout.write(`${JSON.stringify(report)}\n`);
+	await closeAllRuntimes();
+}
+
+main().catch((error) => {
+	process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+	process.exit(1);
+});
