@@ -198,7 +198,7 @@ class Batch {
 				const missing = checkCapability(waiting.scene.requirements, info);
 				if (!isCapable(missing)) {
 					waiting.incapable.add(server.id);
-					missingBy.push(`${server.url} lacks ${describeMissing(missing)}`);
+					missingBy.push(`${server.url} is ${describeMissing(missing)}`);
 				}
 			}
 			if (waiting.incapable.size === this.servers.length) {

@@ -106,7 +106,8 @@ export type SceneOutcome = { index: number; ok: true; result: SceneResult } | { 
 
 function describeFailure(index: number, cause: ComfyUiError, attempts: AttemptRecord[]): string {
 	const tried = attempts.filter((a) => a.outcome !== 'moved');
-	const lines = tried.map((a, i) => `attempt ${i + 1} on ${a.server}: ${a.outcome}${a.reason ? ` (${a.reason})` : ''}`);
+	// The cause is already the message: an attempt that ended with it is not repeated word for word.
+	const lines = tried.map((a, i) => `attempt ${i + 1} on ${a.server}: ${a.outcome}${a.reason && a.reason !== cause.message ? ` (${a.reason})` : ''}`);
 	const history = lines.length ? ` Tried: ${lines.join('; ')}.` : '';
 	return `Scene ${index} failed: ${cause.message}${history}`;
 }
