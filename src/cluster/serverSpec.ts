@@ -6,11 +6,9 @@
 import { createHash } from 'crypto';
 import { z } from 'zod';
 
-export type ServerAuth =
-	| { type: 'none' }
-	| { type: 'bearer'; token: string }
-	| { type: 'basic'; user: string; password: string }
-	| { type: 'header'; name: string; value: string };
+import type { ServerAuth } from '../comfyui/client';
+
+export type { ServerAuth };
 
 export interface ServerSpec {
 	/** Stable id: short sha256 of the normalised URL (without credentials). */
