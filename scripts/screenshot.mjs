@@ -1,0 +1,102 @@
+// Screenshots of the n8n editor with this package's nodes, for the README.
+// Run by `scripts/e2e-n8n.sh --screenshots` against an `n8n start` on 127.0.0.1, with the scratch folder's
+// node_modules (playwright-core) on NODE_PATH and Debian's Chromium. Every request that does not go to the
+// local n8n is aborted, so the editor cannot call out.
+//   N8N_URL=http://127.0.0.1:5678 WORKFLOW_ID=... OUT_DIR=docs/images node scripts/screenshot.mjs
+import { createRequire } from 'node:module';
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+// Resolved through NODE_PATH (the scratch install), never from this repository.
+const { chromium } = require('playwright-core');
+
+const base = process.env.N8N_URL ?? 'http://127.0.0.1:5678';
+const workflowId = process.env.WORKFLOW_ID;
+const outDir = process.env.OUT_DIR ?? 'docs/images';
+const clusterNodeName = process.env.CLUSTER_NODE ?? 'ComfyUI Cluster';
+const owner = { email: 'owner@example.com', firstName: 'Demo', lastName: 'Owner', password: 'E2e-screenshots-1' };
+if (!workflowId) throw new Error('WORKFLOW_ID is required');
+
+const log = (message) => process.stderr.write(`[screenshot] ${message}\n`);
+
+async function main() {
+	mkdirSync(outDir, { recursive: true });
+	const browser = await chromium.launch({
+		executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+		headless: true,
+		args: [
+			'--headless',
+			'--no-sandbox',
+			'--disable-gpu',
+			'--disable-background-networking',
+			'--disable-component-update',
+			'--disable-sync',
+			'--no-first-run',
+		],
+	});
+	try {
+		const context = await browser.newContext({ viewport: { width: 1440, height: 810 }, deviceScaleFactor: 1 });
+		const origin = new URL(base).origin;
+		await context.route('**/*', (route) => {
+			const url = route.request().url();
+			if (url.startsWith(origin) || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
+			return route.abort();
+		});
+		await signIn(context);
+		const page = await context.newPage();
+		page.setDefaultTimeout(30_000);
+
+		await page.goto(`${base}/workflow/${workflowId}`, { waitUntil: 'domcontentloaded' });
+		await page.locator('[data-test-id="canvas-node"]').first().waitFor();
+		await dismissOverlays(page);
+		// Fit the whole workflow into view ("1" is the editor's zoom-to-fit key).
+		await page.locator('[data-test-id="canvas-wrapper"], .vue-flow').first().click({ position: { x: 20, y: 20 } }).catch(() => {});
+		await page.keyboard.press('1');
+		await page.waitForTimeout(800);
+		const canvasShot = join(outDir, 'workflow.png');
+		await page.screenshot({ path: canvasShot });
+		log(`${canvasShot} ${statSync(canvasShot).size} bytes`);
+
+		const node = page.locator('[data-test-id="canvas-node"]').filter({ hasText: clusterNodeName }).first();
+		await node.dblclick();
+		await page.locator('[data-test-id="ndv"], .ndv-wrapper, [data-test-id="node-parameters"]').first().waitFor();
+		await page.waitForTimeout(1000);
+		await dismissOverlays(page, false);
+		const nodeShot = join(outDir, 'comfyui-cluster-node.png');
+		await page.screenshot({ path: nodeShot });
+		log(`${nodeShot} ${statSync(nodeShot).size} bytes`);
+	} finally {
+		await browser.close();
+	}
+}
+
+/** Creates the owner account on a fresh n8n (or signs in when it exists); the cookie lands in the browser context. */
+async function signIn(context) {
+	const setup = await context.request.post(`${base}/rest/owner/setup`, { data: owner, failOnStatusCode: false });
+	log(`owner setup: HTTP ${setup.status()}`);
+	if (!setup.ok()) {
+		const login = await context.request.post(`${base}/rest/login`, {
+			data: { emailOrLdapLoginId: owner.email, password: owner.password },
+			failOnStatusCode: false,
+		});
+		if (!login.ok()) throw new Error(`sign-in failed: HTTP ${login.status()} ${await login.text()}`);
+	}
+	// Answering the personalization survey keeps its modal away (it is disabled anyway; harmless when so).
+	await context.request.post(`${base}/rest/me/survey`, { data: { version: 'v4', personalization_survey_submitted_at: new Date().toISOString(), personalization_survey_n8n_version: '2.41.1' }, failOnStatusCode: false });
+}
+
+/** Closes toasts, banners and welcome modals that would cover the canvas. */
+async function dismissOverlays(page, pressEscape = true) {
+	if (pressEscape) await page.keyboard.press('Escape').catch(() => {});
+	for (const selector of ['.el-notification__closeBtn', '[data-test-id="banner-close-button"]', '.el-dialog__headerbtn', '[data-test-id="close-button"]']) {
+		const all = page.locator(selector);
+		const count = await all.count().catch(() => 0);
+		for (let i = 0; i < count; i++) await all.nth(i).click({ timeout: 2000 }).catch(() => {});
+	}
+}
+
+main().catch((error) => {
+	log(error instanceof Error ? error.stack ?? error.message : String(error));
+	process.exit(1);
+});
