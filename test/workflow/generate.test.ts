@@ -232,6 +232,42 @@ describe('Generate', () => {
 			expect(receivedPrompts(fleet.servers).length).toBe(promptsBefore);
 		});
 
+		it('without continueOnFail a scene that fails on its server fails the run naming it, and the other scenes are removed from the servers', async () => {
+			// Scene 1 carries an extra ImageInvert node, which every server fails to execute.
+			const graph = JSON.parse(GRAPH);
+			graph['20'] = { inputs: { image: ['8', 0] }, class_type: 'ImageInvert', _meta: { title: 'Invert' } };
+			graph['9'].inputs.images = ['20', 0];
+			const items = Array.from({ length: 7 }, (_, i) => ({
+				json: { workflow: i === 1 ? JSON.stringify(graph) : GRAPH, textNode: '6', prompt: `fail-fast ${i}`, seed: 50_000 + i },
+			}));
+			const wf = setItems(fixture('continue-on-fail'), 'Scenes', items);
+			delete nodeOf(wf, 'Generate').onError;
+			for (const sim of fleet.servers) {
+				sim.setExecutionError({ nodeClass: 'ImageInvert', message: 'Simulated failure in ImageInvert', exceptionType: 'ValueError' });
+				sim.setSpeed(0.1);
+			}
+			try {
+				const result = await runJson(wf, { cluster: credential() });
+				expect(result.status).toBe('error');
+				const error = result.nodeError('Generate') as NodeOperationError;
+				expect(error.name).toBe('NodeOperationError');
+				expect(error.context.itemIndex).toBe(1);
+				expect(error.message).toContain('Simulated failure in ImageInvert');
+				const ours = new Set(
+					receivedPrompts(fleet.servers)
+						.filter((p) => String((p.prompt as Record<string, { inputs: Record<string, unknown> }>)['6']?.inputs.text).startsWith('fail-fast'))
+						.map((p) => p.promptId),
+				);
+				expect(ours.size).toBeGreaterThan(1);
+				await waitFor(() => activeAnywhere(fleet.servers).every((id) => !ours.has(id)), 5000);
+			} finally {
+				for (const sim of fleet.servers) {
+					sim.setExecutionError(null);
+					sim.setSpeed(1);
+				}
+			}
+		});
+
 		it('names a missing binary property with the item, the field and the fix', async () => {
 			const result = await runJson(setItems(fixture('img2img'), 'Scenes', [{ json: { seed: 1 } }]), { cluster: credential() });
 			expect(result.status).toBe('error');
