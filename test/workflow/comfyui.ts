@@ -177,7 +177,8 @@ export interface FileServer {
 	close(): Promise<void>;
 }
 
-export async function startFileServer(files: Record<string, { body: Buffer; type: string }>): Promise<FileServer> {
+/** Files by path; `redirect` answers 302 to another path. */
+export async function startFileServer(files: Record<string, { body: Buffer; type: string } | { redirect: string }>): Promise<FileServer> {
 	const requests = new Map<string, number>();
 	const server: Server = createServer((req, res) => {
 		const path = (req.url ?? '/').split('?')[0];
@@ -186,6 +187,11 @@ export async function startFileServer(files: Record<string, { body: Buffer; type
 		if (!file) {
 			res.writeHead(404, { 'content-type': 'text/plain' });
 			res.end('not found');
+			return;
+		}
+		if ('redirect' in file) {
+			res.writeHead(302, { location: file.redirect });
+			res.end();
 			return;
 		}
 		res.writeHead(200, { 'content-type': file.type, 'content-length': file.body.length });

@@ -166,16 +166,20 @@ describe('Generate', () => {
 		});
 	});
 
-	it('fetches an input image URL once per execution and uploads it once per server', async () => {
-		files = await startFileServer({ '/inputs/cat.png': { body: encodePng({ width: 32, height: 32, color: 0x0ac85a }), type: 'image/png' } });
+	it('fetches an input image URL once per execution (following a redirect) and uploads it once per server', async () => {
+		files = await startFileServer({
+			'/old/cat.png': { redirect: '/inputs/cat.png' },
+			'/inputs/cat.png': { body: encodePng({ width: 32, height: 32, color: 0x0ac85a }), type: 'image/png' },
+		});
 		const uploadsBefore = fleet.servers.map((s) => s.records.uploads.length);
 		const wf = setParameters(fixture('img2img'), 'Generate', {
-			inputImages: { image: [{ source: 'url', node: '10', input: 'image', url: `${files.url}/inputs/cat.png` }] },
+			inputImages: { image: [{ source: 'url', node: '10', input: 'image', url: `${files.url}/old/cat.png` }] },
 		});
 		const result = await runJson(setItems(wf, 'Scenes', scenes(8, 300)), { cluster: credential() });
 
 		expect(result.status).toBe('success');
 		expect(result.output('Generate')).toHaveLength(8);
+		expect(files.requests.get('/old/cat.png')).toBe(1);
 		expect(files.requests.get('/inputs/cat.png')).toBe(1);
 		const usedServers = new Set(result.output('Generate').map((i) => i.json.server));
 		expect(usedServers.size).toBeGreaterThan(1);
