@@ -219,7 +219,10 @@ export class RedisHealthStore implements HealthStore {
 	}
 
 	async close(): Promise<void> {
-		if (this.config.ownsClient) await this.redis.quit().catch(() => undefined);
+		if (!this.config.ownsClient) return;
+		// QUIT fails while Redis is away; the client would then keep reconnecting for ever, so drop it too.
+		await this.redis.quit().catch(() => undefined);
+		this.redis.disconnect();
 	}
 
 	private run(script: LuaScript, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
