@@ -21,6 +21,7 @@ import { S3CompatibleApi } from '../../credentials/S3CompatibleApi.credentials';
 import { CloudImageStorage } from '../../nodes/CloudImageStorage/CloudImageStorage.node';
 import { ComfyUiCluster } from '../../nodes/ComfyUiCluster/ComfyUiCluster.node';
 import { closeAllRuntimes } from '../../src/cluster/runtime';
+import { startCloudflareImagesFake, type CloudflareImagesFake } from '../fakes/cloudflareImages';
 import { startFauxqs, type FauxqsHandle } from '../fakes/fauxqs';
 import { defaultCatalogue, startFleet, type ComfyUiSimulator, type Fleet, type SimulatorOptions } from '../sim';
 import { chain, node, NodeTypes, runWorkflow, type RunResult } from '../workflow/harness';
@@ -212,10 +213,18 @@ export interface GenerateRun {
 	continueOnFail?: boolean;
 	/** Scene options of the node (seconds for timeouts). */
 	options?: IDataObject;
-	/** Upload every output to the bucket (default true). */
-	upload?: boolean;
+	/** Where every output goes (default S3, the fauxqs bucket); false = no upload node. */
+	upload?: 's3' | 'cloudflare' | false;
 	/** S3 credential overrides for the upload (e.g. another endpoint). */
 	s3?: ICredentialDataDecryptedObject;
+	/** Cloudflare Images credential overrides (e.g. a wrong token). */
+	cloudflare?: ICredentialDataDecryptedObject;
+	/** Options of the upload node. */
+	uploadOptions?: IDataObject;
+	/** Prefix of object keys / image IDs (default: unique per run). */
+	keyPrefix?: string;
+	/** Return presigned URLs instead of public ones (S3). */
+	presigned?: boolean;
 	onStart?: (cancel: () => void) => void;
 }
 
@@ -235,6 +244,7 @@ export interface CellResult {
 export class Matrix {
 	s3!: FauxqsHandle;
 	raw!: S3Client;
+	cf!: CloudflareImagesFake;
 	private fleets: Fleet[] = [];
 	private prefixes: string[] = [];
 	private cleanups: Array<() => Promise<void>> = [];
@@ -250,6 +260,7 @@ export class Matrix {
 			responseChecksumValidation: 'WHEN_REQUIRED',
 		});
 		await this.raw.send(new CreateBucketCommand({ Bucket: BUCKET }));
+		this.cf = await startCloudflareImagesFake();
 	}
 
 	async afterEach(): Promise<void> {
@@ -264,6 +275,7 @@ export class Matrix {
 		await this.afterEach();
 		this.raw?.destroy();
 		await this.s3?.close();
+		await this.cf?.close();
 	}
 
 	/** Runs `fn` after the current test (servers, proxies, child processes). */
@@ -299,13 +311,27 @@ export class Matrix {
 		};
 	}
 
-	/** Items → Generate → Upload (S3), in n8n's engine. */
+	cloudflareCredential(extra: ICredentialDataDecryptedObject = {}): ICredentialDataDecryptedObject {
+		return { accountId: this.cf.accountId, apiToken: this.cf.token, deliveryDomain: '', accountHash: '', apiBaseUrl: this.cf.apiBaseUrl, batchBaseUrl: this.cf.batchBaseUrl, ...extra };
+	}
+
+	/** Items → Generate → Upload (S3 or Cloudflare Images), in n8n's engine. */
 	async generate(run: GenerateRun): Promise<CellResult> {
 		const continueOnFail = run.continueOnFail ?? true;
-		const keyPrefix = uniquePrefix('obj');
+		const keyPrefix = run.keyPrefix ?? uniquePrefix('obj');
 		const cluster = run.cluster ?? this.clusterCredential(run.fleet.urls);
 		const redis = run.redis === undefined ? redisCredential() : run.redis;
-		const upload = run.upload ?? true;
+		const upload = run.upload ?? 's3';
+		const uploadParameters =
+			upload === 'cloudflare'
+				? { provider: 'cloudflareImages', operation: 'upload', imageId: `${keyPrefix}/{{itemIndex}}`, variant: 'public', options: { retryDelayMs: 20, ratePerSecond: 50, ...run.uploadOptions } }
+				: {
+						provider: 's3',
+						operation: 'upload',
+						keyTemplate: `${keyPrefix}/{{itemIndex}}-{{property}}.{{ext}}`,
+						urlKind: run.presigned ? 'presigned' : 'public',
+						options: { retryDelayMs: 20, ...run.uploadOptions },
+					};
 		const nodes = [
 			node('Scenes', 'test.items', { items: JSON.stringify(run.items.map((s) => ({ json: { workflow: DEFAULT_GRAPH, ...s } }))) }),
 			node(
@@ -335,11 +361,15 @@ export class Matrix {
 			node(
 				'Upload',
 				'cloudImageStorage',
-				{ provider: 's3', operation: 'upload', keyTemplate: `${keyPrefix}/{{itemIndex}}-{{property}}.{{ext}}`, urlKind: 'public', options: { retryDelayMs: 20 } },
-				{ credentials: { s3CompatibleApi: { id: 's1', name: 's3' } }, onError: 'continueRegularOutput' },
+				uploadParameters,
+				{ credentials: { s3CompatibleApi: { id: 's1', name: 's3' }, cloudflareImagesApi: { id: 'f1', name: 'cf' } }, onError: 'continueRegularOutput' },
 			),
 		];
-		const credentials: Record<string, ICredentialDataDecryptedObject> = { comfyUiClusterApi: cluster, s3CompatibleApi: this.s3Credential(run.s3) };
+		const credentials: Record<string, ICredentialDataDecryptedObject> = {
+			comfyUiClusterApi: cluster,
+			s3CompatibleApi: this.s3Credential(run.s3),
+			cloudflareImagesApi: this.cloudflareCredential(run.cloudflare),
+		};
 		if (redis) credentials.comfyUiClusterRedisApi = redis;
 		const before = (await this.s3.stats()).counts.PUT ?? 0;
 		const result = await runWorkflow({
@@ -532,4 +562,19 @@ export async function expectAllPromises(
 /** Attempt outcomes of an output item, e.g. ['transient', 'success']. */
 export function attemptsOf(item: INodeExecutionData): Array<{ server: string; outcome: string; reason: string | null; promptId: string | null }> {
 	return (item.json.attempts ?? []) as Array<{ server: string; outcome: string; reason: string | null; promptId: string | null }>;
+}
+
+/** Upload items that failed: each names its item, says what happened and how to fix it. */
+export function expectUploadErrors(cell: CellResult, failed: readonly number[], pattern: RegExp): void {
+	expect(cell.stored).toHaveLength(cell.items.length);
+	cell.stored.forEach((item, i) => {
+		expect(item.pairedItem).toEqual({ item: i });
+		if (!failed.includes(i)) {
+			expect(item.json.error).toBeUndefined();
+			return;
+		}
+		expect(String(item.json.error)).toMatch(new RegExp(`^Item ${i}, `));
+		expect(String(item.json.error)).toMatch(pattern);
+		expect(String(item.json.description ?? '')).not.toBe('');
+	});
 }
