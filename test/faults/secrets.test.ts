@@ -60,7 +60,7 @@ function securedCluster(fleet: Fleet, variant: Variant) {
 		variant === 'basic' ? basic : variant === 'header' ? basic.replace('http://', `http://${USER}:${encodeURIComponent(PASSWORD)}@`) : `${basic} auth=basic:${USER}:${PASSWORD}`,
 		variant === 'header' ? header : `${header} auth=header:${HEADER}:${HEADER_VALUE}`,
 	];
-	const auth =
+	const auth: Record<string, string> =
 		variant === 'bearer'
 			? { authentication: 'bearer', token: BEARER }
 			: variant === 'basic'
