@@ -5,6 +5,7 @@
  */
 import { createHash, randomUUID } from 'crypto';
 import pLimit from 'p-limit';
+import { retry, sleep, type BackoffOptions } from '../util/backoff';
 import { OutputTooLargeError, type ComfyUiClient, type ProgressEvent, type WatchResult } from '../comfyui/client';
 import { CancelledError, ComfyUiError, ExecutionError, TransientServerError } from '../comfyui/errors';
 import { applyOverrides, type ApiGraph } from '../comfyui/workflow';
@@ -12,6 +13,17 @@ import { FRONT_PRIORITY, type SceneOutput, type SceneRequest } from './scene';
 
 const CLEANUP_TIMEOUT_MS = 5_000;
 const DOWNLOADS_PER_SCENE = 4;
+/**
+ * A finished prompt's files stay on the server: a download that fails on a server blip is tried
+ * again there (about 4 s in all) rather than running the whole scene again elsewhere.
+ */
+const DOWNLOAD_RETRY: { attempts: number; backoff: BackoffOptions } = { attempts: 5, backoff: { initialMs: 250, maxMs: 2_000, factor: 2, jitter: 0.2 } };
+const DOWNLOAD_RETRY_REASONS = new Set(['refused', 'reset', 'timeout', 'http-5xx', 'network']);
+const CLEANUP_RETRY: { attempts: number; backoff: BackoffOptions } = { attempts: 8, backoff: { initialMs: 200, maxMs: 1_000, factor: 2, jitter: 0.2 } };
+/** How often cleanup looks whether an interrupted prompt has left the server. */
+const INTERRUPT_POLL_MS = 200;
+/** How long a prompt that left the queue gets to show up in the history, for the final look. */
+const FINAL_LOOK_MS = 3_000;
 
 export interface AttemptHooks {
 	/** The prompt was accepted by the server. */
@@ -66,8 +78,49 @@ export async function runAttempt(scene: SceneRequest, ctx: AttemptContext): Prom
 		return { kind: 'success', promptId, watch, outputs };
 	} catch (error) {
 		const cause = asComfyError(error, client.server, ctx.signal);
-		if (promptId && cause.kind !== 'invalid') await cleanup(client, promptId);
+		if (promptId && cause.kind !== 'invalid') {
+			const left = await cleanup(client, promptId);
+			// Gone from the queue after a watch failure (a deadline hit just as it ended, the socket
+			// and polls missed the end, the interrupt came too late): it may have finished. Running it
+			// again elsewhere would run it twice.
+			if (left === 'ended' && cause.kind === 'transient' && !ctx.signal.aborted && !outputsFailed(error)) {
+				const result = await finalLook(scene, ctx, promptId);
+				if (result instanceof ComfyUiError) throw new AttemptError(result, promptId);
+				if (result) return result;
+			}
+		}
 		throw new AttemptError(cause, promptId);
+	}
+}
+
+class OutputDownloadError extends Error {
+	constructor(readonly cause: unknown) {
+		super('output download failed');
+	}
+}
+
+function outputsFailed(error: unknown): boolean {
+	return error instanceof OutputDownloadError;
+}
+
+/**
+ * One last read of a prompt that left the server's queue: its result when it succeeded, its
+ * execution error when it failed, undefined when the server does not know it (lost).
+ */
+async function finalLook(scene: SceneRequest, ctx: AttemptContext, promptId: string): Promise<AttemptResult | ComfyUiError | undefined> {
+	try {
+		const watch = await ctx.client.watch(promptId, {
+			useWebSocket: false,
+			totalMs: FINAL_LOOK_MS,
+			unreachableMs: FINAL_LOOK_MS,
+			pollMinMs: INTERRUPT_POLL_MS,
+			signal: ctx.signal,
+		});
+		const outputs = await collectOutputs(ctx.client, watch, scene, ctx.signal);
+		return { kind: 'success', promptId, watch, outputs };
+	} catch (error) {
+		if (error instanceof ExecutionError && !error.details.interrupted) return error;
+		return undefined;
 	}
 }
 
@@ -175,24 +228,58 @@ function remaining(limitMs: number, elapsedMs: number): number | undefined {
 async function collectOutputs(client: ComfyUiClient, watch: WatchResult, scene: SceneRequest, signal: AbortSignal): Promise<SceneOutput[]> {
 	const wanted = watch.outputs.filter((file) => scene.outputKinds.includes(file.kind));
 	const limit = pLimit(DOWNLOADS_PER_SCENE);
-	return Promise.all(
-		wanted.map((file) =>
-			limit(async () => {
-				const output: SceneOutput = { ...file, url: client.viewUrl(file) };
-				if (scene.download) output.data = await client.downloadBuffer(file, { maxBytes: scene.maxOutputBytes, signal });
-				return output;
-			}),
-		),
-	);
+	try {
+		return await Promise.all(
+			wanted.map((file) =>
+				limit(async () => {
+					const output: SceneOutput = { ...file, url: client.viewUrl(file) };
+					if (scene.download) {
+						output.data = await retry(() => client.downloadBuffer(file, { maxBytes: scene.maxOutputBytes, signal }), {
+							...DOWNLOAD_RETRY,
+							signal,
+							classify: (error) => ({ retry: error instanceof TransientServerError && DOWNLOAD_RETRY_REASONS.has(error.reason) }),
+						});
+					}
+					return output;
+				}),
+			),
+		);
+	} catch (error) {
+		if (signal.aborted) throw error;
+		throw new OutputDownloadError(error);
+	}
 }
 
-/** Best effort: delete the prompt if pending, interrupt it if running. Never uses the aborted signal. */
-async function cleanup(client: ComfyUiClient, promptId: string): Promise<void> {
-	await client.cancel(promptId, { signal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS) }).catch(() => undefined);
+/**
+ * Best effort: delete the prompt if pending, interrupt it if running and wait (bounded) until it
+ * has left, so the slot is free on the server when the lease is released. Never uses the aborted signal.
+ */
+async function cleanup(client: ComfyUiClient, promptId: string): Promise<'deleted' | 'ended' | 'unreachable'> {
+	const signal = AbortSignal.timeout(CLEANUP_TIMEOUT_MS);
+	try {
+		// A server that answers 5xx or times out now may be fine in a moment, and a prompt left there
+		// would run while the scene runs elsewhere. A refused connection means the process (and its queue) is gone.
+		const outcome = await retry(() => client.cancel(promptId, { signal }), {
+			...CLEANUP_RETRY,
+			signal,
+			classify: (error) => ({ retry: error instanceof TransientServerError && error.reason !== 'refused' }),
+		});
+		if (outcome === 'deleted') return 'deleted';
+		if (outcome === 'not-found') return 'ended';
+		for (;;) {
+			const state = await client.queue({ signal });
+			if (!state.running.some((i) => i.promptId === promptId) && !state.pending.some((i) => i.promptId === promptId)) return 'ended';
+			await sleep(INTERRUPT_POLL_MS, signal);
+		}
+	} catch {
+		// No answer, or still running when time ran out (a stuck server): nothing more to learn.
+		return 'unreachable';
+	}
 }
 
 function asComfyError(error: unknown, server: string, signal: AbortSignal): ComfyUiError {
 	if (signal.aborted) return error instanceof CancelledError ? error : new CancelledError('The execution was cancelled', server);
+	if (error instanceof OutputDownloadError) return asComfyError(error.cause, server, signal);
 	if (error instanceof ComfyUiError) return error;
 	if (error instanceof OutputTooLargeError) {
 		// The same file would be as large on any server: not the server's fault, no retry.
