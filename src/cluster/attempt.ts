@@ -78,7 +78,7 @@ export async function runAttempt(scene: SceneRequest, ctx: AttemptContext): Prom
 		return { kind: 'success', promptId, watch, outputs };
 	} catch (error) {
 		const cause = asComfyError(error, client.server, ctx.signal);
-		if (promptId && cause.kind !== 'invalid') {
+		if (promptId && cause.kind !== 'invalid' && !refusedOutright(cause)) {
 			const left = await cleanup(client, promptId);
 			// Gone from the queue after a watch failure (a deadline hit just as it ended, the socket
 			// and polls missed the end, the interrupt came too late): it may have finished. Running it
@@ -262,7 +262,7 @@ async function cleanup(client: ComfyUiClient, promptId: string): Promise<'delete
 		const outcome = await retry(() => client.cancel(promptId, { signal }), {
 			...CLEANUP_RETRY,
 			signal,
-			classify: (error) => ({ retry: error instanceof TransientServerError && error.reason !== 'refused' }),
+			classify: (error) => ({ retry: error instanceof TransientServerError && error.reason !== 'refused' && !refusedOutright(error) }),
 		});
 		if (outcome === 'deleted') return 'deleted';
 		if (outcome === 'not-found') return 'ended';
@@ -275,6 +275,11 @@ async function cleanup(client: ComfyUiClient, promptId: string): Promise<'delete
 		// No answer, or still running when time ran out (a stuck server): nothing more to learn.
 		return 'unreachable';
 	}
+}
+
+/** The server answered with a 4xx (credentials, a proxy rule): nothing was queued, and asking again cannot help. */
+function refusedOutright(error: ComfyUiError): boolean {
+	return error instanceof TransientServerError && error.status !== undefined && error.status >= 400 && error.status < 500;
 }
 
 function asComfyError(error: unknown, server: string, signal: AbortSignal): ComfyUiError {

@@ -622,9 +622,11 @@ class Batch {
 	}
 }
 
-/** ComfyUI refused a model file this server does not have: another server may have it. */
+/** The server cannot run this scene (a missing model file, refused credentials); another server may. */
 function isServerSpecific(error: ComfyUiError): boolean {
 	if (error instanceof IncapableServerError) return true;
+	// The server refused our credentials: retrying it cannot help and it is not unhealthy; others may accept theirs.
+	if (error instanceof TransientServerError && (error.status === 401 || error.status === 403)) return true;
 	if (!(error instanceof InvalidWorkflowError) || error.nodeErrors.length === 0) return false;
 	return error.nodeErrors.every((e) => e.type === 'value_not_in_list' && e.inputName !== undefined && MODEL_INPUTS.has(e.inputName));
 }
