@@ -243,7 +243,9 @@ export function convertUiWorkflow(ui: unknown, objectInfo: ObjectInfo): ApiGraph
 			const path = issue.path.join('.');
 			const nodeIndex = issue.path[0] === 'nodes' && typeof issue.path[1] === 'number' ? issue.path[1] : undefined;
 			const rawNode = nodeIndex !== undefined ? (raw.nodes as unknown[])[nodeIndex] : undefined;
-			const id = rawNode && typeof rawNode === 'object' ? (rawNode as { id?: unknown }).id : undefined;
+			const rawId = rawNode && typeof rawNode === 'object' ? (rawNode as { id?: unknown }).id : undefined;
+			// Only an id that reads as one names the node; anything else would print as [object Object].
+			const id = typeof rawId === 'number' || typeof rawId === 'string' ? rawId : undefined;
 			return {
 				message: `The UI workflow is malformed at ${path}${id !== undefined ? ` (node ${String(id)})` : ''}: ${issue.message}`,
 				path,
