@@ -1,0 +1,40 @@
+/**
+ * Shared pieces of the cluster benchmark: a txt2img graph whose cost is its KSampler steps (every
+ * other node costs nothing), and the simulator settings that make one cost unit last COST_UNIT_MS.
+ */
+import type { ApiGraph } from '../../src/comfyui/client';
+
+export const MS_PER_STEP = 100;
+export const STEPS_PER_UNIT = 4;
+/** One cost unit at speed 1. */
+export const COST_UNIT_MS = MS_PER_STEP * STEPS_PER_UNIT;
+export const ZERO_CLASS_COSTS: Record<string, number> = {
+	CheckpointLoaderSimple: 0,
+	EmptyLatentImage: 0,
+	CLIPTextEncode: 0,
+	KSampler: 0,
+	VAEDecode: 0,
+	SaveImage: 0,
+};
+export const MODELS = { checkpoints: ['sd15.safetensors'] };
+
+/** A scene of `cost` units (cost 0: one step of a fleet whose msPerStep is 0). */
+export function graph(seed: number, cost: number, width = 64): ApiGraph {
+	const steps = Math.max(1, Math.round(cost * STEPS_PER_UNIT));
+	return {
+		'4': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'sd15.safetensors' } },
+		'5': { class_type: 'EmptyLatentImage', inputs: { width, height: 64, batch_size: 1 } },
+		'6': { class_type: 'CLIPTextEncode', inputs: { text: 'a cat', clip: ['4', 1] } },
+		'7': { class_type: 'CLIPTextEncode', inputs: { text: 'blurry', clip: ['4', 1] } },
+		'3': { class_type: 'KSampler', inputs: { seed, steps, cfg: 7, sampler_name: 'euler', scheduler: 'normal', denoise: 1, model: ['4', 0], positive: ['6', 0], negative: ['7', 0], latent_image: ['5', 0] } },
+		'8': { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] } },
+		'9': { class_type: 'SaveImage', inputs: { images: ['8', 0], filename_prefix: 'bench' } },
+	};
+}
+
+/** LB = max(Σ cost ÷ Σ speed, max cost ÷ max speed), in seconds. */
+export function lowerBound(costs: readonly number[], speeds: readonly number[]): number {
+	const total = costs.reduce((a, b) => a + b, 0) / speeds.reduce((a, b) => a + b, 0);
+	const longest = Math.max(...costs) / Math.max(...speeds);
+	return (Math.max(total, longest) * COST_UNIT_MS) / 1000;
+}

@@ -1,0 +1,38 @@
+/**
+ * P4 worker process: builds its scenes, connects, prints "ready", waits for "go" on stdin, runs
+ * one batch against the shared fleet and Redis, and prints one JSON line with its results.
+ */
+import { runBatch } from '../../src/cluster/batch';
+import { closeAllRuntimes, getRuntime } from '../../src/cluster/runtime';
+import { buildScene } from '../../src/cluster/sceneBuilder';
+import type { RedisConfig } from '../../src/cluster/store/redisConnection';
+import type { StrategyName } from '../../src/cluster/strategies/types';
+import { graph } from './common';
+
+interface Args {
+	servers: string;
+	redis: RedisConfig;
+	keyPrefix: string;
+	costs: number[];
+	base: number;
+	strategy: StrategyName;
+}
+
+async function main(): Promise<void> {
+	const args = JSON.parse(process.argv[2]) as Args;
+	const runtime = await getRuntime({ servers: args.servers, redis: args.redis, keyPrefix: args.keyPrefix });
+	const scenes = args.costs.map((cost, index) => buildScene({ index, workflow: graph(args.base + index, cost), download: false }));
+	await runtime.store.snapshot(runtime.servers);
+	process.stdout.write('ready\n');
+	await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
+	const outcomes = await runBatch(runtime, scenes, { strategy: args.strategy });
+	const failed = outcomes.filter((o) => !o.ok).length;
+	process.stdout.write(`${JSON.stringify({ done: Date.now(), failed, ok: outcomes.length - failed })}\n`);
+	await closeAllRuntimes();
+	process.exit(0);
+}
+
+main().catch((error) => {
+	process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+	process.exit(1);
+});
