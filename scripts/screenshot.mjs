@@ -50,6 +50,7 @@ async function main() {
 		await page.goto(`${base}/workflow/${workflowId}`, { waitUntil: 'domcontentloaded' });
 		await page.locator('[data-test-id="canvas-node"]').first().waitFor();
 		await dismissOverlays(page);
+		await executeInEditor(page);
 		// Fit the whole workflow into view ("1" is the editor's zoom-to-fit key).
 		await page.locator('[data-test-id="canvas-wrapper"], .vue-flow').first().click({ position: { x: 20, y: 20 } }).catch(() => {});
 		await page.keyboard.press('1');
@@ -84,6 +85,27 @@ async function signIn(context) {
 	}
 	// Answering the personalization survey keeps its modal away (it is disabled anyway; harmless when so).
 	await context.request.post(`${base}/rest/me/survey`, { data: { version: 'v4', personalization_survey_submitted_at: new Date().toISOString(), personalization_survey_n8n_version: '2.41.1' }, failOnStatusCode: false });
+}
+
+/**
+ * Runs the workflow from the editor (the simulated servers and local S3 are still up), so the canvas shows
+ * item counts and the node panel shows real output. The screenshots are still taken when this fails.
+ */
+async function executeInEditor(page) {
+	const button = page.locator('[data-test-id="execute-workflow-button"]').first();
+	if (!(await button.isVisible().catch(() => false))) {
+		log('no "Execute workflow" button; screenshots without a run');
+		return;
+	}
+	await button.click();
+	try {
+		await page.getByText(/^\s*12 items\s*$/).first().waitFor({ timeout: 120_000 });
+		log('workflow ran in the editor');
+	} catch {
+		log('the run in the editor did not show "12 items" within 120 s');
+	}
+	await page.waitForTimeout(1500);
+	await dismissOverlays(page, false);
 }
 
 /** Closes toasts, banners and welcome modals that would cover the canvas. */

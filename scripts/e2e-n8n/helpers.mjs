@@ -1,9 +1,11 @@
 // Small steps of scripts/e2e-n8n.sh that are easier in JavaScript than in bash. No dependencies.
 //   node helpers.mjs credentials <out.json> <serversFile> <s3Endpoint> <bucket>
-//   node helpers.mjs workflow <in.json> <out.json> <workflowId>
+//   node helpers.mjs select <examplesDir>            examples that run on this machine alone, one a line
+//   node helpers.mjs workflow <in.json> <out.json> <workflowId> <bucket>
 //   node helpers.mjs check <workflow.json> <rawOutput.txt> <label>
 //   node helpers.mjs pack-manifest <package.json>
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 // Credential ids the imported workflows are patched to use (n8n ids are free-form strings up to 36 chars).
 export const CREDENTIALS = {
@@ -37,12 +39,33 @@ function credentials([out, serversFile, endpoint, bucket]) {
 	writeFileSync(out, JSON.stringify(list, null, 2));
 }
 
-/** Gives the workflow an id and points every credential reference at the ones created for the run. */
-function workflow([input, out, id]) {
+/**
+ * Examples that need nothing from outside this machine: ours nodes only with the credentials created here
+ * (no HTTP Request node fetching a picture from the internet, no Cloudflare account).
+ */
+function select([dir]) {
+	const names = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+	const runnable = names.filter((name) => {
+		const wf = JSON.parse(readFileSync(join(dir, name), 'utf8'));
+		if (!Array.isArray(wf.nodes)) return false;
+		const ours = wf.nodes.some((n) => n.type.startsWith('n8n-nodes-comfyui-cluster.'));
+		const outside = wf.nodes.some(
+			(n) => n.type === 'n8n-nodes-base.httpRequest' || Object.keys(n.credentials ?? {}).some((t) => !(t in CREDENTIALS) && t !== 'comfyUiClusterRedisApi'),
+		);
+		return ours && !outside;
+	});
+	// The two-node example first: it is the one the screenshots show.
+	runnable.sort((a, b) => (b === 'cluster-to-storage.json') - (a === 'cluster-to-storage.json'));
+	process.stdout.write(runnable.join('\n') + '\n');
+}
+
+/** Gives the workflow an id and points every credential reference (and bucket) at the ones created for the run. */
+function workflow([input, out, id, bucket]) {
 	const wf = JSON.parse(readFileSync(input, 'utf8'));
 	wf.id = id;
 	wf.active = false;
 	for (const node of wf.nodes) {
+		if (node.type.endsWith('.cloudImageStorage') && node.parameters?.bucket && bucket) node.parameters.bucket = bucket;
 		if (!node.credentials) continue;
 		for (const type of Object.keys(node.credentials)) {
 			if (CREDENTIALS[type]) node.credentials[type] = { ...CREDENTIALS[type] };
@@ -94,8 +117,8 @@ async function check([workflowFile, outputFile, label]) {
 		}
 		const operation = node.parameters?.operation ?? 'generate';
 		const failed = items.filter((i) => i.json.error);
-		if (failed.length) problems.push(`${failed.length} scene(s) failed in "${node.name}": ${failed[0].json.error}`);
-		if (operation === 'generate') {
+		if (failed.length) problems.push(`${failed.length} item(s) failed in "${node.name}": ${failed[0].json.error}`);
+		if (operation === 'generate' || operation === 'collect') {
 			const noOutput = items.filter((i) => !i.json.error && !(i.json.outputs?.length > 0));
 			if (noOutput.length) problems.push(`${noOutput.length} scene(s) without outputs in "${node.name}"`);
 			const perServer = {};
@@ -106,7 +129,8 @@ async function check([workflowFile, outputFile, label]) {
 					.join(', ')}`,
 			);
 		} else {
-			lines.push(`  ${node.name} (${operation}): ${items.length} item(s)`);
+			const keys = [...new Set(items.flatMap((i) => Object.keys(i.json)))].slice(0, 6).join(', ');
+			lines.push(`  ${node.name} (${operation}): ${items.length - failed.length}/${items.length} item(s) without error; fields: ${keys}`);
 		}
 		if (items.length === 0) problems.push(`node "${node.name}" returned no items`);
 	}
@@ -116,9 +140,16 @@ async function check([workflowFile, outputFile, label]) {
 			problems.push(`node "${node.name}" did not run`);
 			continue;
 		}
-		const withUrl = items.filter((i) => typeof i.json.url === 'string' && /^https?:\/\//.test(i.json.url));
+		const operation = node.parameters?.operation ?? 'upload';
 		const failed = items.filter((i) => i.json.error);
-		if (failed.length) problems.push(`${failed.length} upload(s) failed in "${node.name}": ${failed[0].json.error}`);
+		if (failed.length) problems.push(`${failed.length} item(s) failed in "${node.name}": ${failed[0].json.error}`);
+		if (items.length === 0) problems.push(`node "${node.name}" returned no items`);
+		const withUrl = items.filter((i) => typeof i.json.url === 'string' && /^https?:\/\//.test(i.json.url));
+		if (operation !== 'upload') {
+			if (operation === 'getUrl' && withUrl.length !== items.length) problems.push(`"${node.name}" returned no URL`);
+			lines.push(`  ${node.name} (${operation}): ${items.length - failed.length}/${items.length} item(s) without error${withUrl.length ? `, e.g. ${shortUrl(withUrl[0].json.url)}` : ''}`);
+			continue;
+		}
 		if (withUrl.length !== items.length || items.length === 0)
 			problems.push(`${items.length - withUrl.length} of ${items.length} item(s) without a URL in "${node.name}"`);
 		// Every URL must serve the uploaded image back from the local S3 server.
@@ -153,7 +184,7 @@ function packManifest([file]) {
 	writeFileSync(file, JSON.stringify(rest, null, 2));
 }
 
-const commands = { credentials, workflow, check, 'pack-manifest': packManifest };
+const commands = { credentials, select, workflow, check, 'pack-manifest': packManifest };
 const [command, ...args] = process.argv.slice(2);
 if (!commands[command]) {
 	process.stderr.write(`unknown command ${command}\n`);
