@@ -63,6 +63,9 @@ async function main() {
 		await node.dblclick();
 		await page.locator('[data-test-id="ndv"], .ndv-wrapper, [data-test-id="node-parameters"]').first().waitFor();
 		await page.waitForTimeout(1000);
+		// The output's JSON telemetry (server, attempts, timings) says more than the binary cards.
+		await page.locator('[data-test-id="output-panel"]').getByText('Table', { exact: true }).first().click({ timeout: 5000 }).catch(() => log('no Table tab in the output panel'));
+		await page.waitForTimeout(800);
 		await dismissOverlays(page, false);
 		const nodeShot = join(outDir, 'comfyui-cluster-node.png');
 		await page.screenshot({ path: nodeShot });
