@@ -527,16 +527,17 @@ class Batch {
 	}
 
 	/**
-	 * A server with room and nothing of ours to run takes over a scene that still waits in another
-	 * server's queue, when it would finish it clearly sooner.
+	 * A server with a free slot takes over a scene that still waits in another server's queue when
+	 * it would finish it clearly sooner, counting the work it already has. Not only an idle server:
+	 * at the end of a batch a fast server that still runs its last scene finishes a scene queued
+	 * behind a slow one's long before the slow one would start it.
 	 */
 	private rebalance(): void {
 		if (this.queue.some((w) => w.notBefore <= Date.now())) return;
 		const now = Date.now();
 		const plan = this.planServers(new Set());
 		for (const idle of plan) {
-			const ours = [...this.running].filter((r) => r.serverId === idle.id);
-			if (idle.freeSlots <= 0 || ours.length > 0 || idle.busySeconds > 0) continue;
+			if (idle.freeSlots <= 0) continue;
 			let best: { run: Running; gain: number } | undefined;
 			for (const run of this.running) {
 				if (run.phase !== 'queued' || run.moveRequested || run.serverId === idle.id) continue;
@@ -545,9 +546,9 @@ class Batch {
 					.filter((r) => r.serverId === run.serverId && r !== run && (r.phase === 'running' || r.since < run.since))
 					.reduce((sum, r) => sum + (r.phase === 'running' ? Math.max(0, r.estimate - (now - r.since) / 1000) : r.estimate), 0);
 				const there = ahead + run.estimate;
-				const here = this.estimate(idle.id, run.waiting.scene.workflowKey);
-				const gain = there - here;
-				if (gain > MOVE_MARGIN * here && (!best || gain > best.gain)) best = { run, gain };
+				const alone = this.estimate(idle.id, run.waiting.scene.workflowKey);
+				const gain = there - (idle.busySeconds + alone);
+				if (gain > MOVE_MARGIN * alone && (!best || gain > best.gain)) best = { run, gain };
 			}
 			if (best) {
 				best.run.moveRequested = true;
