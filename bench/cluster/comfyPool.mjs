@@ -20,8 +20,12 @@ const deadline = setTimeout(() => {
 	process.exit(0);
 }, args.deadlineMs ?? 120_000);
 const apis = args.urls.map((url, i) => new ComfyApi(url, `bench-${process.pid}-${i}`));
-await Promise.all(apis.map((api) => api.init(10, 200).waitForReady()));
-const pool = new ComfyPool(apis, EQueueMode[args.mode]);
+// The pool initialises its clients and marks each online on its first websocket status message.
+const pool = new ComfyPool([], EQueueMode[args.mode]);
+let connected = 0;
+const allConnected = new Promise((resolve) => pool.on('connected', () => ++connected === apis.length && resolve()));
+for (const api of apis) await pool.addClient(api);
+await allConnected;
 const started = Date.now();
 await Promise.all(
 	args.graphs.map((graph) =>
