@@ -106,8 +106,9 @@ function parseLines(text: string, defaultAuth: ServerAuth): ServerSpec[] {
 					auth = parseAuthText(value, where);
 					break;
 				default:
+					// Quote only what reads as an option name: a stray space can split a secret off a URL.
 					throw new ServerSpecError(
-						`${where}: unknown option "${key.slice(0, 20)}"; use weight=N, max=N, tags=a,b or auth=bearer:TOKEN|basic:USER:PASS|header:NAME:VALUE|none`,
+						`${where}: unknown option${/^[A-Za-z][A-Za-z0-9_-]{0,19}$/.test(key) ? ` "${key}"` : ` (word ${options.indexOf(option) + 2} of the line)`}; use weight=N, max=N, tags=a,b or auth=bearer:TOKEN|basic:USER:PASS|header:NAME:VALUE|none`,
 					);
 			}
 		}
@@ -162,9 +163,13 @@ function buildSpec(
 	// user:pass@ in the URL means basic auth, unless auth= says otherwise.
 	let urlAuth: ServerAuth | undefined;
 	if (parsed.username || parsed.password) {
-		urlAuth = { type: 'basic', user: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) };
+		urlAuth = { type: 'basic', user: decodeOrKeep(parsed.username), password: decodeOrKeep(parsed.password) };
 		parsed.username = '';
 		parsed.password = '';
+	}
+	if (parsed.pathname.includes('@')) {
+		// A credential typed with a slip (http:/user:pass@host) lands in the path; never keep it there.
+		throw new ServerSpecError(`${where}: the URL has an "@" in its path; write credentials as http://user:password@host:port or use auth=basic:USER:PASS`);
 	}
 	const url = normaliseUrl(parsed);
 	return {
@@ -175,6 +180,15 @@ function buildSpec(
 		tags: fields.tags,
 		auth: fields.auth ?? urlAuth ?? defaultAuth,
 	};
+}
+
+/** Percent-decodes user info; a stray "%" that is not an escape stays as typed. */
+function decodeOrKeep(text: string): string {
+	try {
+		return decodeURIComponent(text);
+	} catch {
+		return text;
+	}
 }
 
 function normaliseUrl(parsed: URL): string {
