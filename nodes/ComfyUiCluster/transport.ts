@@ -31,7 +31,8 @@ function hostPorts(text: unknown, defaultPort: number): Array<{ host: string; po
 }
 
 export function redisFromCredential(credential: ICredentialDataDecryptedObject): RedisConfig {
-	const mode = (credential.mode as RedisConfig['mode']) ?? 'single';
+	// A credential saved before the mode field existed (or set through the API) may have none.
+	const mode: RedisConfig['mode'] = credential.mode === 'sentinel' || credential.mode === 'cluster' ? credential.mode : 'single';
 	const tls = credential.ssl ? (credential.disableTlsVerification ? { rejectUnauthorized: false } : true) : undefined;
 	return {
 		mode,
@@ -47,9 +48,15 @@ export function redisFromCredential(credential: ICredentialDataDecryptedObject):
 	};
 }
 
+/** The list as text; an expression may hand over the JSON array itself rather than its text. */
+function serverListText(value: unknown): string {
+	if (value === undefined || value === null) return '';
+	return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
 export function clusterConfig(cluster: ICredentialDataDecryptedObject, redis?: ICredentialDataDecryptedObject): ClusterConfig {
 	return {
-		servers: String(cluster.servers ?? ''),
+		servers: serverListText(cluster.servers),
 		defaultAuth: authFromCredential(cluster),
 		keyPrefix: String(cluster.statePrefix ?? '') || undefined,
 		redis: redis ? redisFromCredential(redis) : undefined,

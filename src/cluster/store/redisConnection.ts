@@ -70,6 +70,8 @@ function build(config: RedisConfig): RedisClient {
 			};
 			return new Cluster(config.nodes, clusterOptions);
 		}
+		default:
+			throw new Error(`Unknown Redis mode "${String(config.mode)}": use single, sentinel or cluster`);
 	}
 }
 
