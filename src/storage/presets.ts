@@ -134,10 +134,15 @@ export function resolveS3Location(input: {
 		try {
 			parsed = new URL(endpoint);
 		} catch {
-			throw new Error(`The S3 endpoint "${endpoint}" is not a URL (it must start with http:// or https://)`);
+			// Not echoed: a malformed URL may carry a password where no parser can find it.
+			throw new Error('The S3 endpoint is not a URL: write it like https://s3.example.com or http://127.0.0.1:9000');
 		}
 		if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-			throw new Error(`The S3 endpoint "${endpoint}" must start with http:// or https://`);
+			throw new Error(`The S3 endpoint must start with http:// or https:// (it starts with "${parsed.protocol}")`);
+		}
+		if (parsed.username || parsed.password) {
+			// It would end up in public URLs and logs; the SDK signs with the access keys anyway.
+			throw new Error('The S3 endpoint contains a user name or password; remove it and use the Access Key ID and Secret Access Key fields');
 		}
 		endpoint = endpoint.replace(/\/+$/, '');
 	}

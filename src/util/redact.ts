@@ -27,6 +27,7 @@ export function redactUrl(url: string): string {
 		}
 		return parsed.toString();
 	} catch {
-		return url.replace(/\/\/[^/@\s]+@/, '//***@');
+		// Not a URL: still hide what reads as user:password@ (with or without a scheme).
+		return url.replace(/^([a-z][a-z0-9+.-]*:\/*)?[\s\S]*@/i, '$1***@');
 	}
 }
