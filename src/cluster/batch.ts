@@ -502,9 +502,12 @@ class Batch {
 		if (tries >= waiting.scene.maxAttempts) {
 			this.settle(waiting, this.failed(waiting.scene.index, cause, attempts));
 		} else {
+			// The backoff (and Retry-After) spare the servers that failed; a server that has not failed
+			// this scene may take it at once.
+			const untried = this.candidates(waiting).some((s) => !waiting.failedOn.has(s.id));
 			const computed = backoffDelay(tries - 1, this.options.backoff ?? DEFAULT_BACKOFF);
 			const imposed = cause instanceof TransientServerError ? cause.retryAfterMs : undefined;
-			const delayMs = Math.max(computed, imposed ?? 0);
+			const delayMs = untried ? 0 : Math.max(computed, imposed ?? 0);
 			this.options.onEvent?.({ type: 'retry', index: waiting.scene.index, server: server.url, reason, delayMs });
 			this.requeue(waiting, delayMs);
 		}
