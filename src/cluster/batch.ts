@@ -96,7 +96,6 @@ interface Running {
 	lease: Lease;
 	phase: 'queued' | 'running';
 	since: number;
-	estimate: number;
 	cancel: AbortController;
 	move: AbortController;
 	moveRequested: boolean;
@@ -335,6 +334,15 @@ class Batch {
 		return this.model.slowness(serverId) / weight;
 	}
 
+	/**
+	 * Expected seconds left of a scene we hold, from the current model: what was learned since the
+	 * scene started (e.g. the first sample of its workflow) counts at once.
+	 */
+	private remaining(run: Running, now: number): number {
+		const expected = this.estimate(run.serverId, run.waiting.scene.workflowKey);
+		return run.phase === 'running' ? Math.max(0, expected - (now - run.since) / 1000) : expected;
+	}
+
 	/** Servers a scene may go to now: capable, not failed on (while others exist), breaker not open. */
 	private candidates(waiting: Waiting): ServerSpec[] {
 		const capable = this.servers.filter((s) => !waiting.incapable.has(s.id));
@@ -354,7 +362,7 @@ class Batch {
 		return this.servers.map((server) => {
 			const ours = [...this.running].filter((r) => r.serverId === server.id);
 			const held = ours.length + (this.foreign.get(server.id) ?? 0);
-			const ownWork = ours.reduce((sum, r) => sum + (r.phase === 'running' ? Math.max(0, r.estimate - (now - r.since) / 1000) : r.estimate), 0);
+			const ownWork = ours.reduce((sum, r) => sum + this.remaining(r, now), 0);
 			const status = this.status.get(server.id);
 			const fresh = status?.queueRemaining !== undefined && (status.queueAgeMs ?? Infinity) < 10_000;
 			const others = Math.max(this.foreign.get(server.id) ?? 0, fresh ? (status!.queueRemaining ?? 0) - ours.length : 0, 0);
@@ -398,7 +406,6 @@ class Batch {
 			lease,
 			phase: 'queued',
 			since: Date.now(),
-			estimate: this.estimate(server.id, waiting.scene.workflowKey),
 			cancel: new AbortController(),
 			move: new AbortController(),
 			moveRequested: false,
@@ -547,8 +554,8 @@ class Batch {
 				if (run.waiting.incapable.has(idle.id) || run.waiting.failedOn.has(idle.id)) continue;
 				const ahead = [...this.running]
 					.filter((r) => r.serverId === run.serverId && r !== run && (r.phase === 'running' || r.since < run.since))
-					.reduce((sum, r) => sum + (r.phase === 'running' ? Math.max(0, r.estimate - (now - r.since) / 1000) : r.estimate), 0);
-				const there = ahead + run.estimate;
+					.reduce((sum, r) => sum + this.remaining(r, now), 0);
+				const there = ahead + this.remaining(run, now);
 				const alone = this.estimate(idle.id, run.waiting.scene.workflowKey);
 				const gain = there - (idle.busySeconds + alone);
 				if (gain > MOVE_MARGIN * alone && (!best || gain > best.gain)) best = { run, gain };
