@@ -356,6 +356,16 @@ async function p8(): Promise<void> {
 	}
 }
 
+const NOTES = [
+	'Notes:',
+	'- Simulators run in the benchmark process (P4: workers in child processes, fleet in the parent); scene cost is KSampler steps only, so a speed-s server takes cost × 400 ms ÷ s plus the protocol overhead (submit, websocket, /history).',
+	'- Ours: Redis store (db 13, own key prefix, emptied before each run, so every run starts with no speed averages); the runtime is warm as in a running n8n (HTTP connections and /object_info cached); outputs are not downloaded (download: false) — neither do the baselines.',
+	'- ComfyPool times start after its clients are connected; serial and round robin use our plain ComfyUiClient (submit + watch).',
+	'- P3: the speed-2 server crashes (process gone) at 30 % of the full-fleet LB; the batch is told to give up on a silent server after 2 s (unreachableMs; default 10 s). LB is that of the five surviving servers.',
+	'- P5: "bare loop" = 8 loops (loop j on server j mod 4) each doing submit, watch, read /history; "ours" = runBatch at its default concurrency (Σ max = 8). Round trips counted by the store.',
+	'- The host was shared with other jobs while this ran (load average up to 13 on 2 cores); the numbers carry that noise.',
+].join('\n');
+
 // ── report ──────────────────────────────────────────────────────────────────────────────────
 
 function render(): string {
@@ -394,7 +404,7 @@ async function main(): Promise<void> {
 	if (process.argv.includes('--profile')) process.stdout.write(`\nPer-server timelines (running → finished, s):\n${profiles.join('\n')}\n`);
 	if (!only) {
 		mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-		writeFileSync(join(ROOT, 'bench/results/cluster.md'), `# Cluster benchmark\n\n${table}\n`);
+		writeFileSync(join(ROOT, 'bench/results/cluster.md'), `# Cluster benchmark\n\n${table}\n\n${NOTES}\n`);
 	}
 }
 
