@@ -83,18 +83,21 @@ const clusterCredential = fc.record({
 	statePrefix: anyField,
 }) as fc.Arbitrary<ICredentialDataDecryptedObject>;
 
+/** Addresses that need no DNS lookup (a pending lookup would outlive the test). */
+const redisHost = fc.oneof(fc.constantFrom(undefined, null, '', ' ', '127.0.0.1', '::1', '256.1.1.1', '127.0.0.1:6379', '%'), fc.integer());
+
 const redisCredential = fc.record({
 	mode: fc.oneof(fc.constantFrom('single', 'sentinel', 'cluster'), anyField),
-	host: anyField,
+	host: redisHost,
 	port: anyField,
 	database: anyField,
 	user: anyField,
 	password: fc.oneof(fc.constant(SECRET_B), anyField),
 	ssl: anyField,
 	disableTlsVerification: anyField,
-	sentinels: fc.oneof(fc.constantFrom('a:1,b:2', 'h', ':', ',,'), anyField),
+	sentinels: fc.oneof(fc.constantFrom('127.0.0.1:1,127.0.0.2:2', '127.0.0.1', ':', ',,', '127.0.0.1:x', ''), redisHost),
 	sentinelName: anyField,
-	clusterNodes: fc.oneof(fc.constantFrom('a:1 b:2', 'x:y', ''), anyField),
+	clusterNodes: fc.oneof(fc.constantFrom('127.0.0.1:1 127.0.0.2:2', '127.0.0.1:y', ':', ''), redisHost),
 }) as fc.Arbitrary<ICredentialDataDecryptedObject>;
 
 function noSecret(message: string): void {
@@ -144,6 +147,10 @@ describe('credential fuzzing', () => {
 		fc.assert(
 			fc.property(redisCredential, (credential) => {
 				const config = returnsOrThrowsDocumented(() => redisFromCredential(credential), []).value!;
+				expect(['single', 'sentinel', 'cluster']).toContain(config.mode);
+				// A complete Sentinel setup starts connecting, and ioredis keeps a sentinel socket alive for
+				// seconds after disconnect: its mapping is checked above, its connection elsewhere.
+				if (config.mode === 'sentinel' && config.sentinels?.length && config.name) return;
 				const { value: client, error } = returnsOrThrowsDocumented(() => createRedis({ ...config, connectTimeoutMs: 50 }), [Error]);
 				if (error) noSecret(error.message);
 				client?.disconnect();
