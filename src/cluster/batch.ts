@@ -318,10 +318,19 @@ class Batch {
 		return a.scene.index - b.scene.index;
 	}
 
+	/** Per model (rebuilt on every refresh): the queue is sorted on every pass, a batch may hold thousands. */
+	private averages = new WeakMap<DurationModel, Map<string, number>>();
+
 	private averageEstimate(workflowKey: string): number {
-		if (!this.model.knows(workflowKey)) return Number.POSITIVE_INFINITY;
-		const values = this.servers.map((s) => this.model.estimate(s.id, workflowKey) ?? 0);
-		return values.reduce((a, b) => a + b, 0) / values.length;
+		let cache = this.averages.get(this.model);
+		if (!cache) this.averages.set(this.model, (cache = new Map()));
+		let average = cache.get(workflowKey);
+		if (average === undefined) {
+			const values = this.servers.map((s) => this.model.estimate(s.id, workflowKey) ?? 0);
+			average = this.model.knows(workflowKey) ? values.reduce((a, b) => a + b, 0) / values.length : Number.POSITIVE_INFINITY;
+			cache.set(workflowKey, average);
+		}
+		return average;
 	}
 
 	/** Expected seconds of a workflow on a server, for planning. */
