@@ -75,6 +75,10 @@ const PROBE_TIMEOUT_MS = 1500;
 const DEFAULT_UNREACHABLE_MS = 10_000;
 const OBJECT_INFO_TIMEOUT_MS = 10_000;
 /** A move must promise at least this much earlier finish (fraction of the scene's expected time). */
+/** An unmeasured workflow is planned as this many times the longest measured one. */
+const UNMEASURED_COST_FACTOR = 4;
+/** After a reservation was refused (another worker took the slot), look again this soon. */
+const CONTENDED_RETRY_MS = 100;
 const MOVE_MARGIN = 0.25;
 
 interface Waiting {
@@ -125,6 +129,8 @@ class Batch {
 	private pumpAgain = false;
 	private timer?: NodeJS.Timeout;
 	private lastRefresh = 0;
+	/** A reservation the plan expected to succeed was refused: the shared state moved under us. */
+	private contended = false;
 	private finish!: () => void;
 	private aborted = false;
 
@@ -261,7 +267,9 @@ class Batch {
 
 	private async schedule(): Promise<void> {
 		if (this.aborted) return;
-		if (Date.now() - this.lastRefresh >= (this.options.refreshMs ?? 1000)) {
+		const contended = this.contended;
+		this.contended = false;
+		if (contended || Date.now() - this.lastRefresh >= (this.options.refreshMs ?? 1000)) {
 			await this.probeStale();
 			await this.refresh();
 		}
@@ -302,6 +310,7 @@ class Batch {
 				if (result === 'none') {
 					full.add(server.id);
 					refused = true;
+					this.contended = true;
 				} else capacity--;
 				if (this.aborted || capacity <= 0) return;
 			}
@@ -339,8 +348,11 @@ class Batch {
 		if (this.options.strategy === 'leastLoaded') return 1 / weight;
 		const known = this.model.estimate(serverId, workflowKey);
 		if (known !== undefined) return known;
-		// Unmeasured workflow: assume the batch's typical time, scaled by what is known of the server.
-		return this.model.slowness(serverId) / weight;
+		// Unmeasured workflow: assume it is long (a multiple of the longest measured one), so that while
+		// it is being measured it goes to the servers known to be fast, not to a slow one it could tie up.
+		const longest = this.model.longestCost();
+		const prior = longest === undefined ? 1 : longest * UNMEASURED_COST_FACTOR;
+		return (this.model.slowness(serverId) * prior) / weight;
 	}
 
 	/**
@@ -588,7 +600,8 @@ class Batch {
 		if (this.aborted || this.queue.length === 0) return;
 		const now = Date.now();
 		const nextReady = Math.min(...this.queue.map((w) => w.notBefore));
-		const delay = Math.max(10, Math.min(this.options.refreshMs ?? 1000, nextReady - now));
+		const period = this.contended ? CONTENDED_RETRY_MS : (this.options.refreshMs ?? 1000);
+		const delay = Math.max(10, Math.min(period, nextReady - now));
 		this.timer = setTimeout(() => this.pump(), delay);
 	}
 

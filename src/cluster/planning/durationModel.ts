@@ -41,6 +41,12 @@ export class DurationModel {
 		return Math.exp(a + b);
 	}
 
+	/** Expected seconds of the longest measured workflow on an average server (undefined before any sample). */
+	longestCost(): number | undefined {
+		if (this.workflowTerm.size === 0) return undefined;
+		return Math.exp(Math.max(...this.workflowTerm.values()));
+	}
+
 	/** Relative speed factor of a server (1 = average; 2 = takes twice as long). */
 	slowness(serverId: string): number {
 		return Math.exp(this.serverTerm.get(serverId) ?? 0);

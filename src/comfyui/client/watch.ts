@@ -65,7 +65,7 @@ const LATE_HISTORY = { initialMs: 50, maxMs: 500, attempts: 8 };
 /** Pause before the second look that confirms a prompt is gone. */
 const LOST_CONFIRM_MS = 300;
 /** How long refused connections (nothing listening) are tolerated before the watch gives up. */
-const REFUSED_MS = 2_000;
+const REFUSED_MS = 500;
 
 type DeadlineReason = 'queue-wait-timeout' | 'inactivity-timeout' | 'total-timeout';
 
