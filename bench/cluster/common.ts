@@ -4,7 +4,7 @@
  */
 import type { ApiGraph } from '../../src/comfyui/client';
 
-export const MS_PER_STEP = 100;
+export const MS_PER_STEP = 250;
 export const STEPS_PER_UNIT = 4;
 /** One cost unit at speed 1. */
 export const COST_UNIT_MS = MS_PER_STEP * STEPS_PER_UNIT;
