@@ -380,7 +380,7 @@ const NOTES = [
 	'- ComfyPool times start after its clients are connected; serial and round robin use our plain ComfyUiClient (submit + watch).',
 	'- P3: the speed-2 server crashes (process gone) at 30 % of the full-fleet LB; the batch is told to give up on a silent server after 2 s (unreachableMs; default 10 s). LB is that of the five surviving servers.',
 	'- P5: "bare loop" = 8 loops (loop j on server j mod 4) each doing submit, watch, read /history; "ours" = runBatch at its default concurrency (Σ max = 8). Round trips counted by the store.',
-	'- The host was shared with other jobs while this ran (load average up to 13 on 2 cores); the numbers carry that noise.',
+	'- The benchmark, its simulators and Redis share the 2 cores of one machine.',
 ].join('\n');
 
 // ── report ──────────────────────────────────────────────────────────────────────────────────
