@@ -25,6 +25,7 @@ import { startCloudflareImagesFake, type CloudflareImagesFake } from '../fakes/c
 import { startFauxqs, type FauxqsHandle } from '../fakes/fauxqs';
 import { defaultCatalogue, startFleet, type ComfyUiSimulator, type Fleet, type SimulatorOptions } from '../sim';
 import { chain, node, NodeTypes, runWorkflow, type RunResult } from '../workflow/harness';
+import { deleteKeysUnder } from '../setup/redis';
 
 export const CHECKPOINT = 'v1-5-pruned-emaonly.safetensors';
 export const OTHER_CHECKPOINT = 'sdxl-base-1.0.safetensors';
@@ -84,18 +85,7 @@ export function redisCredential(extra: ICredentialDataDecryptedObject = {}): ICr
 
 /** Deletes every key under a prefix in the test database. */
 export async function deleteKeys(prefix: string): Promise<void> {
-	const redis = new Redis({ host: '127.0.0.1', port: 6379, db: 13, lazyConnect: true, maxRetriesPerRequest: 1 });
-	try {
-		await redis.connect();
-		let cursor = '0';
-		do {
-			const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-			cursor = next;
-			if (keys.length) await redis.del(...keys);
-		} while (cursor !== '0');
-	} finally {
-		redis.disconnect();
-	}
+	await deleteKeysUnder(prefix);
 }
 
 export async function freePort(): Promise<number> {

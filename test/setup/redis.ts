@@ -8,3 +8,23 @@ export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6
 export function testKeyPrefix(name: string): string {
 	return `test:${name}:${process.pid}:${Date.now().toString(36)}:`;
 }
+
+/** Deletes every key under `prefix` in the test database (of the Redis on `port`); returns how many. */
+export async function deleteKeysUnder(prefix: string, port = 6379): Promise<number> {
+	const { default: Redis } = await import('ioredis');
+	const url = new URL(TEST_REDIS_URL);
+	const redis = new Redis({ host: url.hostname, port, db: Number(url.pathname.slice(1) || 13), lazyConnect: true, maxRetriesPerRequest: 1 });
+	let deleted = 0;
+	try {
+		await redis.connect();
+		let cursor = '0';
+		do {
+			const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+			cursor = next;
+			if (keys.length) deleted += await redis.del(...keys);
+		} while (cursor !== '0');
+	} finally {
+		redis.disconnect();
+	}
+	return deleted;
+}

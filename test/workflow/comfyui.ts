@@ -14,6 +14,7 @@ import { ComfyUiCluster } from '../../nodes/ComfyUiCluster/ComfyUiCluster.node';
 import { startFleet, type ComfyUiSimulator, type Fleet, type SimulatorOptions } from '../sim';
 import { registerBuiltins } from './builtins';
 import { NodeTypes, runWorkflow, type RunOptions, type RunResult } from './harness';
+import { deleteKeysUnder } from '../setup/redis';
 
 export const CHECKPOINT = 'v1-5-pruned-emaonly.safetensors';
 export const NODE_TYPE = 'n8n-nodes-comfyui-cluster.comfyUiCluster';
@@ -128,20 +129,7 @@ export function uniquePrefix(name: string): string {
 
 /** Deletes every key under a prefix in the test database. */
 export async function deleteKeys(prefix: string): Promise<number> {
-	const redis = new Redis({ host: '127.0.0.1', port: 6379, db: 13, lazyConnect: true, maxRetriesPerRequest: 1 });
-	let deleted = 0;
-	try {
-		await redis.connect();
-		let cursor = '0';
-		do {
-			const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-			cursor = next;
-			if (keys.length) deleted += await redis.del(...keys);
-		} while (cursor !== '0');
-	} finally {
-		redis.disconnect();
-	}
-	return deleted;
+	return deleteKeysUnder(prefix);
 }
 
 /** Keys under a prefix in the test database. */

@@ -2,11 +2,11 @@
  * Shared pieces of the batch integration tests: a txt2img graph whose cost is its KSampler steps,
  * runtimes on the test Redis with their own key prefix, and fleet-wide views of the simulators' records.
  */
-import Redis from 'ioredis';
 import { buildScene } from '../../../src/cluster/sceneBuilder';
 import type { SceneRequest } from '../../../src/cluster/scene';
 import type { SceneSpec } from '../../../src/cluster/sceneBuilder';
 import type { ComfyUiSimulator } from '../../sim';
+import { deleteKeysUnder } from '../../setup/redis';
 
 export const REDIS = { mode: 'single' as const, host: '127.0.0.1', port: 6379, db: 13 };
 export const FAST_BACKOFF = { initialMs: 20, maxMs: 100, factor: 2, jitter: 0 };
@@ -64,18 +64,7 @@ export function uniquePrefix(name: string): string {
 
 /** Deletes every key under a prefix in the test database. */
 export async function cleanKeys(prefix: string, port = 6379): Promise<void> {
-	const redis = new Redis({ host: '127.0.0.1', port, db: 13, lazyConnect: true, maxRetriesPerRequest: 1 });
-	try {
-		await redis.connect();
-		let cursor = '0';
-		do {
-			const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-			cursor = next;
-			if (keys.length) await redis.del(...keys);
-		} while (cursor !== '0');
-	} finally {
-		redis.disconnect();
-	}
+	await deleteKeysUnder(prefix, port);
 }
 
 export async function waitFor(check: () => boolean, timeoutMs = 10_000, stepMs = 10): Promise<void> {
