@@ -79,6 +79,8 @@ const OBJECT_INFO_TIMEOUT_MS = 10_000;
 const UNMEASURED_COST_FACTOR = 4;
 /** After a reservation was refused (another worker took the slot), look again this soon. */
 const CONTENDED_RETRY_MS = 100;
+/** Refresh period while other workers hold leases on our servers. */
+const SHARED_REFRESH_MS = 200;
 const MOVE_MARGIN = 0.25;
 
 interface Waiting {
@@ -131,6 +133,8 @@ class Batch {
 	private lastRefresh = 0;
 	/** A reservation the plan expected to succeed was refused: the shared state moved under us. */
 	private contended = false;
+	/** Leases of ours being released, per server. */
+	private readonly releasing = new Map<string, number>();
 	private finish!: () => void;
 	private aborted = false;
 
@@ -269,7 +273,7 @@ class Batch {
 		if (this.aborted) return;
 		const contended = this.contended;
 		this.contended = false;
-		if (contended || Date.now() - this.lastRefresh >= (this.options.refreshMs ?? 1000)) {
+		if (contended || Date.now() - this.lastRefresh >= this.refreshPeriod()) {
 			await this.probeStale();
 			await this.refresh();
 		}
@@ -295,7 +299,8 @@ class Batch {
 	private async placeByFinishTime(ready: Waiting[], capacity: number): Promise<void> {
 		const full = new Set<string>();
 		for (let round = 0; round < 3 && capacity > 0 && !this.aborted; round++) {
-			const pending = ready.filter((w) => this.queue.includes(w));
+			const queued = new Set(this.queue);
+			const pending = ready.filter((w) => queued.has(w));
 			const plan = planPlacements(
 				this.planServers(full),
 				pending.map((w) => ({ key: w, workflowKey: w.scene.workflowKey, candidates: this.candidates(w).map((s) => s.id) })),
@@ -494,9 +499,12 @@ class Batch {
 			if (run.renewTimer) clearInterval(run.renewTimer);
 			this.running.delete(run);
 		}
+		// Until the store has the release, the lease is still ours (not another worker's) in its counts.
+		this.releasing.set(server.id, (this.releasing.get(server.id) ?? 0) + 1);
 		await this.runtime.store.release(run.lease, outcome).catch((error) => {
 			this.runtime.logger?.warn(`Could not release a lease on ${server.url}: ${this.clean(String(error))}`);
 		});
+		this.releasing.set(server.id, (this.releasing.get(server.id) ?? 1) - 1);
 		this.pump();
 	}
 
@@ -593,6 +601,16 @@ class Batch {
 		this.queue.push(waiting);
 	}
 
+	/**
+	 * How often to re-read the shared state while scenes wait: slots that other workers free are seen
+	 * only then, so read more often while other workers hold leases on these servers.
+	 */
+	private refreshPeriod(): number {
+		const period = this.options.refreshMs ?? 1000;
+		const shared = [...this.foreign.values()].some((n) => n > 0);
+		return shared ? Math.min(period, SHARED_REFRESH_MS) : period;
+	}
+
 	/** Wakes the scheduler for backoffs that end and to notice capacity freed by other workers. */
 	private arm(): void {
 		if (this.timer) clearTimeout(this.timer);
@@ -600,7 +618,7 @@ class Batch {
 		if (this.aborted || this.queue.length === 0) return;
 		const now = Date.now();
 		const nextReady = Math.min(...this.queue.map((w) => w.notBefore));
-		const period = this.contended ? CONTENDED_RETRY_MS : (this.options.refreshMs ?? 1000);
+		const period = this.contended ? CONTENDED_RETRY_MS : this.refreshPeriod();
 		const delay = Math.max(10, Math.min(period, nextReady - now));
 		this.timer = setTimeout(() => this.pump(), delay);
 	}
@@ -645,7 +663,7 @@ class Batch {
 	}
 
 	private ours(serverId: string): number {
-		let n = 0;
+		let n = this.releasing.get(serverId) ?? 0;
 		for (const r of this.running) if (r.serverId === serverId) n++;
 		return n;
 	}
