@@ -33,6 +33,19 @@ export const bucketField: INodeProperties = {
 };
 
 /** Builds the S3 engine from the credential (+ node bucket). */
+/** Lifetime of presigned URLs, shown for the operation in `show` when the URL kind is presigned. */
+export function presignExpiryField(show: Record<string, string[]>, description: string): INodeProperties {
+	return {
+		displayName: 'Expires In (Seconds)',
+		name: 'presignExpiry',
+		type: 'number',
+		default: 3600,
+		typeOptions: { minValue: 1, maxValue: 604800 },
+		displayOptions: { show: { ...show, ...s3Only, urlKind: ['presigned'] } },
+		description,
+	};
+}
+
 export function s3ConfigFromCredential(credential: ICredentialDataDecryptedObject, bucket: string, extra: Partial<S3StorageConfig> = {}): S3StorageConfig {
 	const preset = String(credential.preset ?? 'aws');
 	if (!isPresetName(preset)) throw new Error(`Unknown S3 provider "${preset}" in the credential`);

@@ -1,7 +1,7 @@
 /** Get URL: a public or presigned URL for an object, or a Cloudflare delivery URL for an image. */
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { normalizeKey } from '../../../src/storage';
-import { bucketField, cfOnly, createCloudflare, createS3, itemError, s3Only, type Provider } from './common';
+import { bucketField, cfOnly, createCloudflare, createS3, itemError, presignExpiryField, type Provider, s3Only } from './common';
 
 const show = { operation: ['getUrl'] };
 
@@ -28,15 +28,7 @@ export const description: INodeProperties[] = [
 		],
 		description: 'Which URL to build',
 	},
-	{
-		displayName: 'Expires In (Seconds)',
-		name: 'presignExpiry',
-		type: 'number',
-		default: 3600,
-		typeOptions: { minValue: 1, maxValue: 604800 },
-		displayOptions: { show: { ...show, ...s3Only, urlKind: ['presigned'] } },
-		description: 'Lifetime of the presigned URL, at most 7 days (604800 seconds)',
-	},
+	presignExpiryField(show, 'Lifetime of the presigned URL, at most 7 days (604800 seconds)'),
 	{
 		displayName: 'Content-Disposition',
 		name: 'contentDisposition',

@@ -1,7 +1,7 @@
 /** Upload: every (or the named) binary property of every item, through one concurrency limit. */
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { uploadAll, type FileResult, type UploadBody, type UploadFileSpec, type UploadTarget } from '../../../src/storage';
-import { bucketField, cfOnly, createCloudflare, createS3, itemError, nodeLogger, s3Only, toNodeError, type Provider } from './common';
+import { bucketField, cfOnly, createCloudflare, createS3, itemError, nodeLogger, presignExpiryField, type Provider, s3Only, toNodeError } from './common';
 
 const show = { operation: ['upload'] };
 
@@ -47,15 +47,7 @@ export const description: INodeProperties[] = [
 		],
 		description: 'Which URL to return for each object',
 	},
-	{
-		displayName: 'Expires In (Seconds)',
-		name: 'presignExpiry',
-		type: 'number',
-		default: 3600,
-		typeOptions: { minValue: 1, maxValue: 604800 },
-		displayOptions: { show: { ...show, ...s3Only, urlKind: ['presigned'] } },
-		description: 'Lifetime of presigned URLs, at most 7 days (604800 seconds)',
-	},
+	presignExpiryField(show, 'Lifetime of presigned URLs, at most 7 days (604800 seconds)'),
 	{
 		displayName: 'Variant',
 		name: 'variant',

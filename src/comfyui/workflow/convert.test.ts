@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 
-import { workflowFixture } from '../../../test/fixtures/workflows/fixtures';
+import { formatError, workflowFixture } from '../../../test/fixtures/workflows/fixtures';
 import { convertUiWorkflow, typesConnect } from './convert';
 import { WorkflowFormatError } from './errors';
 import { loadWorkflow } from './load';
@@ -24,16 +24,6 @@ function node(workflow: UiFixture, id: number): UiFixture['nodes'][number] {
 	const found = workflow.nodes.find((n) => n.id === id);
 	if (!found) throw new Error(`fixture has no node ${id}`);
 	return found;
-}
-
-function formatError(fn: () => unknown): WorkflowFormatError {
-	try {
-		fn();
-	} catch (error) {
-		if (error instanceof WorkflowFormatError) return error;
-		throw error;
-	}
-	throw new Error('expected a WorkflowFormatError');
 }
 
 function expectSameGraph(actual: ApiGraph, expected: ApiGraph): void {

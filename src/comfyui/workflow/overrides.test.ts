@@ -1,4 +1,4 @@
-import { workflowFixture } from '../../../test/fixtures/workflows/fixtures';
+import { formatError, workflowFixture } from '../../../test/fixtures/workflows/fixtures';
 import { WorkflowFormatError } from './errors';
 import { findNodeId } from './nodeRef';
 import type { ObjectInfo } from './objectInfo';
@@ -7,16 +7,6 @@ import { parseWorkflow } from './parse';
 
 const objectInfo = workflowFixture<ObjectInfo>('object_info.json');
 const graph = parseWorkflow(workflowFixture('txt2img.api.json'));
-
-function formatError(fn: () => unknown): WorkflowFormatError {
-	try {
-		fn();
-	} catch (error) {
-		if (error instanceof WorkflowFormatError) return error;
-		throw error;
-	}
-	throw new Error('expected a WorkflowFormatError');
-}
 
 describe('findNodeId', () => {
 	it('finds by id, then by title', () => {

@@ -1,21 +1,11 @@
 import fc from 'fast-check';
 
-import { workflowFixture } from '../../../test/fixtures/workflows/fixtures';
+import { formatError, workflowFixture } from '../../../test/fixtures/workflows/fixtures';
 import { InvalidWorkflowError } from '../errors';
 import { WorkflowFormatError } from './errors';
 import { detectFormat, parseWorkflow } from './parse';
 
 const graph = workflowFixture<Record<string, unknown>>('txt2img.api.json');
-
-function formatError(fn: () => unknown): WorkflowFormatError {
-	try {
-		fn();
-	} catch (error) {
-		if (error instanceof WorkflowFormatError) return error;
-		throw error;
-	}
-	throw new Error('expected a WorkflowFormatError');
-}
 
 describe('parseWorkflow', () => {
 	it('reads a bare graph object', () => {

@@ -1,5 +1,4 @@
-import { workflowFixture } from '../../../test/fixtures/workflows/fixtures';
-import { WorkflowFormatError } from './errors';
+import { formatError, workflowFixture } from '../../../test/fixtures/workflows/fixtures';
 import { parseWorkflow } from './parse';
 import { fillPlaceholders, listPlaceholders } from './placeholders';
 
@@ -11,16 +10,6 @@ function templated() {
 	graph['7'].inputs.text = 'blurry';
 	graph['5'].inputs.width = '{{width}}';
 	return graph;
-}
-
-function formatError(fn: () => unknown): WorkflowFormatError {
-	try {
-		fn();
-	} catch (error) {
-		if (error instanceof WorkflowFormatError) return error;
-		throw error;
-	}
-	throw new Error('expected a WorkflowFormatError');
 }
 
 describe('placeholders', () => {
