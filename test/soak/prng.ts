@@ -1,6 +1,8 @@
 /**
  * A small seeded PRNG (mulberry32) so a soak or fuzz run can be replayed from its printed seed.
  */
+import { seededRandom } from '../sim/http-util';
+
 export interface Prng {
 	/** Uniform in [0, 1). */
 	next(): number;
@@ -14,14 +16,7 @@ export interface Prng {
 }
 
 export function prng(seed: number): Prng {
-	let state = seed >>> 0;
-	const next = (): number => {
-		state = (state + 0x6d2b79f5) >>> 0;
-		let t = state;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
+	const next = seededRandom(seed);
 	const int = (min: number, max: number): number => min + Math.floor(next() * (max - min + 1));
 	return {
 		next,

@@ -2,20 +2,10 @@ import { workflowFixture } from '../../../test/fixtures/workflows/fixtures';
 import type { ObjectInfo } from './objectInfo';
 import { parseWorkflow } from './parse';
 import { applySeedMode, randomInteger, readSeeds } from './seed';
+import { seededRandom } from '../../../test/sim/http-util';
 
 const objectInfo = workflowFixture<ObjectInfo>('object_info.json');
 const graph = parseWorkflow(workflowFixture('reroute-primitive.api.json'));
-
-/** A deterministic generator in [0, 1) (mulberry32). */
-function seeded(seed: number): () => number {
-	let a = seed;
-	return () => {
-		a = (a + 0x6d2b79f5) | 0;
-		let t = Math.imul(a ^ (a >>> 15), 1 | a);
-		t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 describe('seeds', () => {
 	it('reads the literal seed and noise_seed inputs', () => {
@@ -32,9 +22,9 @@ describe('seeds', () => {
 	});
 
 	it('gives every seed a new random whole number within range, reproducibly with a seeded generator', () => {
-		const a = applySeedMode(graph, 'random', seeded(1), objectInfo);
-		const b = applySeedMode(graph, 'random', seeded(1), objectInfo);
-		const c = applySeedMode(graph, 'random', seeded(2), objectInfo);
+		const a = applySeedMode(graph, 'random', seededRandom(1), objectInfo);
+		const b = applySeedMode(graph, 'random', seededRandom(1), objectInfo);
+		const c = applySeedMode(graph, 'random', seededRandom(2), objectInfo);
 		expect(a).toEqual(b);
 		expect(readSeeds(c)).not.toEqual(readSeeds(a));
 		for (const { value } of [...readSeeds(a), ...readSeeds(c)]) {
@@ -55,7 +45,7 @@ describe('seeds', () => {
 		const linked = structuredClone(graph);
 		linked['8'].inputs.noise_seed = ['5', 0];
 		for (let i = 0; i < 50; i++) {
-			const result = applySeedMode(linked, 'random', seeded(i), info);
+			const result = applySeedMode(linked, 'random', seededRandom(i), info);
 			expect([0, 1, 2, 3]).toContain(result['6'].inputs.seed);
 			expect(result['8'].inputs.noise_seed).toEqual(['5', 0]);
 		}

@@ -8,6 +8,7 @@ import { RedisHealthStore } from '../../../src/cluster/store/RedisHealthStore';
 import type { HealthStore, Lease, Outcome } from '../../../src/cluster/store/HealthStore';
 import type { StrategyName } from '../../../src/cluster/strategies/types';
 import { lease } from './healthStoreSuite';
+import { seededRandom } from '../../sim/http-util';
 
 const run = promisify(execFile);
 const prefix = testKeyPrefix('redis-extra');
@@ -22,20 +23,9 @@ afterAll(async () => {
 	await redis.quit();
 });
 
-/** Small deterministic PRNG so a failing scenario can be replayed. */
-function mulberry32(seed: number): () => number {
-	let a = seed;
-	return () => {
-		a = (a + 0x6d2b79f5) | 0;
-		let t = Math.imul(a ^ (a >>> 15), 1 | a);
-		t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
-
 describe('RedisHealthStore against MemoryHealthStore', () => {
 	it.each([1, 2, 3, 4])('picks the same servers in a random scenario (seed %i)', async (seed) => {
-		const rand = mulberry32(seed);
+		const rand = seededRandom(seed);
 		// A frozen clock: both stores must see the very same times.
 		const clock = { offset: 0, now: () => 1_800_000_000_000 + clock.offset };
 		const options = { now: clock.now, random: () => 0.25, breaker: { threshold: 2, baseMs: 2_000 }, selection: { slowStartMs: 5_000, minSamples: 2 } };
