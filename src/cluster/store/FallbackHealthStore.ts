@@ -4,7 +4,7 @@
  * `retryMs`). Leases remember the store that issued them, so each is renewed and released there.
  */
 import type { SystemStats } from '../strategies/types';
-import type { CapabilityDigest, HealthStore, Lease, Outcome, ProbeResult, SelectArgs, SelectResult, ServerStatus, StoreServer } from './HealthStore';
+import type { CapabilityDigest, CommitArgs, CommitResult, HealthStore, Lease, Outcome, ProbeResult, Release, SelectArgs, SelectResult, ServerStatus, StoreServer } from './HealthStore';
 import { MemoryHealthStore } from './MemoryHealthStore';
 import type { RedisHealthStore } from './RedisHealthStore';
 import { isUnavailableError, waitReady } from './redisConnection';
@@ -63,6 +63,19 @@ export class FallbackHealthStore implements HealthStore {
 		if (lease.store === 'memory') return this.memory.release(lease, outcome);
 		// The Redis lease will expire by itself; record the outcome locally meanwhile.
 		return this.onRedis(() => this.redis.release(lease, outcome), () => this.memory.release(lease, outcome));
+	}
+
+	async commit(args: CommitArgs): Promise<CommitResult> {
+		const releases = args.release ?? [];
+		const local = releases.filter((r) => r.lease.store === 'memory');
+		const shared = releases.filter((r) => r.lease.store !== 'memory');
+		const { released: localReleased } = await this.memory.commit({ release: local });
+		// Redis away: its leases expire by themselves; their outcomes are recorded locally meanwhile.
+		const result = await this.call((store) => store.commit({ release: shared, reserve: args.reserve }));
+		const byLease = new Map<Release, boolean>();
+		local.forEach((r, i) => byLease.set(r, localReleased[i]));
+		shared.forEach((r, i) => byLease.set(r, result.released[i]));
+		return { released: releases.map((r) => byLease.get(r) ?? false), reserved: result.reserved };
 	}
 
 	recordProbes(results: readonly ProbeResult[]): Promise<void> {

@@ -49,6 +49,30 @@ export interface SelectArgs {
 
 export type SelectResult = { lease: Lease; reason: string; trial: boolean; panic: boolean } | { none: string };
 
+/** A finished scene's lease and how the scene ended. */
+export interface Release {
+	lease: Lease;
+	outcome: Outcome;
+	/**
+	 * Keep the lease, renewed for this long, instead of freeing its slot: the slot passes straight to
+	 * another scene of the caller on the same server. Has no effect on a lease that already expired.
+	 */
+	keepTtlMs?: number;
+}
+
+/** Releases first, then reservations in order (each as `selectAndReserve` would make it). */
+export interface CommitArgs {
+	release?: readonly Release[];
+	reserve?: readonly SelectArgs[];
+}
+
+export interface CommitResult {
+	/** Per release, in order: whether the lease was still live. */
+	released: boolean[];
+	/** Per reservation, in order. */
+	reserved: SelectResult[];
+}
+
 export interface ProbeResult {
 	serverId: string;
 	/** false counts as a transient failure for the server's breaker (a refused connection opens it quickly). */
@@ -88,6 +112,11 @@ export interface HealthStore {
 	renew(lease: Lease, ttlMs: number): Promise<boolean>;
 	/** Frees the slot and records the outcome (speed average, breaker, last error); false when it had expired. */
 	release(lease: Lease, outcome: Outcome): Promise<boolean>;
+	/**
+	 * Releases and reservations as one atomic step (one Redis round trip): a scheduler hands back the
+	 * slots of finished scenes and takes new ones in a single exchange.
+	 */
+	commit(args: CommitArgs): Promise<CommitResult>;
 	/** Records the results of `GET /prompt` probes, many servers at once. */
 	recordProbes(results: readonly ProbeResult[]): Promise<void>;
 	recordSystemStats(serverId: string, stats: SystemStats): Promise<void>;

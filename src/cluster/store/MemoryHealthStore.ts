@@ -11,6 +11,8 @@ import {
 	newLeaseId,
 	resolveStoreOptions,
 	type CapabilityDigest,
+	type CommitArgs,
+	type CommitResult,
 	type HealthStore,
 	type HealthStoreOptions,
 	type HealthStoreOptionsInput,
@@ -46,6 +48,21 @@ export class MemoryHealthStore implements HealthStore {
 	}
 
 	async selectAndReserve(args: SelectArgs): Promise<SelectResult> {
+		return this.select(args);
+	}
+
+	async release(lease: Lease, outcome: Outcome): Promise<boolean> {
+		return this.free(lease, outcome);
+	}
+
+	async commit(args: CommitArgs): Promise<CommitResult> {
+		// Nothing here awaits, so no other caller of this process runs in between.
+		const released = (args.release ?? []).map((r) => this.free(r.lease, r.outcome, r.keepTtlMs));
+		const reserved = (args.reserve ?? []).map((r) => this.select(r));
+		return { released, reserved };
+	}
+
+	private select(args: SelectArgs): SelectResult {
 		const now = this.options.now();
 		this.dropExpired(now);
 		const inFlight = this.inFlightCounts();
@@ -88,11 +105,14 @@ export class MemoryHealthStore implements HealthStore {
 		return true;
 	}
 
-	async release(lease: Lease, outcome: Outcome): Promise<boolean> {
+	private free(lease: Lease, outcome: Outcome, keepTtlMs?: number): boolean {
 		const now = this.options.now();
 		const live = this.leases.get(lease.id);
 		const wasLive = live !== undefined && live.expiresAt > now;
-		this.leases.delete(lease.id);
+		if (wasLive && keepTtlMs !== undefined) {
+			live.expiresAt = now + keepTtlMs;
+			lease.expiresAt = live.expiresAt;
+		} else this.leases.delete(lease.id);
 		const record = this.record(lease.serverId);
 		const { breaker } = this.options;
 		if (outcome.kind === 'transient') {

@@ -10,6 +10,8 @@ import {
 	newLeaseId,
 	resolveStoreOptions,
 	type CapabilityDigest,
+	type CommitArgs,
+	type CommitResult,
 	type HealthStore,
 	type HealthStoreOptions,
 	type HealthStoreOptionsInput,
@@ -22,7 +24,7 @@ import {
 	type StoreServer,
 } from './HealthStore';
 import { clusterKeys, type ClusterKeys } from './keys';
-import { runScript, SCRIPTS, type LuaScript, type RedisClient } from './scripts';
+import { runScript, runScriptsAtomically, SCRIPTS, type LuaScript, type RedisClient, type ScriptCall } from './scripts';
 
 export interface RedisHealthStoreOptions extends HealthStoreOptionsInput {
 	clusterHash: string;
@@ -64,28 +66,8 @@ export class RedisHealthStore implements HealthStore {
 	}
 
 	async selectAndReserve(args: SelectArgs): Promise<SelectResult> {
-		const now = this.options.now();
-		const leaseId = newLeaseId();
-		const k = this.keys;
-		const payload = {
-			now,
-			leaseId,
-			leaseTtlMs: args.leaseTtlMs,
-			strategy: args.strategy,
-			workflowKey: args.workflowKey,
-			servers: args.servers.map((s) => ({ id: s.id, weight: s.weight, max: s.max })),
-			exclude: [...(args.exclude ?? [])],
-			options: { ...this.options.selection, ...args.options },
-			stateTtlMs: this.stateTtlMs,
-		};
-		const reply = JSON.parse(String(await this.run(SCRIPTS.selectReserve, [k.leases, k.breaker, k.queue, k.ewma, k.stats, k.rr], [JSON.stringify(payload)]))) as SelectReply;
-		if (reply.none !== undefined || reply.serverId === undefined) return { none: reply.none ?? 'no server is free' };
-		return {
-			lease: { id: leaseId, serverId: reply.serverId, expiresAt: Number(reply.expiresAt), store: 'redis' },
-			reason: reply.reason ?? '',
-			trial: reply.trial === true,
-			panic: reply.panic === true,
-		};
+		const call = this.selectCall(args);
+		return this.selectResult(call, await this.run(call.script, call.keys, call.args));
 	}
 
 	async renew(lease: Lease, ttlMs: number): Promise<boolean> {
@@ -97,10 +79,62 @@ export class RedisHealthStore implements HealthStore {
 	}
 
 	async release(lease: Lease, outcome: Outcome): Promise<boolean> {
+		const call = this.releaseCall(lease, outcome);
+		return Number(await this.run(call.script, call.keys, call.args)) === 1;
+	}
+
+	async commit(args: CommitArgs): Promise<CommitResult> {
+		const releases = (args.release ?? []).map((r) => this.releaseCall(r.lease, r.outcome, r.keepTtlMs));
+		const reserves = (args.reserve ?? []).map((r) => this.selectCall(r));
+		if (releases.length + reserves.length === 0) return { released: [], reserved: [] };
+		this.trips++;
+		const replies = await runScriptsAtomically(this.redis, [...releases, ...reserves]);
+		(args.release ?? []).forEach((r, i) => {
+			const { keepUntil } = releases[i];
+			if (keepUntil !== undefined && Number(replies[i]) === 1) r.lease.expiresAt = keepUntil;
+		});
+		return {
+			released: releases.map((_, i) => Number(replies[i]) === 1),
+			reserved: reserves.map((call, i) => this.selectResult(call, replies[releases.length + i])),
+		};
+	}
+
+	private selectCall(args: SelectArgs): ScriptCall & { leaseId: string } {
 		const k = this.keys;
+		const leaseId = newLeaseId();
 		const payload = {
 			now: this.options.now(),
+			leaseId,
+			leaseTtlMs: args.leaseTtlMs,
+			strategy: args.strategy,
+			workflowKey: args.workflowKey,
+			servers: args.servers.map((s) => ({ id: s.id, weight: s.weight, max: s.max })),
+			exclude: [...(args.exclude ?? [])],
+			options: { ...this.options.selection, ...args.options },
+			stateTtlMs: this.stateTtlMs,
+		};
+		return { script: SCRIPTS.selectReserve, keys: [k.leases, k.breaker, k.queue, k.ewma, k.stats, k.rr], args: [JSON.stringify(payload)], leaseId };
+	}
+
+	private selectResult(call: { leaseId: string }, raw: unknown): SelectResult {
+		const reply = JSON.parse(String(raw)) as SelectReply;
+		if (reply.none !== undefined || reply.serverId === undefined) return { none: reply.none ?? 'no server is free' };
+		return {
+			lease: { id: call.leaseId, serverId: reply.serverId, expiresAt: Number(reply.expiresAt), store: 'redis' },
+			reason: reply.reason ?? '',
+			trial: reply.trial === true,
+			panic: reply.panic === true,
+		};
+	}
+
+	private releaseCall(lease: Lease, outcome: Outcome, keepTtlMs?: number): ScriptCall & { keepUntil?: number } {
+		const k = this.keys;
+		const now = this.options.now();
+		const keepUntil = keepTtlMs === undefined ? undefined : now + keepTtlMs;
+		const payload = {
+			now,
 			member: member(lease),
+			keepUntil,
 			kind: outcome.kind,
 			workflowKey: outcome.workflowKey,
 			executionMs: outcome.executionMs,
@@ -110,7 +144,7 @@ export class RedisHealthStore implements HealthStore {
 			alpha: this.options.ewmaAlpha,
 			stateTtlMs: this.stateTtlMs,
 		};
-		return Number(await this.run(SCRIPTS.release, [k.leases, k.breaker, k.ewma, k.queue, k.errors], [JSON.stringify(payload)])) === 1;
+		return { script: SCRIPTS.release, keys: [k.leases, k.breaker, k.ewma, k.queue, k.errors], args: [JSON.stringify(payload)], keepUntil };
 	}
 
 	async recordProbes(results: readonly ProbeResult[]): Promise<void> {

@@ -43,6 +43,48 @@ export async function runScript(redis: RedisClient, script: LuaScript, keys: rea
 	}
 }
 
+export interface ScriptCall {
+	script: LuaScript;
+	keys: readonly string[];
+	args: ReadonlyArray<string | number>;
+}
+
+/**
+ * Runs several scripts in one MULTI/EXEC: one round trip, and no other client's command runs in
+ * between. Calls that find Redis without their script (after a restart or SCRIPT FLUSH) are run
+ * again, in order, once the scripts are loaded.
+ */
+export async function runScriptsAtomically(redis: RedisClient, calls: readonly ScriptCall[]): Promise<unknown[]> {
+	if (calls.length === 1) return [await runScript(redis, calls[0].script, calls[0].keys, calls[0].args)];
+	const results = await execScripts(redis, calls);
+	const missing = results.flatMap((result, i) => (isNoScript(result.error) ? [i] : []));
+	if (missing.length > 0) {
+		const scripts = new Map(missing.map((i) => [calls[i].script.sha, calls[i].script]));
+		await Promise.all([...scripts.values()].map((script) => redis.script('LOAD', script.source)));
+		const again = await execScripts(redis, missing.map((i) => calls[i]));
+		missing.forEach((i, j) => (results[i] = again[j]));
+	}
+	return results.map((result) => {
+		if (result.error) throw result.error;
+		return result.value;
+	});
+}
+
+async function execScripts(redis: RedisClient, calls: readonly ScriptCall[]): Promise<Array<{ error: Error | null; value: unknown }>> {
+	const multi = redis.multi();
+	for (const call of calls) {
+		if (call.keys.length !== call.script.numberOfKeys) throw new Error(`${call.script.name} takes ${call.script.numberOfKeys} keys, got ${call.keys.length}`);
+		multi.evalsha(call.script.sha, call.keys.length, ...call.keys, ...call.args);
+	}
+	const replies = await multi.exec();
+	if (!replies) throw new Error('Redis discarded the transaction');
+	return replies.map(([error, value]) => ({ error, value }));
+}
+
+function isNoScript(error: Error | null): boolean {
+	return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
+
 export const SCRIPTS = {
 	selectReserve: loadScript('select-reserve-6.lua'),
 	release: loadScript('release-5.lua'),

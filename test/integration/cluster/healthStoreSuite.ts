@@ -192,6 +192,46 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 			expect(await store.getCapabilities(['a'])).toEqual({ a: undefined });
 		});
 
+		it('commit releases first, then reserves in order, in one step', async () => {
+			await open();
+			const servers = [srv('a', { max: 1 }), srv('b', { max: 1 })];
+			const [la, lb] = [lease(await select(servers)), lease(await select(servers))];
+			const reserve = { servers, strategy: 'leastLoaded' as const, workflowKey: 'wf', leaseTtlMs: 60_000 };
+			const result = await store.commit({
+				release: [{ lease: la, outcome: { kind: 'success', workflowKey: 'wf', executionMs: 2000 } }],
+				reserve: [reserve, reserve, { ...reserve, exclude: [la.serverId] }],
+			});
+			expect(result.released).toEqual([true]);
+			expect(lease(result.reserved[0]).serverId).toBe(la.serverId);
+			expect(result.reserved[1]).toEqual({ none: 'no server is free: 2 at their max in-flight' });
+			expect('none' in result.reserved[2]).toBe(true);
+			const [a] = await store.snapshot([servers.find((s) => s.id === la.serverId)!]);
+			expect(a.ewma.wf).toEqual({ seconds: 2, samples: 1 });
+			expect(await store.release(lb, { kind: 'cancelled', workflowKey: 'wf' })).toBe(true);
+			expect(await store.commit({})).toEqual({ released: [], reserved: [] });
+		});
+
+		it('a kept lease records its outcome and holds the slot, renewed, for the next scene', async () => {
+			await open();
+			const servers = [srv('a', { max: 1 })];
+			const held = lease(await select(servers, 'leastLoaded', { leaseTtlMs: 60_000 }));
+			clock.offset += 50_000;
+			const before = clock.now();
+			const result = await store.commit({ release: [{ lease: held, outcome: { kind: 'success', workflowKey: 'wf', executionMs: 500 }, keepTtlMs: 60_000 }] });
+			expect(result.released).toEqual([true]);
+			expect(held.expiresAt).toBeGreaterThanOrEqual(before + 60_000);
+			expect(held.expiresAt).toBeLessThanOrEqual(clock.now() + 60_000);
+			clock.offset += 50_000; // past the first expiry, inside the renewed one
+			expect('none' in (await select(servers))).toBe(true);
+			const [a] = await store.snapshot(servers);
+			expect(a.inFlight).toBe(1);
+			expect(a.ewma.wf).toEqual({ seconds: 0.5, samples: 1 });
+			// An expired lease cannot be kept: the slot may be someone else's by now.
+			clock.offset += 20_000;
+			expect((await store.commit({ release: [{ lease: held, outcome: { kind: 'success', workflowKey: 'wf' }, keepTtlMs: 60_000 }] })).released).toEqual([false]);
+			expect((await store.snapshot(servers))[0].inFlight).toBe(0);
+		});
+
 		it('never exceeds max under many parallel callers', async () => {
 			await open();
 			const servers = [srv('a', { max: 2 }), srv('b', { max: 3 }), srv('c', { max: 1 })];

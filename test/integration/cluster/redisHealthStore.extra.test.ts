@@ -1,10 +1,12 @@
 import { execFile } from 'child_process';
+import { createHash } from 'crypto';
 import Redis from 'ioredis';
 import { join } from 'path';
 import { promisify } from 'util';
 import { TEST_REDIS_URL, testKeyPrefix } from '../../setup/redis';
 import { MemoryHealthStore } from '../../../src/cluster/store/MemoryHealthStore';
 import { RedisHealthStore } from '../../../src/cluster/store/RedisHealthStore';
+import { runScriptsAtomically } from '../../../src/cluster/store/scripts';
 import type { HealthStore, Lease, Outcome } from '../../../src/cluster/store/HealthStore';
 import type { StrategyName } from '../../../src/cluster/strategies/types';
 import { lease } from './healthStoreSuite';
@@ -78,7 +80,7 @@ describe('RedisHealthStore against MemoryHealthStore', () => {
 });
 
 describe('RedisHealthStore in Redis', () => {
-	it('uses one round trip to select and one to release', async () => {
+	it('uses one round trip to select, one to release and one for a whole commit', async () => {
 		const store = new RedisHealthStore(redis, { prefix, clusterHash: 'trips' });
 		const servers = [{ id: 'a', weight: 1, max: 2 }];
 		const before = store.roundTrips;
@@ -86,6 +88,32 @@ describe('RedisHealthStore in Redis', () => {
 		expect(store.roundTrips - before).toBe(1);
 		await store.release(l, { kind: 'success', workflowKey: 'wf', executionMs: 10 });
 		expect(store.roundTrips - before).toBe(2);
+		const held = lease(await store.selectAndReserve({ servers, strategy: 'fastest', workflowKey: 'wf', leaseTtlMs: 5_000 }));
+		const reserve = { servers, strategy: 'fastest' as const, workflowKey: 'wf', leaseTtlMs: 5_000 };
+		const result = await store.commit({ release: [{ lease: held, outcome: { kind: 'success', workflowKey: 'wf', executionMs: 10 } }], reserve: [reserve, reserve, reserve] });
+		expect(result.released).toEqual([true]);
+		expect(result.reserved.map((r) => ('none' in r ? 'none' : r.lease.serverId))).toEqual(['a', 'a', 'none']);
+		expect(store.roundTrips - before).toBe(4);
+	});
+
+	it('runs scripts as one transaction, loading in order the ones Redis does not have yet', async () => {
+		const script = (body: string) => {
+			const source = `-- ${Math.random()}\n${body}`;
+			return { name: 'test', numberOfKeys: 1, source, sha: createHash('sha1').update(source).digest('hex') };
+		};
+		const incr = script("return redis.call('INCR', KEYS[1])");
+		const double = script("return redis.call('SET', KEYS[1], 2 * redis.call('GET', KEYS[1]))");
+		const key = `${prefix}{scripts}:n`;
+		const calls = [
+			{ script: incr, keys: [key], args: [] },
+			{ script: double, keys: [key], args: [] },
+			{ script: incr, keys: [key], args: [] },
+		];
+		expect(await runScriptsAtomically(redis, calls)).toEqual([1, 'OK', 3]);
+		expect(await redis.get(key)).toBe('3');
+		// loaded now: the same calls run without a second pass
+		expect(await runScriptsAtomically(redis, calls)).toEqual([4, 'OK', 9]);
+		await expect(runScriptsAtomically(redis, [calls[0], { script: script("return redis.error_reply('broken')"), keys: [key], args: [] }])).rejects.toThrow('broken');
 	});
 
 	it('puts every key of a cluster under one hash tag', async () => {

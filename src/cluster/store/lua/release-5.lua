@@ -1,8 +1,9 @@
 --[[
   Release a lease and record how its scene ended.
   KEYS[1] leases  KEYS[2] breaker  KEYS[3] ewma  KEYS[4] queue  KEYS[5] errors
-  ARGV[1] JSON { now, member, kind, workflowKey, executionMs?, error?, random, breaker: BreakerOptions,
-                 alpha, stateTtlMs }
+  ARGV[1] JSON { now, member, keepUntil?, kind, workflowKey, executionMs?, error?, random,
+                 breaker: BreakerOptions, alpha, stateTtlMs }
+  keepUntil: keep a live lease (new expiry) instead of freeing its slot; the caller's next scene takes it.
   Returns 1 when the lease was still live, else 0.
 ]]
 -- @include util
@@ -13,7 +14,11 @@ local now = a.now
 local score = redis.call('ZSCORE', KEYS[1], a.member)
 local live = 0
 if score and tonumber(score) > now then live = 1 end
-redis.call('ZREM', KEYS[1], a.member)
+if live == 1 and a.keepUntil then
+  redis.call('ZADD', KEYS[1], a.keepUntil, a.member)
+else
+  redis.call('ZREM', KEYS[1], a.member)
+end
 local id = lease_server(a.member)
 local b = breaker_decode(redis.call('HGET', KEYS[2], id) or nil)
 
