@@ -227,20 +227,18 @@ function remaining(limitMs: number, elapsedMs: number): number | undefined {
 
 async function collectOutputs(client: ComfyUiClient, watch: WatchResult, scene: SceneRequest, signal: AbortSignal): Promise<SceneOutput[]> {
 	const wanted = watch.outputs.filter((file) => scene.outputKinds.includes(file.kind));
+	if (!scene.download) return wanted.map((file) => ({ ...file, url: client.viewUrl(file) }));
 	const limit = pLimit(DOWNLOADS_PER_SCENE);
 	try {
 		return await Promise.all(
 			wanted.map((file) =>
 				limit(async () => {
-					const output: SceneOutput = { ...file, url: client.viewUrl(file) };
-					if (scene.download) {
-						output.data = await retry(() => client.downloadBuffer(file, { maxBytes: scene.maxOutputBytes, signal }), {
-							...DOWNLOAD_RETRY,
-							signal,
-							classify: (error) => ({ retry: error instanceof TransientServerError && DOWNLOAD_RETRY_REASONS.has(error.reason) }),
-						});
-					}
-					return output;
+					const data = await retry(() => client.downloadBuffer(file, { maxBytes: scene.maxOutputBytes, signal }), {
+						...DOWNLOAD_RETRY,
+						signal,
+						classify: (error) => ({ retry: error instanceof TransientServerError && DOWNLOAD_RETRY_REASONS.has(error.reason) }),
+					});
+					return { ...file, url: client.viewUrl(file), data };
 				}),
 			),
 		);

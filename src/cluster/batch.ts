@@ -21,10 +21,10 @@ import { AttemptError, runAttempt } from './attempt';
 import { refreshStale } from './probes';
 import { refreshSystemStats } from './status';
 import { DurationModel } from './planning/durationModel';
-import { planPlacements, type PlanServer } from './planning/plan';
+import { planPlacements, type PlanScene, type PlanServer } from './planning/plan';
 import { SceneFailedError, type AttemptOutcomeKind, type AttemptRecord, type SceneOutcome, type SceneRequest } from './scene';
 import type { ServerSpec } from './serverSpec';
-import type { HealthStore, Lease, Outcome, ServerStatus } from './store/HealthStore';
+import type { HealthStore, Lease, Outcome, Release, SelectArgs, SelectResult, ServerStatus } from './store/HealthStore';
 import type { StrategyName } from './strategies/types';
 
 export interface EngineLogger {
@@ -133,8 +133,14 @@ class Batch {
 	private lastRefresh = 0;
 	/** A reservation the plan expected to succeed was refused: the shared state moved under us. */
 	private contended = false;
-	/** Leases of ours being released, per server. */
+	/** Leases of finished scenes, handed back (or passed on to the next scene) with the next exchange. */
+	private toRelease: Release[] = [];
+	/** Exchanges with the store that carry only releases: nobody waits for them. */
+	private readonly unsettled = new Set<Promise<unknown>>();
+	/** Leases of ours not yet released in the store (waiting or on their way), per server. */
 	private readonly releasing = new Map<string, number>();
+	/** The model the queue was last sorted for (the order depends on expected durations). */
+	private sortedFor?: DurationModel;
 	private finish!: () => void;
 	private aborted = false;
 
@@ -270,57 +276,133 @@ class Batch {
 	}
 
 	private async schedule(): Promise<void> {
-		if (this.aborted) return;
-		const contended = this.contended;
-		this.contended = false;
-		if (contended || Date.now() - this.lastRefresh >= this.refreshPeriod()) {
-			await this.probeStale();
-			await this.refresh();
-		}
-		const now = Date.now();
-		const ready = this.queue.filter((w) => w.notBefore <= now).sort((a, b) => this.order(a, b));
-		let capacity = this.concurrency - this.running.size;
-		if (ready.length > 0 && capacity > 0) {
-			if (this.options.strategy === 'weighted' || this.options.strategy === 'roundRobin') {
-				for (const waiting of ready) {
-					if (capacity <= 0 || this.aborted) break;
-					const reserved = await this.reserve(waiting, this.candidates(waiting));
-					if (reserved === 'none') break;
-					capacity--;
-				}
-			} else {
-				await this.placeByFinishTime(ready, capacity);
+		if (!this.aborted) {
+			const contended = this.contended;
+			this.contended = false;
+			if (contended || Date.now() - this.lastRefresh >= this.refreshPeriod()) {
+				await this.probeStale();
+				await this.refresh();
 			}
+			if (this.sortedFor !== this.model) {
+				this.queue.sort((a, b) => this.order(a, b));
+				this.sortedFor = this.model;
+			}
+			const capacity = this.concurrency - this.running.size;
+			if (capacity > 0 && this.queue.some((w) => w.notBefore <= Date.now())) {
+				if (this.options.strategy === 'weighted' || this.options.strategy === 'roundRobin') await this.placeByStore(capacity);
+				else await this.placeByFinishTime(capacity);
+			}
+			if (this.options.rebalance !== false && !this.aborted) this.rebalance();
+			this.arm();
 		}
-		if (this.options.rebalance !== false) this.rebalance();
-		this.arm();
+		// Leases no reservation took along go back on their own, unless another pass follows (scenes
+		// ended meanwhile) that may pass them on.
+		if (this.toRelease.length > 0 && (!this.pumpAgain || this.aborted)) this.sendReleases();
 	}
 
-	private async placeByFinishTime(ready: Waiting[], capacity: number): Promise<void> {
+	/** `weighted` and `roundRobin`: the store picks the server of each ready scene. */
+	private async placeByStore(capacity: number): Promise<void> {
+		const picked: Waiting[] = [];
+		for (const waiting of this.ready()) {
+			if (picked.length >= capacity) break;
+			picked.push(waiting);
+		}
+		const results = await this.exchange(picked.map((w) => this.reservation(w, this.candidates(w))));
+		results.forEach((result, i) => {
+			if (!('none' in result)) this.start(picked[i], result.lease);
+		});
+	}
+
+	/** `leastLoaded` and `fastest`: start scenes where they finish first (planning/plan.ts). */
+	private async placeByFinishTime(capacity: number): Promise<void> {
 		const full = new Set<string>();
 		for (let round = 0; round < 3 && capacity > 0 && !this.aborted; round++) {
-			const queued = new Set(this.queue);
-			const pending = ready.filter((w) => queued.has(w));
-			const plan = planPlacements(
-				this.planServers(full),
-				pending.map((w) => ({ key: w, workflowKey: w.scene.workflowKey, candidates: this.candidates(w).map((s) => s.id) })),
-				(serverId, workflowKey) => this.estimate(serverId, workflowKey),
-			).slice(0, capacity);
+			const planned = planPlacements(this.planServers(full), this.planQueue(), (serverId, workflowKey) => this.estimate(serverId, workflowKey)).slice(0, capacity);
+			// A slot of ours that just came free on the chosen server passes straight to the scene.
+			const plan = planned.filter((p) => !this.passOn(p.key, p.serverId));
+			capacity -= planned.length - plan.length;
 			if (plan.length === 0) return;
+			const results = await this.exchange(plan.map((p) => this.reservation(p.key, this.servers.filter((s) => s.id === p.serverId))));
 			let refused = false;
-			for (const placement of plan) {
-				const server = this.byId.get(placement.serverId);
-				if (!server || full.has(server.id)) continue;
-				const result = await this.reserve(placement.key, [server]);
-				if (result === 'none') {
-					full.add(server.id);
+			results.forEach((result, i) => {
+				if ('none' in result) {
+					// Another worker took the slot between our last look and now.
+					full.add(plan[i].serverId);
 					refused = true;
 					this.contended = true;
-				} else capacity--;
-				if (this.aborted || capacity <= 0) return;
-			}
+				} else {
+					this.start(plan[i].key, result.lease);
+					capacity--;
+				}
+			});
 			if (!refused) return;
 		}
+	}
+
+	/** Ready scenes in queue order. */
+	private *ready(): Generator<Waiting> {
+		const now = Date.now();
+		for (const waiting of this.queue) if (waiting.notBefore <= now) yield waiting;
+	}
+
+	/** The ready scenes as the planner sees them, computed only as far as it reads. */
+	private *planQueue(): Generator<PlanScene<Waiting>> {
+		for (const waiting of this.ready()) yield { key: waiting, workflowKey: waiting.scene.workflowKey, candidates: this.candidates(waiting).map((s) => s.id) };
+	}
+
+	private reservation(waiting: Waiting, allowed: readonly ServerSpec[]): SelectArgs {
+		return {
+			servers: this.servers,
+			strategy: this.options.strategy,
+			workflowKey: waiting.scene.workflowKey,
+			exclude: this.servers.filter((s) => !allowed.includes(s)).map((s) => s.id),
+			leaseTtlMs: this.leaseTtlMs,
+		};
+	}
+
+	/**
+	 * Starts a scene on a lease of ours whose scene just ended on that server, when the server is
+	 * still fit (the scene did not fail there): no reservation, no wait for the store. The ended
+	 * scene's outcome is recorded and the lease renewed with the next exchange.
+	 */
+	private passOn(waiting: Waiting, serverId: string): boolean {
+		const free = this.toRelease.find((r) => r.lease.serverId === serverId && r.keepTtlMs === undefined && r.outcome.kind !== 'transient');
+		if (!free) return false;
+		free.keepTtlMs = this.leaseTtlMs;
+		// From here the lease is counted as running again, not as being released.
+		this.releasing.set(serverId, (this.releasing.get(serverId) ?? 1) - 1);
+		this.start(waiting, free.lease);
+		return true;
+	}
+
+	/**
+	 * One exchange with the store: the leases of finished scenes go back (or are kept for the scenes
+	 * they passed to), then these reservations are made — one Redis round trip however many of each.
+	 */
+	private async exchange(reserve: SelectArgs[]): Promise<SelectResult[]> {
+		const release = this.toRelease;
+		this.toRelease = [];
+		try {
+			const result = await this.runtime.store.commit({ release, reserve });
+			return result.reserved;
+		} catch (error) {
+			// Leases not released expire by themselves (leaseTtlMs).
+			this.runtime.logger?.warn(`Could not update the cluster state: ${this.clean(String(error))}`);
+			return reserve.map(() => ({ none: 'the cluster state could not be updated' }));
+		} finally {
+			for (const { lease, keepTtlMs } of release) {
+				if (keepTtlMs === undefined) this.releasing.set(lease.serverId, (this.releasing.get(lease.serverId) ?? 1) - 1);
+			}
+		}
+	}
+
+	/** Sends the waiting releases without holding up the scheduler. */
+	private sendReleases(): void {
+		const sent = this.exchange([]).finally(() => {
+			this.unsettled.delete(sent);
+			this.maybeFinish();
+		});
+		this.unsettled.add(sent);
 	}
 
 	/** Scenes with higher priority first, then the longest expected, then item order. */
@@ -401,30 +483,14 @@ class Batch {
 		});
 	}
 
-	private async reserve(waiting: Waiting, servers: readonly ServerSpec[]): Promise<'started' | 'none'> {
-		if (servers.length === 0) return 'none';
-		const { store } = this.runtime;
-		let result;
-		try {
-			result = await store.selectAndReserve({
-				servers: this.servers,
-				strategy: this.options.strategy,
-				workflowKey: waiting.scene.workflowKey,
-				exclude: this.servers.filter((s) => !servers.includes(s)).map((s) => s.id),
-				leaseTtlMs: this.leaseTtlMs,
-			});
-		} catch (error) {
-			this.runtime.logger?.warn(`Could not reserve a server: ${this.clean(String(error))}`);
-			return 'none';
-		}
-		if ('none' in result) return 'none';
-		this.start(waiting, result.lease);
-		return 'started';
-	}
-
 	private start(waiting: Waiting, lease: Lease): void {
+		if (this.aborted) {
+			// Cancelled while the slot was being reserved: hand it straight back.
+			this.handBack(lease, { kind: 'cancelled', workflowKey: waiting.scene.workflowKey });
+			return;
+		}
 		const server = this.byId.get(lease.serverId)!;
-		this.queue = this.queue.filter((w) => w !== waiting);
+		this.dequeue(waiting);
 		waiting.firstStart ??= Date.now();
 		const run: Running = {
 			waiting,
@@ -499,13 +565,17 @@ class Batch {
 			if (run.renewTimer) clearInterval(run.renewTimer);
 			this.running.delete(run);
 		}
-		// Until the store has the release, the lease is still ours (not another worker's) in its counts.
-		this.releasing.set(server.id, (this.releasing.get(server.id) ?? 0) + 1);
-		await this.runtime.store.release(run.lease, outcome).catch((error) => {
-			this.runtime.logger?.warn(`Could not release a lease on ${server.url}: ${this.clean(String(error))}`);
-		});
-		this.releasing.set(server.id, (this.releasing.get(server.id) ?? 1) - 1);
+		this.handBack(run.lease, outcome);
 		this.pump();
+	}
+
+	/**
+	 * The lease goes back with the next exchange, which may take the slot again at once. Until then
+	 * it is ours (not another worker's) in the store's counts.
+	 */
+	private handBack(lease: Lease, outcome: Outcome): void {
+		this.releasing.set(lease.serverId, (this.releasing.get(lease.serverId) ?? 0) + 1);
+		this.toRelease.push({ lease, outcome });
 	}
 
 	/** Decides what a failed attempt means for the scene and the server; returns the store outcome. */
@@ -599,6 +669,7 @@ class Batch {
 	private requeue(waiting: Waiting, delayMs: number): void {
 		waiting.notBefore = Date.now() + delayMs;
 		this.queue.push(waiting);
+		this.sortedFor = undefined;
 	}
 
 	/**
@@ -616,8 +687,11 @@ class Batch {
 		if (this.timer) clearTimeout(this.timer);
 		this.timer = undefined;
 		if (this.aborted || this.queue.length === 0) return;
+		// Ready scenes wait for a slot: a scene of ours that ends wakes the scheduler, and the periodic
+		// refresh sees slots that other workers free. Scenes in a backoff wake it when it ends.
 		const now = Date.now();
-		const nextReady = Math.min(...this.queue.map((w) => w.notBefore));
+		let nextReady = Number.POSITIVE_INFINITY;
+		for (const w of this.queue) if (w.notBefore > now && w.notBefore < nextReady) nextReady = w.notBefore;
 		const period = this.contended ? CONTENDED_RETRY_MS : this.refreshPeriod();
 		const delay = Math.max(10, Math.min(period, nextReady - now));
 		this.timer = setTimeout(() => this.pump(), delay);
@@ -628,8 +702,13 @@ class Batch {
 		return waiting.attempts;
 	}
 
+	private dequeue(waiting: Waiting): void {
+		const i = this.queue.indexOf(waiting);
+		if (i >= 0) this.queue.splice(i, 1);
+	}
+
 	private settle(waiting: Waiting, outcome: SceneOutcome): void {
-		this.queue = this.queue.filter((w) => w !== waiting);
+		this.dequeue(waiting);
 		this.outcomes[waiting.position] = outcome;
 		this.options.onEvent?.({
 			type: 'finish',
@@ -656,7 +735,7 @@ class Batch {
 
 	private maybeFinish(): void {
 		if (this.pumping) return;
-		if (this.running.size === 0 && (this.queue.length === 0 || this.aborted)) {
+		if (this.running.size === 0 && this.toRelease.length === 0 && this.unsettled.size === 0 && (this.queue.length === 0 || this.aborted)) {
 			if (this.timer) clearTimeout(this.timer);
 			this.finish?.();
 		}

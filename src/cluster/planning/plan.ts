@@ -34,7 +34,8 @@ export type Estimate = (serverId: string, workflowKey: string) => number;
 
 export function planPlacements<K>(
 	servers: readonly PlanServer[],
-	queue: ReadonlyArray<PlanScene<K>>,
+	/** Waiting scenes in order; read only as far as free slots remain. */
+	queue: Iterable<PlanScene<K>>,
 	estimate: Estimate,
 ): Array<Placement<K>> {
 	const busy = new Map(servers.map((s) => [s.id, Math.max(0, s.busySeconds)]));

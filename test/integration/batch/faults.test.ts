@@ -46,6 +46,21 @@ describe('runBatch over a simulator fleet', () => {
 		expect(outcomes.map((o) => o.index)).toEqual([...Array(12).keys()]);
 	});
 
+	it("passes a finished scene's slot straight to the next: about one store exchange per scene, never above max", async () => {
+		const runtime = await setup([{}, {}], ['max=2', 'max=2']);
+		const before = runtime.store.roundTrips;
+		const outcomes = await runBatch(runtime, scenes(40, { steps: 3 }), options({ refreshMs: 60_000, probeMaxAgeMs: 60_000 }));
+		expect(failures(outcomes)).toEqual([]);
+		// A select and a release per scene would be 80; setup reads and writes a few more.
+		expect(runtime.store.roundTrips - before).toBeLessThanOrEqual(40 + 8);
+		expect(fleet!.servers.map((s) => s.records.peakActive)).toEqual([2, 2]);
+		const status = await runtime.store.snapshot(runtime.servers);
+		expect(status.map((s) => s.inFlight)).toEqual([0, 0]);
+		// Every outcome was recorded, those of kept leases too.
+		const samples = status.flatMap((s) => Object.values(s.ewma).map((e) => e.samples));
+		expect(samples.reduce((a, b) => a + b, 0)).toBe(40);
+	});
+
 	it('finishes a scene elsewhere when its server crashes mid-scene, leaving nothing queued', async () => {
 		const runtime = await setup([{}, {}], ['max=2', 'max=2']);
 		const [victim] = fleet!.servers;
