@@ -9,7 +9,7 @@
  * other node costs nothing. A server of speed s takes cost × COST_UNIT_MS ÷ s.
  */
 import { spawn } from 'child_process';
-import { mkdirSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import Redis from 'ioredis';
 import { ComfyUiClient } from '../../src/comfyui/client';
@@ -19,6 +19,10 @@ import { buildScene } from '../../src/cluster/sceneBuilder';
 import type { StrategyName } from '../../src/cluster/strategies/types';
 import { startFleet, type Fleet } from '../../test/sim';
 import { COST_UNIT_MS, graph, lowerBound, MODELS, MS_PER_STEP, ZERO_CLASS_COSTS } from './common';
+
+// Simulator folders in memory where the machine has /dev/shm: every simulated image is written to
+// disk, and the disk's hiccups are not what this measures.
+if (existsSync('/dev/shm') && !process.env.TMPDIR) process.env.TMPDIR = '/dev/shm';
 
 const QUICK = process.argv.includes('--quick');
 const RUNS = QUICK ? 1 : 3;
@@ -332,16 +336,32 @@ async function p5(): Promise<void> {
 		const worst = Math.max(...r.runs.map((m) => m.seconds));
 		return { text: '≤ 2', met: worst <= 2 };
 	});
-	for (let run = 0; run < RUNS; run++) {
+	// Each variant gets a fresh fleet (a simulator, like ComfyUI, lists its output folder on every save,
+	// so a fleet that already saved 1000 images is slower), and the variants take turns going first.
+	const onFreshFleet = async <T>(fn: (fleet: Fleet) => Promise<T>): Promise<T> => {
 		const fleet = await fleetOf([1, 1, 1, 1], 0);
-		const b = await bareLoop(fleet, costs, 8);
-		await idle(fleet);
-		const o = await ours(fleet, costs, 'leastLoaded', { label: `P5 run ${run + 1}` });
+		try {
+			return await fn(fleet);
+		} finally {
+			await fleet.stop();
+		}
+	};
+	for (let run = 0; run < RUNS; run++) {
+		const runBare = () => onFreshFleet((fleet) => bareLoop(fleet, costs, 8));
+		const runOurs = () => onFreshFleet((fleet) => ours(fleet, costs, 'leastLoaded', { label: `P5 run ${run + 1}` }));
+		let b: Measured;
+		let o: Measured & { roundTrips: number };
+		if (run % 2 === 0) {
+			b = await runBare();
+			o = await runOurs();
+		} else {
+			o = await runOurs();
+			b = await runBare();
+		}
 		bare.runs.push({ seconds: costs.length / b.seconds, failed: b.failed });
 		oursRow.runs.push({ seconds: costs.length / o.seconds, failed: o.failed });
 		ratio.runs.push({ seconds: b.seconds / o.seconds, failed: o.failed });
 		trips.runs.push({ seconds: o.roundTrips / costs.length, failed: 0 });
-		await fleet.stop();
 	}
 	profiles.splice(profiles.length - RUNS, RUNS);
 }
