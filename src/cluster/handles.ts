@@ -32,7 +32,10 @@ export async function submitScenes(runtime: ClusterRuntime, scenes: readonly Sce
 	await refreshStale(store, servers, (server, s) => runtime.clientFor(server.id).queueInfo({ signal: s }), { signal }).catch(() => []);
 	const statuses = await store.snapshot(servers).catch(() => []);
 	const queueOf = new Map(statuses.map((s) => [s.id, (s.queueRemaining ?? 0) + s.inFlight]));
-	const model = new DurationModel(statuses.flatMap((s) => Object.entries(s.ewma).map(([workflowKey, e]) => ({ serverId: s.id, workflowKey, seconds: e.seconds }))));
+	const model = new DurationModel(
+		statuses.flatMap((s) => Object.entries(s.ewma).map(([workflowKey, e]) => ({ serverId: s.id, workflowKey, seconds: e.seconds }))),
+		new Map(scenes.map((scene) => [scene.workflowKey, scene.work])),
+	);
 	const down = new Set(statuses.filter((s) => s.breaker.phase === 'open' && s.breaker.openUntil > Date.now()).map((s) => s.id));
 	const estimate = (serverId: string, workflowKey: string) =>
 		model.estimate(serverId, workflowKey) ?? model.slowness(serverId) / (servers.find((s) => s.id === serverId)?.weight ?? 1);

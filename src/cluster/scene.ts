@@ -30,6 +30,8 @@ export interface SceneRequest {
 	graph: ApiGraph;
 	/** Key of the per-workflow speed averages (structure, not prompt text or seed). */
 	workflowKey: string;
+	/** Expected GPU work read from the graph (steps × latent size): the prior until the workflow is timed. */
+	work: number;
 	requirements: Requirements;
 	inputs: SceneInputFile[];
 	/** 1..10, higher first; from FRONT_PRIORITY up also submitted ahead of the server queue. */

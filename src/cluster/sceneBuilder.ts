@@ -7,6 +7,7 @@ import type { OutputKind } from '../comfyui/client';
 import {
 	applyOverrides,
 	applySeedMode,
+	expectedWork,
 	fillPlaceholders,
 	loadWorkflow,
 	requirements,
@@ -50,6 +51,7 @@ export function buildScene(spec: SceneSpec, objectInfo?: ObjectInfo): SceneReque
 		index: spec.index,
 		graph,
 		workflowKey: workflowKey(graph),
+		work: expectedWork(graph),
 		requirements: requirements(graph, objectInfo),
 		inputs: spec.inputs ?? [],
 		priority: clamp(Math.round(spec.priority ?? 5), 1, 10),

@@ -5,6 +5,9 @@
  * space (log t = a_s + b_w) from the (server, workflow) pairs that have samples. This predicts pairs
  * never measured: a workflow seen only on the fast server gets an estimate on the slow one from how
  * the two compare on other workflows. Servers with no samples at all count as average.
+ *
+ * A workflow never measured anywhere is priced from the work its graph asks for (steps × latent
+ * size, see `expectedWork`) at the seconds per work unit that the measured workflows show.
  */
 
 export interface DurationSample {
@@ -14,16 +17,32 @@ export interface DurationSample {
 }
 
 const FIT_ROUNDS = 12;
+/**
+ * Seconds per work unit (one step on a 512² image) on an average server before anything was timed:
+ * a mid-range GPU. Only the ratios between workflows matter until the first sample arrives.
+ */
+export const DEFAULT_SECONDS_PER_WORK = 0.1;
 
 export class DurationModel {
 	private readonly measured = new Map<string, number>();
 	private readonly serverTerm = new Map<string, number>();
 	private readonly workflowTerm = new Map<string, number>();
+	/** Log seconds per work unit, from the measured workflows whose work is known. */
+	private readonly logSecondsPerWork: number;
 
-	constructor(samples: readonly DurationSample[]) {
+	/** `work`: expected work units per workflow key, for the workflows about to run. */
+	constructor(
+		samples: readonly DurationSample[],
+		private readonly work: ReadonlyMap<string, number> = new Map(),
+	) {
 		const usable = samples.filter((s) => Number.isFinite(s.seconds) && s.seconds > 0);
 		for (const s of usable) this.measured.set(pairKey(s.serverId, s.workflowKey), s.seconds);
 		this.fit(usable);
+		const rates = [...this.workflowTerm].flatMap(([key, term]) => {
+			const units = work.get(key);
+			return units !== undefined && units > 0 ? [term - Math.log(units)] : [];
+		});
+		this.logSecondsPerWork = rates.length > 0 ? rates.reduce((a, b) => a + b, 0) / rates.length : Math.log(DEFAULT_SECONDS_PER_WORK);
 	}
 
 	/** Whether any server has run this workflow. */
@@ -31,20 +50,19 @@ export class DurationModel {
 		return this.workflowTerm.has(workflowKey);
 	}
 
-	/** Expected seconds of `workflowKey` on `serverId`, or undefined when the workflow was never measured. */
+	/**
+	 * Expected seconds of `workflowKey` on `serverId`: measured, predicted from the other servers, or
+	 * priced from its work; undefined for a workflow neither measured nor of known work.
+	 */
 	estimate(serverId: string, workflowKey: string): number | undefined {
 		const direct = this.measured.get(pairKey(serverId, workflowKey));
 		if (direct !== undefined) return direct;
-		const b = this.workflowTerm.get(workflowKey);
-		if (b === undefined) return undefined;
 		const a = this.serverTerm.get(serverId) ?? 0;
-		return Math.exp(a + b);
-	}
-
-	/** Expected seconds of the longest measured workflow on an average server (undefined before any sample). */
-	longestCost(): number | undefined {
-		if (this.workflowTerm.size === 0) return undefined;
-		return Math.exp(Math.max(...this.workflowTerm.values()));
+		const b = this.workflowTerm.get(workflowKey);
+		if (b !== undefined) return Math.exp(a + b);
+		const units = this.work.get(workflowKey);
+		if (units === undefined || !(units > 0)) return undefined;
+		return Math.exp(a + this.logSecondsPerWork) * units;
 	}
 
 	/** Relative speed factor of a server (1 = average; 2 = takes twice as long). */

@@ -1,4 +1,4 @@
-import { DurationModel } from './durationModel';
+import { DEFAULT_SECONDS_PER_WORK, DurationModel } from './durationModel';
 import { planPlacements, type PlanServer, type PlanScene } from './plan';
 
 describe('DurationModel', () => {
@@ -14,6 +14,40 @@ describe('DurationModel', () => {
 		expect(model.estimate('unknown-server', 'img')).toBeLessThan(3);
 		expect(model.estimate('fast', 'never-run')).toBeUndefined();
 		expect(model.slowness('slow')).toBeGreaterThan(model.slowness('fast'));
+	});
+});
+
+describe('DurationModel pricing of workflows never timed', () => {
+	const work = new Map([
+		['img', 1],
+		['video', 8],
+	]);
+
+	it('prices them from their work at the seconds per unit the timed ones show, per server', () => {
+		const model = new DurationModel(
+			[
+				{ serverId: 'fast', workflowKey: 'img', seconds: 0.5 },
+				{ serverId: 'slow', workflowKey: 'img', seconds: 1.5 },
+			],
+			work,
+		);
+		expect(model.knows('video')).toBe(false);
+		expect(model.estimate('fast', 'video')).toBeCloseTo(4, 6);
+		expect(model.estimate('slow', 'video')).toBeCloseTo(12, 6);
+		expect(model.estimate('fast', 'unknown')).toBeUndefined();
+	});
+
+	it('uses a default rate before anything was timed, keeping the ratio between workflows', () => {
+		const model = new DurationModel([], work);
+		expect(model.estimate('any', 'img')).toBeCloseTo(DEFAULT_SECONDS_PER_WORK, 10);
+		expect(model.estimate('any', 'video')).toBeCloseTo(8 * DEFAULT_SECONDS_PER_WORK, 10);
+	});
+
+	it('prefers what was measured over what the graph says', () => {
+		const model = new DurationModel([{ serverId: 'a', workflowKey: 'video', seconds: 2 }], work);
+		expect(model.estimate('a', 'video')).toBe(2);
+		// the image is priced at the video's rate: 2 s per 8 units
+		expect(model.estimate('a', 'img')).toBeCloseTo(0.25, 6);
 	});
 });
 

@@ -12,3 +12,4 @@ export * from './placeholders';
 export * from './seed';
 export * from './requirements';
 export * from './workflowKey';
+export * from './work';
