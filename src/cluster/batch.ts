@@ -74,13 +74,11 @@ const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 4000, factor: 
 const PROBE_TIMEOUT_MS = 1500;
 const DEFAULT_UNREACHABLE_MS = 10_000;
 const OBJECT_INFO_TIMEOUT_MS = 10_000;
-/** A move must promise at least this much earlier finish (fraction of the scene's expected time). */
-/** An unmeasured workflow is planned as this many times the longest measured one. */
-const UNMEASURED_COST_FACTOR = 4;
 /** After a reservation was refused (another worker took the slot), look again this soon. */
 const CONTENDED_RETRY_MS = 100;
 /** Refresh period while other workers hold leases on our servers. */
 const SHARED_REFRESH_MS = 200;
+/** A move must promise at least this much earlier finish (fraction of the scene's expected time). */
 const MOVE_MARGIN = 0.25;
 
 interface Waiting {
@@ -126,7 +124,9 @@ class Batch {
 	/** Leases of other executions per server, as of the last snapshot. */
 	private foreign = new Map<string, number>();
 	private objectInfo = new Map<string, ObjectInfo | undefined>();
-	private model = new DurationModel([]);
+	/** Expected work per workflow of this batch (from the graphs), the prior of the duration model. */
+	private readonly work: ReadonlyMap<string, number>;
+	private model: DurationModel;
 	private pumping = false;
 	private pumpAgain = false;
 	private timer?: NodeJS.Timeout;
@@ -152,6 +152,8 @@ class Batch {
 		this.servers = runtime.servers;
 		this.byId = new Map(this.servers.map((s) => [s.id, s]));
 		this.outcomes = scenes.map(() => undefined);
+		this.work = new Map(scenes.map((scene) => [scene.workflowKey, scene.work]));
+		this.model = new DurationModel([], this.work);
 		this.queue = scenes.map((scene, position) => ({ position, scene, attempts: [], failedOn: new Set(), incapable: new Set(), notBefore: 0 }));
 		this.leaseTtlMs = options.leaseTtlMs ?? 60_000;
 		const totalMax = this.servers.reduce((sum, s) => sum + s.max, 0);
@@ -253,7 +255,7 @@ class Batch {
 		this.status = new Map(statuses.map((s) => [s.id, s]));
 		this.foreign = new Map(statuses.map((s) => [s.id, Math.max(0, s.inFlight - this.ours(s.id))]));
 		const samples = statuses.flatMap((s) => Object.entries(s.ewma).map(([workflowKey, e]) => ({ serverId: s.id, workflowKey, seconds: e.seconds })));
-		this.model = new DurationModel(samples);
+		this.model = new DurationModel(samples, this.work);
 	}
 
 	// ── scheduling ───────────────────────────────────────────────────────────────────────────
@@ -422,8 +424,8 @@ class Batch {
 		if (!cache) this.averages.set(this.model, (cache = new Map()));
 		let average = cache.get(workflowKey);
 		if (average === undefined) {
-			const values = this.servers.map((s) => this.model.estimate(s.id, workflowKey) ?? 0);
-			average = this.model.knows(workflowKey) ? values.reduce((a, b) => a + b, 0) / values.length : Number.POSITIVE_INFINITY;
+			const values = this.servers.flatMap((s) => this.model.estimate(s.id, workflowKey) ?? []);
+			average = values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : Number.POSITIVE_INFINITY;
 			cache.set(workflowKey, average);
 		}
 		return average;
@@ -433,22 +435,21 @@ class Batch {
 	private estimate(serverId: string, workflowKey: string): number {
 		const weight = this.byId.get(serverId)?.weight ?? 1;
 		if (this.options.strategy === 'leastLoaded') return 1 / weight;
-		const known = this.model.estimate(serverId, workflowKey);
-		if (known !== undefined) return known;
-		// Unmeasured workflow: assume it is long (a multiple of the longest measured one), so that while
-		// it is being measured it goes to the servers known to be fast, not to a slow one it could tie up.
-		const longest = this.model.longestCost();
-		const prior = longest === undefined ? 1 : longest * UNMEASURED_COST_FACTOR;
-		return (this.model.slowness(serverId) * prior) / weight;
+		const seconds = this.model.estimate(serverId, workflowKey) ?? this.model.slowness(serverId);
+		// Until the workflow was timed somewhere, the server's weight stands for its speed.
+		return this.model.knows(workflowKey) ? seconds : seconds / weight;
 	}
 
 	/**
 	 * Expected seconds left of a scene we hold, from the current model: what was learned since the
-	 * scene started (e.g. the first sample of its workflow) counts at once.
+	 * scene started (e.g. the first sample of its workflow) counts at once. A scene running past its
+	 * expected end shows a server slower than the model knows (one that has not finished anything
+	 * yet): late by x, it is expected to need x more, so what waits behind it may move elsewhere.
 	 */
 	private remaining(run: Running, now: number): number {
 		const expected = this.estimate(run.serverId, run.waiting.scene.workflowKey);
-		return run.phase === 'running' ? Math.max(0, expected - (now - run.since) / 1000) : expected;
+		if (run.phase !== 'running') return expected;
+		return Math.abs(expected - (now - run.since) / 1000);
 	}
 
 	/** Servers a scene may go to now: capable, not failed on (while others exist), breaker not open. */
