@@ -78,6 +78,11 @@ const OBJECT_INFO_TIMEOUT_MS = 10_000;
 const CONTENDED_RETRY_MS = 100;
 /** Refresh period while other workers hold leases on our servers. */
 const SHARED_REFRESH_MS = 200;
+/**
+ * Outcomes of scenes whose lease passed to the next scene are recorded this much later at most,
+ * many in one exchange: busy batches then cost far less than one Redis round trip per scene.
+ */
+const RECORD_DELAY_MS = 50;
 /** A move must promise at least this much earlier finish (fraction of the scene's expected time). */
 const MOVE_MARGIN = 0.25;
 
@@ -135,6 +140,7 @@ class Batch {
 	private contended = false;
 	/** Leases of finished scenes, handed back (or passed on to the next scene) with the next exchange. */
 	private toRelease: Release[] = [];
+	private recordTimer?: NodeJS.Timeout;
 	/** Exchanges with the store that carry only releases: nobody waits for them. */
 	private readonly unsettled = new Set<Promise<unknown>>();
 	/** Leases of ours not yet released in the store (waiting or on their way), per server. */
@@ -178,6 +184,7 @@ class Batch {
 		} finally {
 			signal?.removeEventListener('abort', onAbort);
 			if (this.timer) clearTimeout(this.timer);
+			if (this.recordTimer) clearTimeout(this.recordTimer);
 		}
 		return this.outcomes.map((outcome, position) => outcome ?? this.failed(this.scenes[position].index, new CancelledError('The execution was cancelled'), []));
 	}
@@ -298,8 +305,13 @@ class Batch {
 			this.arm();
 		}
 		// Leases no reservation took along go back on their own, unless another pass follows (scenes
-		// ended meanwhile) that may pass them on.
-		if (this.toRelease.length > 0 && (!this.pumpAgain || this.aborted)) this.sendReleases();
+		// ended meanwhile) that may pass them on. Leases passed on only need their outcomes recorded:
+		// those wait a moment to travel together.
+		if (this.toRelease.length > 0 && (!this.pumpAgain || this.aborted)) {
+			const onlyKept = this.toRelease.every((r) => r.keepTtlMs !== undefined);
+			if (onlyKept && this.running.size > 0 && !this.aborted) this.sendReleasesSoon();
+			else this.sendReleases();
+		}
 	}
 
 	/** `weighted` and `roundRobin`: the store picks the server of each ready scene. */
@@ -398,8 +410,18 @@ class Batch {
 		}
 	}
 
+	/** Sends the waiting releases within RECORD_DELAY_MS, with whatever else ends meanwhile. */
+	private sendReleasesSoon(): void {
+		this.recordTimer ??= setTimeout(() => {
+			this.recordTimer = undefined;
+			if (this.toRelease.length > 0) this.sendReleases();
+		}, RECORD_DELAY_MS);
+	}
+
 	/** Sends the waiting releases without holding up the scheduler. */
 	private sendReleases(): void {
+		if (this.recordTimer) clearTimeout(this.recordTimer);
+		this.recordTimer = undefined;
 		const sent = this.exchange([]).finally(() => {
 			this.unsettled.delete(sent);
 			this.maybeFinish();

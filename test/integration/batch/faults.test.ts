@@ -46,7 +46,7 @@ describe('runBatch over a simulator fleet', () => {
 		expect(outcomes.map((o) => o.index)).toEqual([...Array(12).keys()]);
 	});
 
-	it("passes a finished scene's slot straight to the next: about one store exchange per scene, never above max", async () => {
+	it("passes a finished scene's slot straight to the next: at most one store exchange per scene, never above max", async () => {
 		const runtime = await setup([{}, {}], ['max=2', 'max=2']);
 		const before = runtime.store.roundTrips;
 		const outcomes = await runBatch(runtime, scenes(40, { steps: 3 }), options({ refreshMs: 60_000, probeMaxAgeMs: 60_000 }));
