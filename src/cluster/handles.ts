@@ -152,18 +152,28 @@ export async function collectScenes(runtime: ClusterRuntime, handles: readonly S
 	);
 }
 
-/** Removes pending prompts from their queues and interrupts running ones. */
+/**
+ * Removes pending prompts from their queues and interrupts running ones, server by server: the
+ * pending ones of a server go first, so interrupting its running one does not start them.
+ */
 export async function cancelScenes(runtime: ClusterRuntime, handles: readonly SceneHandle[]): Promise<Array<{ handle: SceneHandle; outcome: string; error?: string }>> {
-	return Promise.all(
-		handles.map(async (handle) => {
-			const server = runtime.servers.find((s) => s.id === handle.serverId);
-			if (!server) return { handle, outcome: 'unknown-server', error: `Server ${handle.server} is not in this credential's server list` };
+	const byServer = new Map<string, SceneHandle[]>();
+	for (const handle of handles) byServer.set(handle.serverId, [...(byServer.get(handle.serverId) ?? []), handle]);
+	const results = new Map<SceneHandle, { handle: SceneHandle; outcome: string; error?: string }>();
+	await Promise.all(
+		[...byServer].map(async ([serverId, mine]) => {
+			const server = runtime.servers.find((s) => s.id === serverId);
+			if (!server) {
+				for (const handle of mine) results.set(handle, { handle, outcome: 'unknown-server', error: `Server ${handle.server} is not in this credential's server list` });
+				return;
+			}
 			try {
-				const outcome = await runtime.clientFor(server.id).cancel(handle.promptId, { signal: AbortSignal.timeout(10_000) });
-				return { handle, outcome };
+				const outcomes = await runtime.clientFor(server.id).cancelMany(mine.map((h) => h.promptId), { signal: AbortSignal.timeout(10_000) });
+				for (const handle of mine) results.set(handle, { handle, outcome: outcomes.get(handle.promptId) ?? 'not-found' });
 			} catch (error) {
-				return { handle, outcome: 'failed', error: error instanceof Error ? error.message : String(error) };
+				for (const handle of mine) results.set(handle, { handle, outcome: 'failed', error: error instanceof Error ? error.message : String(error) });
 			}
 		}),
 	);
+	return handles.map((handle) => results.get(handle)!);
 }

@@ -222,21 +222,37 @@ export class ComfyUiClient {
 
 	/** Removes a pending prompt from the queue, or interrupts it when it is running. */
 	async cancel(promptId: string, options: { signal?: AbortSignal } = {}): Promise<CancelOutcome> {
+		return (await this.cancelMany([promptId], options)).get(promptId)!;
+	}
+
+	/**
+	 * Cancels several prompts of this server: the pending ones leave the queue in one request before
+	 * the running one is interrupted, so none of them starts only to be interrupted.
+	 */
+	async cancelMany(promptIds: readonly string[], options: { signal?: AbortSignal } = {}): Promise<Map<string, CancelOutcome>> {
 		const { signal } = options;
+		const outcomes = new Map<string, CancelOutcome>(promptIds.map((id) => [id, 'not-found']));
 		const state = await this.readQueue(signal);
-		if (state.running.some((i) => i.promptId === promptId)) {
-			await this.interrupt(promptId, signal);
-			return 'interrupted';
+		const pending = promptIds.filter((id) => state.pending.some((i) => i.promptId === id));
+		const running = promptIds.filter((id) => state.running.some((i) => i.promptId === id));
+		if (pending.length > 0) {
+			await this.http.expectOk({ method: 'POST', route: '/queue', json: { delete: pending }, signal });
+			for (const id of pending) outcomes.set(id, 'deleted');
 		}
-		if (!state.pending.some((i) => i.promptId === promptId)) return 'not-found';
-		await this.http.expectOk({ method: 'POST', route: '/queue', json: { delete: [promptId] }, signal });
-		// It may have started between the read and the delete.
-		const after = await this.readQueue(signal);
-		if (after.running.some((i) => i.promptId === promptId)) {
-			await this.interrupt(promptId, signal);
-			return 'interrupted';
+		for (const id of running) {
+			await this.interrupt(id, signal);
+			outcomes.set(id, 'interrupted');
 		}
-		return 'deleted';
+		if (pending.length > 0) {
+			// Some may have started between the read and the delete.
+			const after = await this.readQueue(signal);
+			for (const id of pending) {
+				if (!after.running.some((i) => i.promptId === id)) continue;
+				await this.interrupt(id, signal);
+				outcomes.set(id, 'interrupted');
+			}
+		}
+		return outcomes;
 	}
 
 	/** Where a prompt is: used after an ambiguous submit. */

@@ -130,6 +130,23 @@ describe('ComfyUiClient.watch', () => {
 		expect(await c.cancel('00000000-0000-4000-8000-000000000000')).toBe('not-found');
 	});
 
+	it('cancels several prompts at once: the pending ones leave the queue before the running one is interrupted', async () => {
+		const c = client();
+		const running = await c.submit(probeGraph(100, freshColor()));
+		const pending = [await c.submit(probeGraph(2, freshColor())), await c.submit(probeGraph(2, freshColor()))];
+		await until(() => sim.records.started.includes(running.promptId), 5000, 'the first prompt to start');
+		const outcomes = await c.cancelMany([running.promptId, ...pending.map((p) => p.promptId), 'not-a-prompt-of-this-server']);
+		expect([...outcomes]).toEqual([
+			[running.promptId, 'interrupted'],
+			[pending[0].promptId, 'deleted'],
+			[pending[1].promptId, 'deleted'],
+			['not-a-prompt-of-this-server', 'not-found'],
+		]);
+		await until(() => sim.activePromptIds().length === 0, 5000, 'the queue to empty');
+		// none of the waiting ones ever started
+		for (const p of pending) expect(sim.records.started).not.toContain(p.promptId);
+	});
+
 	it('throws ExecutionError with node id, class and exception message when a node raises', async () => {
 		const c = client();
 		sim.setExecutionError({ nodeClass: 'ProbeProgress', message: 'CUDA out of memory (simulated)' });
