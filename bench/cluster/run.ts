@@ -336,8 +336,8 @@ async function p5(): Promise<void> {
 		const worst = Math.max(...r.runs.map((m) => m.seconds));
 		return { text: '≤ 2', met: worst <= 2 };
 	});
-	// Each variant gets a fresh fleet (a simulator, like ComfyUI, lists its output folder on every save,
-	// so a fleet that already saved 1000 images is slower), and the variants take turns going first.
+	// Each measurement gets a fresh fleet (a simulator, like ComfyUI, lists its output folder on every
+	// save, so a fleet that already saved 1000 images is slower).
 	const onFreshFleet = async <T>(fn: (fleet: Fleet) => Promise<T>): Promise<T> => {
 		const fleet = await fleetOf([1, 1, 1, 1], 0);
 		try {
@@ -346,24 +346,34 @@ async function p5(): Promise<void> {
 			await fleet.stop();
 		}
 	};
+	// Machine speed drifts by tens of percent within seconds here: each run measures both variants
+	// twice on half the scenes, in the order bare, ours, ours, bare (then ours, bare, bare, ours), so
+	// drift hits both alike.
+	const half = costs.slice(0, costs.length / 2);
 	for (let run = 0; run < RUNS; run++) {
-		const runBare = () => onFreshFleet((fleet) => bareLoop(fleet, costs, 8));
-		const runOurs = () => onFreshFleet((fleet) => ours(fleet, costs, 'leastLoaded', { label: `P5 run ${run + 1}` }));
-		let b: Measured;
-		let o: Measured & { roundTrips: number };
-		if (run % 2 === 0) {
-			b = await runBare();
-			o = await runOurs();
-		} else {
-			o = await runOurs();
-			b = await runBare();
+		let bareSeconds = 0;
+		let oursSeconds = 0;
+		let failed = 0;
+		let roundTrips = 0;
+		const order = run % 2 === 0 ? ['bare', 'ours', 'ours', 'bare'] : ['ours', 'bare', 'bare', 'ours'];
+		for (const variant of order) {
+			if (variant === 'bare') {
+				const b = await onFreshFleet((fleet) => bareLoop(fleet, half, 8));
+				bareSeconds += b.seconds;
+				failed += b.failed;
+			} else {
+				const o = await onFreshFleet((fleet) => ours(fleet, half, 'leastLoaded', { label: `P5 run ${run + 1}` }));
+				oursSeconds += o.seconds;
+				failed += o.failed;
+				roundTrips += o.roundTrips;
+			}
 		}
-		bare.runs.push({ seconds: costs.length / b.seconds, failed: b.failed });
-		oursRow.runs.push({ seconds: costs.length / o.seconds, failed: o.failed });
-		ratio.runs.push({ seconds: b.seconds / o.seconds, failed: o.failed });
-		trips.runs.push({ seconds: o.roundTrips / costs.length, failed: 0 });
+		bare.runs.push({ seconds: costs.length / bareSeconds, failed: 0 });
+		oursRow.runs.push({ seconds: costs.length / oursSeconds, failed });
+		ratio.runs.push({ seconds: bareSeconds / oursSeconds, failed });
+		trips.runs.push({ seconds: roundTrips / costs.length, failed: 0 });
 	}
-	profiles.splice(profiles.length - RUNS, RUNS);
+	profiles.splice(profiles.length - 2 * RUNS, 2 * RUNS);
 }
 
 async function p8(): Promise<void> {
@@ -399,19 +409,16 @@ const NOTES = [
 	'- Ours: Redis store (db 13, own key prefix, emptied before each run, so every run starts with no speed averages); the runtime is warm as in a running n8n (HTTP connections and /object_info cached); outputs are not downloaded (download: false) — neither do the baselines.',
 	'- ComfyPool times start after its clients are connected; serial and round robin use our plain ComfyUiClient (submit + watch).',
 	'- P3: the speed-2 server crashes (process gone) at 30 % of the full-fleet LB; the batch is told to give up on a silent server after 2 s (unreachableMs; default 10 s). LB is that of the five surviving servers.',
-	'- P5: "bare loop" = 8 loops (loop j on server j mod 4) each doing submit, watch, read /history; "ours" = runBatch at its default concurrency (Σ max = 8). Round trips counted by the store.',
-	'- The benchmark, its simulators and Redis share the 2 cores of one machine.',
+	'- P5: "bare loop" = 8 loops (loop j on server j mod 4) each doing submit, watch, read /history; "ours" = runBatch at its default concurrency (Σ max = 8). Each run measures both on 2 × 500 scenes in the order bare, ours, ours, bare (next run reversed), each on a fresh fleet (a simulator, like ComfyUI, lists its output folder on every save), so drift of the machine hits both alike. Round trips counted by the store.',
+	'- Simulator folders live on /dev/shm where the machine has it (TMPDIR), so disk hiccups do not enter the figures.',
+	'- Each workload runs in a process of its own; the benchmark, its simulators and Redis share the 2 cores of one machine.',
 ].join('\n');
 
 // ── report ──────────────────────────────────────────────────────────────────────────────────
 
-function render(): string {
-	const lines = [
-		`Cluster benchmark (${RUNS} run${RUNS > 1 ? 's' : ''} per workload; one cost unit = ${COST_UNIT_MS} ms at speed 1; times in seconds unless named)`,
-		'',
-		'| Workload | Variant | LB | median | worst | worst ÷ LB | goal (worst run) | met |',
-		'|---|---|---|---|---|---|---|---|',
-	];
+/** The table rows of the workloads run in this process, and the notes under the table. */
+function renderRows(): { lines: string[]; extras: string[] } {
+	const lines: string[] = [];
 	for (const r of rows) {
 		const values = r.runs.map((m) => m.seconds);
 		const higherIsBetter = /speed-up|scenes\/s|÷ bare/.test(r.variant);
@@ -423,20 +430,70 @@ function render(): string {
 			`| ${r.workload} | ${r.variant}${failed ? ` (${failed} failed)` : ''}${notes.length ? ` (${notes.join('; ')})` : ''} | ${r.lb?.toFixed(2) ?? ''} | ${median(values).toFixed(2)} | ${worst.toFixed(2)} | ${r.lb ? (worst / r.lb).toFixed(3) : ''} | ${goal?.text ?? ''} | ${goal ? (goal.met ? 'yes' : '**no**') : ''} |`,
 		);
 	}
-	for (const r of rows) if (r.extra) lines.push('', `${r.workload}: ${r.extra}`);
-	return lines.join('\n');
+	return { lines, extras: rows.flatMap((r) => (r.extra ? [`${r.workload}: ${r.extra}`] : [])) };
 }
 
-async function main(): Promise<void> {
-	const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
-	const all: Array<[string, () => Promise<void>]> = [['P1', p1], ['P2', p2], ['P3', p3], ['P4', p4], ['P5', p5], ['P8', p8]];
-	for (const [name, fn] of all) {
-		if (only && !only.includes(name)) continue;
+function render(parts: { lines: string[]; extras: string[] }): string {
+	return [
+		`Cluster benchmark (${RUNS} run${RUNS > 1 ? 's' : ''} per workload; one cost unit = ${COST_UNIT_MS} ms at speed 1; times in seconds unless named)`,
+		'',
+		'| Workload | Variant | LB | median | worst | worst ÷ LB | goal (worst run) | met |',
+		'|---|---|---|---|---|---|---|---|',
+		...parts.lines,
+		...parts.extras.flatMap((extra) => ['', extra]),
+	].join('\n');
+}
+
+const WORKLOADS: Array<[string, () => Promise<void>]> = [['P1', p1], ['P2', p2], ['P3', p3], ['P4', p4], ['P5', p5], ['P8', p8]];
+
+/** Runs workloads in this process. */
+async function runHere(names: readonly string[]): Promise<void> {
+	for (const [name, fn] of WORKLOADS) {
+		if (!names.includes(name)) continue;
 		const t = Date.now();
 		await fn();
 		process.stderr.write(`${name} done in ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
 	}
-	const table = render();
+}
+
+/** Runs one workload in a process of its own, so that none is measured in what another left behind. */
+function runApart(name: string): Promise<{ lines: string[]; extras: string[]; profiles: string[] }> {
+	const flags = process.argv.slice(2).filter((a) => a === '--quick' || a === '--profile');
+	const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', __filename, `--only=${name}`, '--child', ...flags], {
+		cwd: ROOT,
+		stdio: ['ignore', 'pipe', 'inherit'],
+		env: { ...process.env, TS_NODE_PREFER_TS_EXTS: 'true' },
+	});
+	let out = '';
+	child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+	return new Promise((resolve, reject) =>
+		child.on('exit', (code) => {
+			const last = out.trim().split('\n').pop() ?? '';
+			if (code === 0 && last.startsWith('{')) resolve(JSON.parse(last));
+			else reject(new Error(`${name} failed (${code}): ${out.slice(-1000)}`));
+		}),
+	);
+}
+
+async function main(): Promise<void> {
+	const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+	if (process.argv.includes('--child')) {
+		await runHere(only ?? []);
+		process.stdout.write(`${JSON.stringify({ ...renderRows(), profiles })}\n`);
+		return;
+	}
+	let parts = { lines: [] as string[], extras: [] as string[] };
+	if (only) {
+		await runHere(only);
+		parts = renderRows();
+	} else {
+		for (const [name] of WORKLOADS) {
+			const part = await runApart(name);
+			parts = { lines: [...parts.lines, ...part.lines], extras: [...parts.extras, ...part.extras] };
+			profiles.push(...part.profiles);
+		}
+	}
+	const table = render(parts);
 	process.stdout.write(`${table}\n`);
 	if (process.argv.includes('--profile')) process.stdout.write(`\nPer-server timelines (running → finished, s):\n${profiles.join('\n')}\n`);
 	if (!only) {
