@@ -336,7 +336,7 @@ class Batch {
 			const plan = planned.filter((p) => !this.passOn(p.key, p.serverId));
 			capacity -= planned.length - plan.length;
 			if (plan.length === 0) return;
-			const results = await this.exchange(plan.map((p) => this.reservation(p.key, this.servers.filter((s) => s.id === p.serverId))));
+			const results = await this.exchange(plan.map((p) => this.reservation(p.key, [this.byId.get(p.serverId)!])));
 			let refused = false;
 			results.forEach((result, i) => {
 				if ('none' in result) {
@@ -384,7 +384,7 @@ class Batch {
 		if (!free) return false;
 		free.keepTtlMs = this.leaseTtlMs;
 		// From here the lease is counted as running again, not as being released.
-		this.releasing.set(serverId, (this.releasing.get(serverId) ?? 1) - 1);
+		this.countReleasing(serverId, -1);
 		this.start(waiting, free.lease);
 		return true;
 	}
@@ -405,7 +405,7 @@ class Batch {
 			return reserve.map(() => ({ none: 'the cluster state could not be updated' }));
 		} finally {
 			for (const { lease, keepTtlMs } of release) {
-				if (keepTtlMs === undefined) this.releasing.set(lease.serverId, (this.releasing.get(lease.serverId) ?? 1) - 1);
+				if (keepTtlMs === undefined) this.countReleasing(lease.serverId, -1);
 			}
 		}
 	}
@@ -597,8 +597,12 @@ class Batch {
 	 * it is ours (not another worker's) in the store's counts.
 	 */
 	private handBack(lease: Lease, outcome: Outcome): void {
-		this.releasing.set(lease.serverId, (this.releasing.get(lease.serverId) ?? 0) + 1);
+		this.countReleasing(lease.serverId, +1);
 		this.toRelease.push({ lease, outcome });
+	}
+
+	private countReleasing(serverId: string, delta: number): void {
+		this.releasing.set(serverId, Math.max(0, (this.releasing.get(serverId) ?? 0) + delta));
 	}
 
 	/** Decides what a failed attempt means for the scene and the server; returns the store outcome. */

@@ -158,7 +158,11 @@ export async function collectScenes(runtime: ClusterRuntime, handles: readonly S
  */
 export async function cancelScenes(runtime: ClusterRuntime, handles: readonly SceneHandle[]): Promise<Array<{ handle: SceneHandle; outcome: string; error?: string }>> {
 	const byServer = new Map<string, SceneHandle[]>();
-	for (const handle of handles) byServer.set(handle.serverId, [...(byServer.get(handle.serverId) ?? []), handle]);
+	for (const handle of handles) {
+		const mine = byServer.get(handle.serverId) ?? [];
+		mine.push(handle);
+		byServer.set(handle.serverId, mine);
+	}
 	const results = new Map<SceneHandle, { handle: SceneHandle; outcome: string; error?: string }>();
 	await Promise.all(
 		[...byServer].map(async ([serverId, mine]) => {
