@@ -140,6 +140,7 @@ export const handleSchema = z.object({
 	clientId: z.string().default(''),
 	submittedAt: z.string().default(''),
 	workflowKey: z.string().default(''),
+	work: z.coerce.number().positive().optional(),
 	index: z.coerce.number().default(0),
 	outputKinds: z.array(z.string()).optional(),
 });

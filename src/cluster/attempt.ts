@@ -41,6 +41,13 @@ export interface AttemptContext {
 	 * if it already started, the attempt carries on.
 	 */
 	moveSignal?: AbortSignal;
+	/**
+	 * Gives the attempt up without asking the server anything more (it stopped answering): ends in an
+	 * AttemptError at once, the prompt left behind (`leftBehind`) for the caller to remove later.
+	 */
+	abandonSignal?: AbortSignal;
+	/** False when the server is known not to answer: nothing is sent, as if it refused. */
+	reachable?: () => boolean;
 	/** Per batch: one upload per (server, file content). */
 	uploads: Map<string, Promise<string>>;
 	/** Give up on the server after every poll failed for this long (its queue dies with it). */
@@ -57,29 +64,60 @@ export class AttemptError extends Error {
 	constructor(
 		readonly cause: ComfyUiError,
 		readonly promptId?: string,
+		readonly details: {
+			/** The connection was refused before the server accepted anything: nothing is queued there. */
+			refusedBeforeQueued?: boolean;
+			/** The prompt may still be on the server: it could not be cleaned up (or was not asked to be). */
+			leftBehind?: boolean;
+		} = {},
 	) {
 		super(cause.message);
 		this.name = 'AttemptError';
+	}
+
+	get refusedBeforeQueued(): boolean {
+		return this.details.refusedBeforeQueued === true;
+	}
+
+	get leftBehind(): boolean {
+		return this.details.leftBehind === true;
 	}
 }
 
 export async function runAttempt(scene: SceneRequest, ctx: AttemptContext): Promise<AttemptResult> {
 	const { client } = ctx;
 	let promptId: string | undefined;
+	let accepted = false;
+	// Abandoning ends every request of the attempt like a cancel would, but nothing is cleaned up.
+	const signal = ctx.abandonSignal ? AbortSignal.any([ctx.signal, ctx.abandonSignal]) : ctx.signal;
+	const work = { ...ctx, signal };
 	try {
-		promptId = await submitScene(scene, ctx, (id) => (promptId = id));
+		if (ctx.reachable && !ctx.reachable()) {
+			throw new TransientServerError(`ComfyUI at ${client.server} refused the connection a moment ago and has not answered since.`, 'refused', client.server);
+		}
+		promptId = await submitScene(scene, work, (id) => (promptId = id));
+		accepted = true;
 		ctx.hooks?.onSubmitted?.(promptId);
-		const watch = await watchOrMove(scene, ctx, promptId);
+		const watch = await watchOrMove(scene, work, promptId);
 		if (watch === 'moved') return { kind: 'moved', promptId };
-		const outputs = await collectOutputs(client, watch, scene, ctx.signal);
+		const outputs = await collectOutputs(client, watch, scene, signal);
 		if (scene.freeMemoryAfter) {
-			await client.free({ unloadModels: true, freeMemory: true, signal: ctx.signal }).catch(() => undefined);
+			await client.free({ unloadModels: true, freeMemory: true, signal }).catch(() => undefined);
 		}
 		return { kind: 'success', promptId, watch, outputs };
 	} catch (error) {
+		if (ctx.abandonSignal?.aborted && !ctx.signal.aborted) {
+			const cause = new TransientServerError(`ComfyUI at ${client.server} stopped answering.`, 'unresponsive', client.server);
+			throw new AttemptError(cause, promptId, { leftBehind: promptId !== undefined });
+		}
 		const cause = asComfyError(error, client.server, ctx.signal);
+		if (!accepted && cause instanceof TransientServerError && cause.reason === 'refused') {
+			throw new AttemptError(cause, promptId, { refusedBeforeQueued: true });
+		}
+		let leftBehind = false;
 		if (promptId && cause.kind !== 'invalid' && !refusedOutright(cause)) {
 			const left = await cleanup(client, promptId);
+			leftBehind = left === 'unreachable';
 			// Gone from the queue after a watch failure (a deadline hit just as it ended, the socket
 			// and polls missed the end, the interrupt came too late): it may have finished. Running it
 			// again elsewhere would run it twice.
@@ -89,7 +127,7 @@ export async function runAttempt(scene: SceneRequest, ctx: AttemptContext): Prom
 				if (result) return result;
 			}
 		}
-		throw new AttemptError(cause, promptId);
+		throw new AttemptError(cause, promptId, { leftBehind });
 	}
 }
 
@@ -130,13 +168,13 @@ async function finalLook(scene: SceneRequest, ctx: AttemptContext, promptId: str
  */
 export async function submitScene(
 	scene: SceneRequest,
-	ctx: Pick<AttemptContext, 'client' | 'signal' | 'uploads'>,
+	ctx: Pick<AttemptContext, 'client' | 'signal' | 'uploads'> & { clientId?: string },
 	onId?: (promptId: string) => void,
 ): Promise<string> {
 	const graph = await withInputs(scene, ctx);
 	const promptId = randomUUID();
 	onId?.(promptId);
-	return submit(ctx.client, graph, promptId, scene, ctx.signal);
+	return submit(ctx.client, graph, promptId, scene, ctx.signal, ctx.clientId);
 }
 
 /** Uploads the scene's input files (once per server and content) and points their nodes at them. */
@@ -174,9 +212,9 @@ function hashOf(bytes: Buffer): string {
  * Submits with our own prompt id. When the request was sent but no answer came, the server may
  * still have queued it: look the id up before anyone submits again, so a scene never runs twice.
  */
-async function submit(client: ComfyUiClient, graph: ApiGraph, promptId: string, scene: SceneRequest, signal: AbortSignal): Promise<string> {
+async function submit(client: ComfyUiClient, graph: ApiGraph, promptId: string, scene: SceneRequest, signal: AbortSignal, clientId?: string): Promise<string> {
 	try {
-		const accepted = await client.submit(graph, { promptId, front: scene.priority >= FRONT_PRIORITY, signal });
+		const accepted = await client.submit(graph, { promptId, clientId, front: scene.priority >= FRONT_PRIORITY, signal });
 		return accepted.promptId;
 	} catch (error) {
 		if (!(error instanceof TransientServerError) || signal.aborted) throw error;
@@ -210,7 +248,7 @@ async function watchOrMove(scene: SceneRequest, ctx: AttemptContext, promptId: s
 			});
 		} catch (error) {
 			if (!(error instanceof CancelledError) || ctx.signal.aborted || !ctx.moveSignal?.aborted) throw error;
-			const outcome = await ctx.client.cancel(promptId).catch(() => 'unreachable' as const);
+			const outcome = await ctx.client.cancel(promptId, { signal: ctx.signal }).catch(() => 'unreachable' as const);
 			if (outcome === 'deleted') return 'moved';
 			// It started (or the server did not answer): stay with it; moving is only for waiting prompts.
 			ctx.moveSignal = undefined;

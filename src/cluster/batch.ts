@@ -3,13 +3,18 @@
  *
  * - Scenes wait in one queue (priority, then longest expected first); result i belongs to scene i,
  *   and one scene's failure never stops the others.
- * - `leastLoaded` and `fastest` place scenes by earliest expected finish (planning/plan.ts) and only
- *   start a scene where it finishes first; `weighted` and `roundRobin` leave the choice to the store.
- *   Either way the HealthStore reserves the slot (one atomic step, cluster-wide `max`).
+ * - `leastLoaded` and `fastest` place scenes by earliest expected finish (planning/plan.ts) from
+ *   what stands ahead on each server, counted exactly (planning/load.ts), and speeds learned from
+ *   every scene any worker ran (planning/durationModel.ts); `weighted` and `roundRobin` leave the
+ *   choice to the store. Either way the HealthStore reserves the slot (cluster-wide `max`).
+ * - Servers holding our scenes are probed every second (probes.ts): a refused connection excludes
+ *   a server for every scene at once, a server that stops answering loses its waiting scenes at
+ *   once and its running one after a bounded window; what is abandoned there is removed when it
+ *   answers again (janitor.ts), so it never runs twice.
  * - Transient failures go back to the queue with a backoff, excluding the servers that failed the
  *   scene while others exist; invalid workflows and node errors fail the scene at once.
- * - When a server has room and nothing to do while one of our scenes still waits in a slower
- *   server's queue, the scene moves (deleted there, submitted here).
+ * - When a server has room while one of our scenes still waits in a slower server's queue, the
+ *   scene moves (deleted there, submitted here).
  * - The abort signal cancels everything and cleans up on the servers.
  */
 import { backoffDelay, type BackoffOptions } from '../util/backoff';
@@ -18,13 +23,17 @@ import type { ComfyUiClient, ProgressEvent } from '../comfyui/client';
 import { CancelledError, ComfyUiError, ExecutionError, IncapableServerError, InvalidWorkflowError, TransientServerError } from '../comfyui/errors';
 import { MODEL_INPUTS, checkCapability, describeMissing, isCapable, type ObjectInfo } from '../comfyui/workflow';
 import { AttemptError, runAttempt } from './attempt';
-import { refreshStale } from './probes';
-import { refreshSystemStats } from './status';
-import { DurationModel } from './planning/durationModel';
+import type { Janitor } from './janitor';
+import type { Liveness, Reachability } from './liveness';
+import { candidateServers, usesAnAttempt } from './planning/candidates';
+import { DurationModel, samplesOf, WORK_KEY, type DurationSample } from './planning/durationModel';
+import { planServer } from './planning/load';
 import { planPlacements, type PlanScene, type PlanServer } from './planning/plan';
+import { externalSeen, type Prober } from './probes';
+import { refreshSystemStats } from './status';
 import { SceneFailedError, type AttemptOutcomeKind, type AttemptRecord, type SceneOutcome, type SceneRequest } from './scene';
 import type { ServerSpec } from './serverSpec';
-import type { HealthStore, Lease, Outcome, Release, SelectArgs, SelectResult, ServerStatus } from './store/HealthStore';
+import { DEFAULT_EWMA_ALPHA, type HealthStore, type Lease, type Outcome, type Release, type SelectArgs, type SelectResult, type ServerStatus } from './store/HealthStore';
 import type { StrategyName } from './strategies/types';
 
 export interface EngineLogger {
@@ -37,6 +46,12 @@ export interface ClusterRuntime {
 	servers: readonly ServerSpec[];
 	clientFor(serverId: string): ComfyUiClient;
 	store: HealthStore;
+	/** Whether each server answers, as this process last saw it (shared by its executions). */
+	liveness: Liveness;
+	/** Queue probes of this process. */
+	prober: Prober;
+	/** Removes prompts abandoned on servers that stopped answering, once they answer again. */
+	janitor: Janitor;
 	logger?: EngineLogger;
 	/** Secrets to strip from anything logged or reported. */
 	secrets?: readonly string[];
@@ -46,7 +61,7 @@ export type BatchEvent =
 	| { type: 'start'; index: number; serverId: string; server: string; attempt: number }
 	| { type: 'progress'; index: number; serverId: string; server: string; phase: 'queued' | 'running'; percent?: number }
 	| { type: 'retry'; index: number; server: string; reason: string; delayMs: number }
-	| { type: 'moved'; index: number; from: string; to?: string }
+	| { type: 'moved'; index: number; from: string; reason: string }
 	| { type: 'finish'; index: number; ok: boolean; server?: string; message?: string };
 
 export interface BatchOptions {
@@ -61,18 +76,26 @@ export interface BatchOptions {
 	onEvent?(event: BatchEvent): void;
 	/** How often the scheduler re-reads the shared state while scenes wait (default 1 s). */
 	refreshMs?: number;
-	/** Probe servers whose queue length is older than this before deciding (default 3 s). */
+	/** Probe idle servers whose last probe (by any worker) is older than this (default 3 s). */
 	probeMaxAgeMs?: number;
+	/** Probe servers that hold our scenes this often (default 1 s): how soon a frozen server is noticed. */
+	livenessMs?: number;
 	/**
-	 * Retry a running scene elsewhere once its server has not answered for this long (default 10 s).
+	 * A running scene whose server stopped answering is retried elsewhere this long after it was
+	 * expected to end (default 3 s). Its waiting scenes move at once.
+	 */
+	silentGraceMs?: number;
+	/**
+	 * Retry a running scene elsewhere once every poll of its server failed for this long (default 10 s).
 	 * ComfyUI keeps its queue in memory, so a server that is down this long has lost the prompt.
 	 */
 	unreachableMs?: number;
 }
 
 const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 4000, factor: 2, jitter: 0.2 };
-const PROBE_TIMEOUT_MS = 1500;
 const DEFAULT_UNREACHABLE_MS = 10_000;
+const DEFAULT_LIVENESS_MS = 1_000;
+const DEFAULT_SILENT_GRACE_MS = 3_000;
 const OBJECT_INFO_TIMEOUT_MS = 10_000;
 /** After a reservation was refused (another worker took the slot), look again this soon. */
 const CONTENDED_RETRY_MS = 100;
@@ -108,7 +131,24 @@ interface Running {
 	cancel: AbortController;
 	move: AbortController;
 	moveRequested: boolean;
+	/** Gives the scene up on its server without waiting for an answer from it. */
+	abandon: AbortController;
+	/** Why it was given up: the scene moves (not an attempt), or the attempt failed. */
+	abandoned?: { kind: 'moved' | 'failed'; reason: string };
+	/** Its server went silent while it ran: given up at this time unless the server answers again. */
+	silentDeadline?: number;
 	renewTimer?: NodeJS.Timeout;
+}
+
+/** A speed sample of ours, counted at once; also in the store once its release went through. */
+interface LocalSample {
+	serverId: string;
+	workflowKey: string;
+	seconds: number;
+	work: number;
+	/** When the exchange carrying it to the store completed. */
+	storedAt?: number;
+	release: Release;
 }
 
 export async function runBatch(runtime: ClusterRuntime, scenes: readonly SceneRequest[], options: BatchOptions): Promise<SceneOutcome[]> {
@@ -126,12 +166,19 @@ class Batch {
 	private readonly concurrency: number;
 	private readonly startedAt = Date.now();
 	private status = new Map<string, ServerStatus>();
+	/** When the status above was read. */
+	private statusAt = 0;
 	/** Leases of other executions per server, as of the last snapshot. */
 	private foreign = new Map<string, number>();
 	private objectInfo = new Map<string, ObjectInfo | undefined>();
 	/** Expected work per workflow of this batch (from the graphs), the prior of the duration model. */
 	private readonly work: ReadonlyMap<string, number>;
+	private readonly weights: ReadonlyMap<string, number>;
+	/** Whether the queue holds more than one kind of scene (else its order never changes). */
+	private readonly mixed: boolean;
 	private model: DurationModel;
+	private storeSamples: DurationSample[] = [];
+	private localSamples: LocalSample[] = [];
 	private pumping = false;
 	private pumpAgain = false;
 	private timer?: NodeJS.Timeout;
@@ -147,6 +194,8 @@ class Batch {
 	private readonly releasing = new Map<string, number>();
 	/** The model the queue was last sorted for (the order depends on expected durations). */
 	private sortedFor?: DurationModel;
+	private readonly probeAbort = new AbortController();
+	private unsubscribe?: () => void;
 	private finish!: () => void;
 	private aborted = false;
 
@@ -159,7 +208,9 @@ class Batch {
 		this.byId = new Map(this.servers.map((s) => [s.id, s]));
 		this.outcomes = scenes.map(() => undefined);
 		this.work = new Map(scenes.map((scene) => [scene.workflowKey, scene.work]));
-		this.model = new DurationModel([], this.work);
+		this.weights = new Map(this.servers.map((s) => [s.id, s.weight]));
+		this.mixed = new Set(scenes.map((s) => `${s.priority}|${s.workflowKey}`)).size > 1;
+		this.model = this.buildModel();
 		this.queue = scenes.map((scene, position) => ({ position, scene, attempts: [], failedOn: new Set(), incapable: new Set(), notBefore: 0 }));
 		this.leaseTtlMs = options.leaseTtlMs ?? 60_000;
 		const totalMax = this.servers.reduce((sum, s) => sum + s.max, 0);
@@ -172,6 +223,7 @@ class Batch {
 		const signal = this.options.signal;
 		const onAbort = () => this.abort();
 		signal?.addEventListener('abort', onAbort, { once: true });
+		this.unsubscribe = this.runtime.liveness.subscribe((serverId, state) => this.onReachability(serverId, state));
 		try {
 			if (signal?.aborted) this.abort();
 			else {
@@ -183,6 +235,8 @@ class Batch {
 			await done;
 		} finally {
 			signal?.removeEventListener('abort', onAbort);
+			this.unsubscribe?.();
+			this.probeAbort.abort();
 			if (this.timer) clearTimeout(this.timer);
 			if (this.recordTimer) clearTimeout(this.recordTimer);
 		}
@@ -191,16 +245,24 @@ class Batch {
 
 	// ── setup ────────────────────────────────────────────────────────────────────────────────
 
+	/**
+	 * Reads the shared state and probes the servers nobody probed lately; then reads the catalogue
+	 * and memory of the servers that answer (one that does not answer is not waited for).
+	 */
 	private async prepare(): Promise<void> {
-		await Promise.all([this.loadObjectInfo(), this.probeStale(), refreshSystemStats(this.runtime, this.servers, this.options.signal)]);
 		await this.refresh();
+		await this.runtime.prober.probeStale(this.servers, this.options.probeMaxAgeMs ?? 3000, this.options.signal).catch((error) => {
+			this.runtime.logger?.warn(`Could not probe the servers: ${this.clean(String(error))}`);
+		});
+		const answering = this.servers.filter((s) => this.runtime.liveness.reachable(s.id));
+		await Promise.all([this.loadObjectInfo(answering), refreshSystemStats(this.runtime, answering, this.options.signal)]);
 	}
 
-	private async loadObjectInfo(): Promise<void> {
+	private async loadObjectInfo(servers: readonly ServerSpec[]): Promise<void> {
 		const needed = this.queue.some((w) => w.scene.requirements.nodeClasses.length > 0);
 		if (!needed) return;
 		await Promise.all(
-			this.servers.map(async (server) => {
+			servers.map(async (server) => {
 				try {
 					const info = await this.runtime.clientFor(server.id).objectInfo({ signal: AbortSignal.timeout(OBJECT_INFO_TIMEOUT_MS) });
 					this.objectInfo.set(server.id, info as ObjectInfo);
@@ -240,18 +302,10 @@ class Batch {
 		}
 	}
 
-	private async probeStale(): Promise<void> {
-		await refreshStale(
-			this.runtime.store,
-			this.servers,
-			async (server, signal) => this.runtime.clientFor(server.id).queueInfo({ signal }),
-			{ maxAgeMs: this.options.probeMaxAgeMs ?? 3000, timeoutMs: PROBE_TIMEOUT_MS, signal: this.options.signal },
-		).catch((error) => this.runtime.logger?.warn(`Could not probe the servers: ${this.clean(String(error))}`));
-	}
-
-	/** Re-reads the shared state: breakers, cluster-wide leases, speed averages. */
+	/** Re-reads the shared state: breakers, cluster-wide leases, speed averages, abandoned prompts. */
 	private async refresh(): Promise<void> {
-		this.lastRefresh = Date.now();
+		const requestedAt = Date.now();
+		this.lastRefresh = requestedAt;
 		let statuses: ServerStatus[];
 		try {
 			statuses = await this.runtime.store.snapshot(this.servers);
@@ -259,10 +313,96 @@ class Batch {
 			this.runtime.logger?.warn(`Could not read the cluster state: ${this.clean(String(error))}`);
 			return;
 		}
+		this.statusAt = requestedAt;
 		this.status = new Map(statuses.map((s) => [s.id, s]));
 		this.foreign = new Map(statuses.map((s) => [s.id, Math.max(0, s.inFlight - this.ours(s.id))]));
-		const samples = statuses.flatMap((s) => Object.entries(s.ewma).map(([workflowKey, e]) => ({ serverId: s.id, workflowKey, seconds: e.seconds })));
-		this.model = new DurationModel(samples, this.work);
+		this.storeSamples = samplesOf(statuses);
+		// Samples of ours that were in the store when it was read count from there now.
+		this.localSamples = this.localSamples.filter((s) => s.storedAt === undefined || s.storedAt > requestedAt);
+		this.model = this.buildModel();
+		// Prompts other workers (or earlier executions) abandoned on servers that answer again.
+		for (const s of statuses) if (s.tombstones?.length && this.runtime.liveness.reachable(s.id)) this.runtime.janitor.adopt(s.tombstones);
+	}
+
+	/** The store's speed averages with our own newer samples applied on top, as the store will. */
+	private buildModel(): DurationModel {
+		const samples = new Map(this.storeSamples.map((s) => [`${s.serverId}|${s.workflowKey}`, s]));
+		const learn = (serverId: string, workflowKey: string, seconds: number) => {
+			const key = `${serverId}|${workflowKey}`;
+			const prev = samples.get(key);
+			samples.set(key, { serverId, workflowKey, seconds: prev ? DEFAULT_EWMA_ALPHA * seconds + (1 - DEFAULT_EWMA_ALPHA) * prev.seconds : seconds });
+		};
+		for (const s of this.localSamples) {
+			learn(s.serverId, s.workflowKey, s.seconds);
+			if (s.work > 0) learn(s.serverId, WORK_KEY, s.seconds / s.work);
+		}
+		return new DurationModel({ samples: [...samples.values()], work: this.work, weights: this.weights });
+	}
+
+	// ── probes and reachability ──────────────────────────────────────────────────────────────
+
+	/**
+	 * Probes, without waiting for them: every second the servers that hold our scenes (a frozen one
+	 * is noticed within a probe timeout), the unreachable ones while scenes wait (to notice them
+	 * back), and the others when their last probe is older than `probeMaxAgeMs`.
+	 */
+	private probeDue(): void {
+		const now = Date.now();
+		const busy = new Set([...this.running].map((r) => r.serverId));
+		const waiting = this.queue.length > 0;
+		const livenessMs = this.options.livenessMs ?? DEFAULT_LIVENESS_MS;
+		const maxAgeMs = this.options.probeMaxAgeMs ?? 3000;
+		for (const server of this.servers) {
+			if (this.runtime.prober.probing(server.id)) continue;
+			const unreachable = !this.runtime.liveness.reachable(server.id);
+			const period = busy.has(server.id) || (unreachable && waiting) ? livenessMs : waiting ? maxAgeMs : Number.POSITIVE_INFINITY;
+			if (now - this.lastProbeAt(server.id, now) < period) continue;
+			void this.runtime.prober.probe(server.id, this.probeAbort.signal).then(() => this.pump());
+		}
+	}
+
+	/** When the server was last probed, by this process or (as the store says) any worker. */
+	private lastProbeAt(serverId: string, now: number): number {
+		const local = this.runtime.prober.last(serverId)?.at ?? 0;
+		const age = this.status.get(serverId)?.queueAgeMs;
+		const shared = age === undefined ? 0 : this.statusAt - age;
+		return Math.min(now, Math.max(local, shared));
+	}
+
+	/**
+	 * A server stopped answering or answers again (seen by any execution of this process). Silent or
+	 * down: scenes waiting there (or not yet accepted) move now; running ones are given a window
+	 * (silent) or left to their watch, which sees the refused connections (down).
+	 */
+	private onReachability(serverId: string, state: Reachability): void {
+		const now = Date.now();
+		for (const run of this.running) {
+			if (run.serverId !== serverId || run.abandoned) continue;
+			if (state === 'up') run.silentDeadline = undefined;
+			else if (run.phase === 'queued') {
+				this.giveUp(run, 'moved', state === 'down' ? `${this.urlOf(serverId)} refused the connection` : `${this.urlOf(serverId)} stopped answering`);
+			} else if (state === 'silent') {
+				run.silentDeadline ??= now + this.remaining(run, now) * 1000 + (this.options.silentGraceMs ?? DEFAULT_SILENT_GRACE_MS);
+			}
+		}
+		this.pump();
+	}
+
+	/** Running scenes whose silent server did not answer again within their window are given up. */
+	private giveUpOnSilent(): void {
+		const now = Date.now();
+		for (const run of this.running) {
+			if (run.silentDeadline === undefined || run.silentDeadline > now || run.abandoned) continue;
+			const since = this.runtime.liveness.get(run.serverId);
+			const seconds = since ? Math.round((now - since.since) / 100) / 10 : 0;
+			this.giveUp(run, 'failed', `ComfyUI at ${this.urlOf(run.serverId)} stopped answering (no answer for ${seconds} s) while running the scene`);
+		}
+	}
+
+	/** Abandons a scene on its server without waiting for the server; the prompt is removed when it answers. */
+	private giveUp(run: Running, kind: 'moved' | 'failed', reason: string): void {
+		run.abandoned = { kind, reason };
+		run.abandon.abort();
 	}
 
 	// ── scheduling ───────────────────────────────────────────────────────────────────────────
@@ -288,10 +428,9 @@ class Batch {
 		if (!this.aborted) {
 			const contended = this.contended;
 			this.contended = false;
-			if (contended || Date.now() - this.lastRefresh >= this.refreshPeriod()) {
-				await this.probeStale();
-				await this.refresh();
-			}
+			if (contended || (this.queue.length > 0 && Date.now() - this.lastRefresh >= this.refreshPeriod())) await this.refresh();
+			this.probeDue();
+			this.giveUpOnSilent();
 			if (this.sortedFor !== this.model) {
 				this.queue.sort((a, b) => this.order(a, b));
 				this.sortedFor = this.model;
@@ -398,6 +537,8 @@ class Batch {
 		this.toRelease = [];
 		try {
 			const result = await this.runtime.store.commit({ release, reserve });
+			const storedAt = Date.now();
+			for (const sample of this.localSamples) if (release.includes(sample.release)) sample.storedAt = storedAt;
 			return result.reserved;
 		} catch (error) {
 			// Leases not released expire by themselves (leaseTtlMs).
@@ -432,9 +573,11 @@ class Batch {
 	/** Scenes with higher priority first, then the longest expected, then item order. */
 	private order(a: Waiting, b: Waiting): number {
 		if (a.scene.priority !== b.scene.priority) return b.scene.priority - a.scene.priority;
-		const ea = this.averageEstimate(a.scene.workflowKey);
-		const eb = this.averageEstimate(b.scene.workflowKey);
-		if (ea !== eb) return eb - ea;
+		if (this.mixed) {
+			const ea = this.averageEstimate(a.scene.workflowKey);
+			const eb = this.averageEstimate(b.scene.workflowKey);
+			if (ea !== eb) return eb - ea;
+		}
 		return a.scene.index - b.scene.index;
 	}
 
@@ -446,20 +589,19 @@ class Batch {
 		if (!cache) this.averages.set(this.model, (cache = new Map()));
 		let average = cache.get(workflowKey);
 		if (average === undefined) {
-			const values = this.servers.flatMap((s) => this.model.estimate(s.id, workflowKey) ?? []);
-			average = values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : Number.POSITIVE_INFINITY;
+			average = this.servers.reduce((sum, s) => sum + this.model.estimate(s.id, workflowKey), 0) / Math.max(1, this.servers.length);
 			cache.set(workflowKey, average);
 		}
 		return average;
 	}
 
-	/** Expected seconds of a workflow on a server, for planning. */
+	/**
+	 * Expected seconds of a workflow on a server, for planning: measured, or predicted from every
+	 * scene the cluster ran (the server's seconds per work unit), or from the server's weight while it
+	 * has run nothing. Both finish-time strategies plan with it.
+	 */
 	private estimate(serverId: string, workflowKey: string): number {
-		const weight = this.byId.get(serverId)?.weight ?? 1;
-		if (this.options.strategy === 'leastLoaded') return 1 / weight;
-		const seconds = this.model.estimate(serverId, workflowKey) ?? this.model.slowness(serverId);
-		// Until the workflow was timed somewhere, the server's weight stands for its speed.
-		return this.model.knows(workflowKey) ? seconds : seconds / weight;
+		return this.model.estimate(serverId, workflowKey);
 	}
 
 	/**
@@ -474,35 +616,30 @@ class Batch {
 		return Math.abs(expected - (now - run.since) / 1000);
 	}
 
-	/** Servers a scene may go to now: capable, not failed on (while others exist), breaker not open. */
+	/** Servers a scene may go to now: capable, not failed on (while others exist), answering, breaker not open. */
 	private candidates(waiting: Waiting): ServerSpec[] {
-		const capable = this.servers.filter((s) => !waiting.incapable.has(s.id));
-		const fresh = capable.filter((s) => !waiting.failedOn.has(s.id));
-		const pool = fresh.length > 0 ? fresh : capable;
 		const now = Date.now();
-		const admitted = pool.filter((s) => {
-			const b = this.status.get(s.id)?.breaker;
-			return !b || b.phase !== 'open' || b.openUntil <= now;
+		const admissions = this.servers.map((server) => {
+			const b = this.status.get(server.id)?.breaker;
+			return { id: server.id, server, breakerOpen: b !== undefined && b.phase === 'open' && b.openUntil > now, unreachable: !this.runtime.liveness.reachable(server.id) };
 		});
-		// Panic mode: every candidate ejected — leave the choice (least recently failed) to the store.
-		return admitted.length > 0 ? admitted : pool;
+		return candidateServers(admissions, waiting).map((a) => a.server);
 	}
 
 	private planServers(full: ReadonlySet<string>): PlanServer[] {
 		const now = Date.now();
+		const typicalKey = this.queue[0]?.scene.workflowKey ?? '';
 		return this.servers.map((server) => {
-			const ours = [...this.running].filter((r) => r.serverId === server.id);
-			const held = ours.length + (this.foreign.get(server.id) ?? 0);
-			const ownWork = ours.reduce((sum, r) => sum + this.remaining(r, now), 0);
-			const status = this.status.get(server.id);
-			const fresh = status?.queueRemaining !== undefined && (status.queueAgeMs ?? Infinity) < 10_000;
-			const others = Math.max(this.foreign.get(server.id) ?? 0, fresh ? (status!.queueRemaining ?? 0) - ours.length : 0, 0);
-			const typical = this.estimate(server.id, this.queue[0]?.scene.workflowKey ?? '');
-			return {
+			const ours = [...this.running].filter((r) => r.serverId === server.id && !r.abandoned);
+			return planServer({
 				id: server.id,
-				freeSlots: full.has(server.id) ? 0 : Math.max(0, server.max - held),
-				busySeconds: ownWork + others * typical,
-			};
+				max: server.max,
+				ownWork: ours.map((r) => this.remaining(r, now)),
+				foreignLeases: this.foreign.get(server.id) ?? 0,
+				external: externalSeen(this.runtime.prober.last(server.id), this.status.get(server.id), this.statusAt, now),
+				typicalSeconds: this.estimate(server.id, typicalKey),
+				closed: full.has(server.id),
+			});
 		});
 	}
 
@@ -524,13 +661,14 @@ class Batch {
 			cancel: new AbortController(),
 			move: new AbortController(),
 			moveRequested: false,
+			abandon: new AbortController(),
 		};
 		this.running.add(run);
 		run.renewTimer = setInterval(() => {
 			void this.runtime.store.renew(lease, this.leaseTtlMs).catch(() => false);
 		}, Math.max(1000, Math.floor(this.leaseTtlMs / 3)));
 		run.renewTimer.unref?.();
-		const attemptNumber = waiting.attempts.filter((a) => a.outcome !== 'moved').length + 1;
+		const attemptNumber = waiting.attempts.filter((a) => a.outcome !== 'moved' && a.outcome !== 'unreachable').length + 1;
 		this.options.onEvent?.({ type: 'start', index: waiting.scene.index, serverId: server.id, server: server.url, attempt: attemptNumber });
 		void this.execute(run, server);
 	}
@@ -545,6 +683,9 @@ class Batch {
 				client: this.runtime.clientFor(server.id),
 				signal: run.cancel.signal,
 				moveSignal: run.move.signal,
+				abandonSignal: run.abandon.signal,
+				// While every server is unreachable, scenes still try (and those tries count).
+				reachable: () => this.runtime.liveness.reachable(server.id) || this.servers.every((s) => !this.runtime.liveness.reachable(s.id)),
 				uploads: this.uploads,
 				unreachableMs: this.options.unreachableMs ?? DEFAULT_UNREACHABLE_MS,
 				hooks: {
@@ -556,10 +697,11 @@ class Batch {
 			if (result.kind === 'moved') {
 				outcome = { kind: 'cancelled', workflowKey: waiting.scene.workflowKey };
 				this.record(waiting, server, promptId, 'moved', 'moved to a server that was idle', startedAt);
-				this.options.onEvent?.({ type: 'moved', index: waiting.scene.index, from: server.url });
+				this.options.onEvent?.({ type: 'moved', index: waiting.scene.index, from: server.url, reason: 'a server with room finishes it sooner' });
 				this.requeue(waiting, 0);
 			} else {
-				outcome = { kind: 'success', workflowKey: waiting.scene.workflowKey, executionMs: result.watch.timings.executionMs };
+				const executionMs = result.watch.timings.executionMs;
+				outcome = { kind: 'success', workflowKey: waiting.scene.workflowKey, executionMs, work: waiting.scene.work };
 				const attempts = this.record(waiting, server, result.promptId, 'success', '', startedAt);
 				this.settle(waiting, {
 					index: waiting.scene.index,
@@ -573,7 +715,7 @@ class Batch {
 						outputs: result.outputs,
 						timings: {
 							queueWaitMs: result.watch.timings.queuedMs,
-							executionMs: result.watch.timings.executionMs,
+							executionMs,
 							totalMs: Date.now() - this.startedAt,
 						},
 						cached: result.watch.cached,
@@ -583,22 +725,35 @@ class Batch {
 		} catch (error) {
 			const failure = error instanceof AttemptError ? error : new AttemptError(new TransientServerError(String(error), 'unexpected-response', server.url));
 			promptId ??= failure.promptId;
-			outcome = this.onFailure(run, server, failure.cause, promptId, startedAt);
+			// Left on a server that did not answer (or was not asked): removed once it answers.
+			if (promptId && (failure.leftBehind || run.abandoned)) this.runtime.janitor.abandon(server.id, promptId);
+			outcome = this.onFailure(run, server, failure, promptId, startedAt);
 		} finally {
 			if (run.renewTimer) clearInterval(run.renewTimer);
 			this.running.delete(run);
 		}
-		this.handBack(run.lease, outcome);
+		const release = this.handBack(run.lease, outcome);
+		this.learn(server.id, waiting.scene, release);
 		this.pump();
+	}
+
+	/** A success of ours counts in the duration model at once, before the store has it. */
+	private learn(serverId: string, scene: SceneRequest, release: Release): void {
+		const { outcome } = release;
+		if (outcome.kind !== 'success' || outcome.executionMs === undefined || !(outcome.executionMs > 0)) return;
+		this.localSamples.push({ serverId, workflowKey: scene.workflowKey, seconds: outcome.executionMs / 1000, work: scene.work, release });
+		this.model = this.buildModel();
 	}
 
 	/**
 	 * The lease goes back with the next exchange, which may take the slot again at once. Until then
 	 * it is ours (not another worker's) in the store's counts.
 	 */
-	private handBack(lease: Lease, outcome: Outcome): void {
+	private handBack(lease: Lease, outcome: Outcome): Release {
 		this.countReleasing(lease.serverId, +1);
-		this.toRelease.push({ lease, outcome });
+		const release: Release = { lease, outcome };
+		this.toRelease.push(release);
+		return release;
 	}
 
 	private countReleasing(serverId: string, delta: number): void {
@@ -606,13 +761,22 @@ class Batch {
 	}
 
 	/** Decides what a failed attempt means for the scene and the server; returns the store outcome. */
-	private onFailure(run: Running, server: ServerSpec, cause: ComfyUiError, promptId: string | undefined, startedAt: number): Outcome {
+	private onFailure(run: Running, server: ServerSpec, failure: AttemptError, promptId: string | undefined, startedAt: number): Outcome {
 		const { waiting } = run;
+		const cause = failure.cause;
 		const workflowKey = waiting.scene.workflowKey;
 		const reason = this.clean(cause.message);
 		if (cause instanceof CancelledError || this.aborted) {
 			const attempts = this.record(waiting, server, promptId, 'cancelled', 'the execution was cancelled', startedAt);
 			this.settle(waiting, this.failed(waiting.scene.index, new CancelledError('The execution was cancelled', server.url), attempts));
+			return { kind: 'cancelled', workflowKey };
+		}
+		if (run.abandoned?.kind === 'moved') {
+			// Its server stopped answering before the scene started there: it goes elsewhere at once.
+			const why = this.clean(run.abandoned.reason);
+			this.record(waiting, server, promptId, 'moved', why, startedAt);
+			this.options.onEvent?.({ type: 'moved', index: waiting.scene.index, from: server.url, reason: why });
+			this.requeue(waiting, 0);
 			return { kind: 'cancelled', workflowKey };
 		}
 		if (isServerSpecific(cause)) {
@@ -628,23 +792,30 @@ class Batch {
 			this.settle(waiting, this.failed(waiting.scene.index, cause, attempts));
 			return { kind: 'workflow', workflowKey };
 		}
-		// Transient: the server's fault. Retry elsewhere with a backoff, up to maxAttempts.
+		// Transient: the server's fault. A refused connection is news for every scene at once.
+		const transient = run.abandoned ? new TransientServerError(this.clean(run.abandoned.reason), 'unresponsive', server.url) : cause;
+		if (transient instanceof TransientServerError && transient.reason === 'refused') this.runtime.liveness.refused(server.id, reason);
 		waiting.failedOn.add(server.id);
-		const attempts = this.record(waiting, server, promptId, 'transient', reason, startedAt);
+		const otherReachable = this.candidates(waiting).some((s) => s.id !== server.id && this.runtime.liveness.reachable(s.id));
+		const counts = usesAnAttempt(failure, otherReachable);
+		const why = this.clean(transient.message);
+		const attempts = this.record(waiting, server, promptId, counts ? 'transient' : 'unreachable', why, startedAt);
 		const tries = attempts.filter((a) => a.outcome === 'transient').length;
-		if (tries >= waiting.scene.maxAttempts) {
-			this.settle(waiting, this.failed(waiting.scene.index, cause, attempts));
+		const totalMs = waiting.scene.timeouts.totalMs;
+		const overTime = totalMs > 0 && waiting.firstStart !== undefined && Date.now() - waiting.firstStart >= totalMs;
+		if (tries >= waiting.scene.maxAttempts || overTime) {
+			this.settle(waiting, this.failed(waiting.scene.index, transient, attempts));
 		} else {
 			// The backoff (and Retry-After) spare the servers that failed; a server that has not failed
 			// this scene may take it at once.
 			const untried = this.candidates(waiting).some((s) => !waiting.failedOn.has(s.id));
-			const computed = backoffDelay(tries - 1, this.options.backoff ?? DEFAULT_BACKOFF);
-			const imposed = cause instanceof TransientServerError ? cause.retryAfterMs : undefined;
+			const computed = backoffDelay(Math.max(0, tries - 1), this.options.backoff ?? DEFAULT_BACKOFF);
+			const imposed = transient instanceof TransientServerError ? transient.retryAfterMs : undefined;
 			const delayMs = untried ? 0 : Math.max(computed, imposed ?? 0);
-			this.options.onEvent?.({ type: 'retry', index: waiting.scene.index, server: server.url, reason, delayMs });
+			this.options.onEvent?.({ type: 'retry', index: waiting.scene.index, server: server.url, reason: why, delayMs });
 			this.requeue(waiting, delayMs);
 		}
-		return { kind: 'transient', workflowKey, error: reason };
+		return { kind: 'transient', workflowKey, error: why };
 	}
 
 	private onProgress(run: Running, server: ServerSpec, event: ProgressEvent): void {
@@ -673,10 +844,10 @@ class Batch {
 		const now = Date.now();
 		const plan = this.planServers(new Set());
 		for (const idle of plan) {
-			if (idle.freeSlots <= 0) continue;
+			if (idle.freeSlots <= 0 || !this.runtime.liveness.reachable(idle.id)) continue;
 			let best: { run: Running; gain: number } | undefined;
 			for (const run of this.running) {
-				if (run.phase !== 'queued' || run.moveRequested || run.serverId === idle.id) continue;
+				if (run.phase !== 'queued' || run.moveRequested || run.abandoned || run.serverId === idle.id) continue;
 				if (run.waiting.incapable.has(idle.id) || run.waiting.failedOn.has(idle.id)) continue;
 				const ahead = [...this.running]
 					.filter((r) => r.serverId === run.serverId && r !== run && (r.phase === 'running' || r.since < run.since))
@@ -709,18 +880,20 @@ class Batch {
 		return shared ? Math.min(period, SHARED_REFRESH_MS) : period;
 	}
 
-	/** Wakes the scheduler for backoffs that end and to notice capacity freed by other workers. */
+	/**
+	 * Wakes the scheduler for backoffs that end, to notice capacity freed by other workers, to probe
+	 * the servers that hold our scenes, and when a silent server's window ends.
+	 */
 	private arm(): void {
 		if (this.timer) clearTimeout(this.timer);
 		this.timer = undefined;
-		if (this.aborted || this.queue.length === 0) return;
-		// Ready scenes wait for a slot: a scene of ours that ends wakes the scheduler, and the periodic
-		// refresh sees slots that other workers free. Scenes in a backoff wake it when it ends.
+		if (this.aborted || (this.queue.length === 0 && this.running.size === 0)) return;
 		const now = Date.now();
-		let nextReady = Number.POSITIVE_INFINITY;
-		for (const w of this.queue) if (w.notBefore > now && w.notBefore < nextReady) nextReady = w.notBefore;
-		const period = this.contended ? CONTENDED_RETRY_MS : this.refreshPeriod();
-		const delay = Math.max(10, Math.min(period, nextReady - now));
+		let next = Number.POSITIVE_INFINITY;
+		for (const w of this.queue) if (w.notBefore > now && w.notBefore < next) next = w.notBefore;
+		for (const run of this.running) if (run.silentDeadline !== undefined && run.silentDeadline < next) next = run.silentDeadline;
+		const period = this.contended ? CONTENDED_RETRY_MS : this.queue.length > 0 ? this.refreshPeriod() : (this.options.livenessMs ?? DEFAULT_LIVENESS_MS);
+		const delay = Math.max(10, Math.min(period, next - now));
 		this.timer = setTimeout(() => this.pump(), delay);
 	}
 
@@ -742,7 +915,7 @@ class Batch {
 			index: waiting.scene.index,
 			ok: outcome.ok,
 			server: outcome.ok ? outcome.result.server : undefined,
-			message: outcome.ok ? undefined : outcome.error.message,
+			message: outcome.ok ? undefined : this.clean(outcome.error.message),
 		});
 	}
 
@@ -772,6 +945,10 @@ class Batch {
 		let n = this.releasing.get(serverId) ?? 0;
 		for (const r of this.running) if (r.serverId === serverId) n++;
 		return n;
+	}
+
+	private urlOf(serverId: string): string {
+		return this.byId.get(serverId)?.url ?? serverId;
 	}
 
 	private clean(text: string): string {

@@ -2,15 +2,20 @@
  * Submit now, collect later: for video scenes that take many minutes, an execution can queue its
  * scenes and end; a later execution (any worker) collects the results with the handles, or cancels.
  *
- * Submitted scenes hold no lease: each server's queue length (probed) tells every worker about them.
+ * Submitted scenes hold no lease. They are sent with a client id outside this cluster's prefix, so
+ * every worker's queue probes count them as work that stands ahead on their server.
  */
+import { randomUUID } from 'crypto';
 import { CancelledError, ComfyUiError, TransientServerError } from '../comfyui/errors';
 import { AttemptError, submitScene } from './attempt';
 import type { ClusterRuntime } from './batch';
-import { DurationModel } from './planning/durationModel';
+import { candidateServers, usesAnAttempt } from './planning/candidates';
+import { DurationModel, samplesOf } from './planning/durationModel';
+import { planServer } from './planning/load';
 import { planPlacements } from './planning/plan';
-import { refreshStale } from './probes';
+import { externalSeen } from './probes';
 import { SceneFailedError, type AttemptRecord, type SceneOutcome, type SceneRequest, type SceneOutput } from './scene';
+import type { Outcome, ServerStatus } from './store/HealthStore';
 
 export interface SceneHandle {
 	serverId: string;
@@ -19,6 +24,8 @@ export interface SceneHandle {
 	clientId: string;
 	submittedAt: string;
 	workflowKey: string;
+	/** Expected work of the scene (its time teaches the server's speed when it is collected). */
+	work?: number;
 	/** Item index of the scene in the execution that submitted it. */
 	index: number;
 	outputKinds?: string[];
@@ -26,59 +33,94 @@ export interface SceneHandle {
 
 export type SubmitOutcome = { index: number; ok: true; handle: SceneHandle; attempts: AttemptRecord[] } | { index: number; ok: false; error: SceneFailedError };
 
-/** Places every scene at once (queues allowed beyond `max`), uploads inputs and submits. */
+/** Probes older than this are refreshed before placing. */
+const PROBE_MAX_AGE_MS = 3_000;
+
+/**
+ * Places every scene at once by earliest expected finish — with the speeds every scene of the
+ * cluster taught, and what already stands in each queue — then uploads inputs and submits. Queues
+ * may grow beyond `max`: nothing waits here for a slot.
+ */
 export async function submitScenes(runtime: ClusterRuntime, scenes: readonly SceneRequest[], signal?: AbortSignal): Promise<SubmitOutcome[]> {
-	const { store, servers } = runtime;
-	await refreshStale(store, servers, (server, s) => runtime.clientFor(server.id).queueInfo({ signal: s }), { signal }).catch(() => []);
-	const statuses = await store.snapshot(servers).catch(() => []);
-	const queueOf = new Map(statuses.map((s) => [s.id, (s.queueRemaining ?? 0) + s.inFlight]));
-	const model = new DurationModel(
-		statuses.flatMap((s) => Object.entries(s.ewma).map(([workflowKey, e]) => ({ serverId: s.id, workflowKey, seconds: e.seconds }))),
-		new Map(scenes.map((scene) => [scene.workflowKey, scene.work])),
-	);
-	const down = new Set(statuses.filter((s) => s.breaker.phase === 'open' && s.breaker.openUntil > Date.now()).map((s) => s.id));
-	const estimate = (serverId: string, workflowKey: string) =>
-		model.estimate(serverId, workflowKey) ?? model.slowness(serverId) / (servers.find((s) => s.id === serverId)?.weight ?? 1);
-	const usable = servers.filter((s) => !down.has(s.id));
-	const pool = usable.length > 0 ? usable : servers;
+	const { store, servers, liveness, prober } = runtime;
+	await prober.probeStale(servers, PROBE_MAX_AGE_MS, signal).catch(() => []);
+	const statusAt = Date.now();
+	const statuses: ServerStatus[] = await store.snapshot(servers).catch(() => []);
+	const byId = new Map(statuses.map((s) => [s.id, s]));
+	const model = new DurationModel({
+		samples: samplesOf(statuses),
+		work: new Map(scenes.map((scene) => [scene.workflowKey, scene.work])),
+		weights: new Map(servers.map((s) => [s.id, s.weight])),
+	});
+	const now = Date.now();
+	const typical = scenes[0]?.workflowKey ?? '';
+	const admissions = () =>
+		servers.map((server) => {
+			const b = byId.get(server.id)?.breaker;
+			return { id: server.id, breakerOpen: b !== undefined && b.phase === 'open' && b.openUntil > now, unreachable: !liveness.reachable(server.id) };
+		});
+	const candidates = candidateServers(admissions(), { incapable: new Set(), failedOn: new Set() }).map((a) => a.id);
 	const placements = planPlacements(
-		pool.map((s) => ({ id: s.id, freeSlots: Number.MAX_SAFE_INTEGER, busySeconds: (queueOf.get(s.id) ?? 0) * estimate(s.id, scenes[0]?.workflowKey ?? '') })),
-		scenes.map((scene) => ({ key: scene, workflowKey: scene.workflowKey, candidates: pool.map((s) => s.id) })),
-		estimate,
+		servers.map((server) =>
+			planServer({
+				id: server.id,
+				max: Number.POSITIVE_INFINITY,
+				ownWork: [],
+				foreignLeases: byId.get(server.id)?.inFlight ?? 0,
+				external: externalSeen(prober.last(server.id), byId.get(server.id), statusAt, now),
+				typicalSeconds: model.estimate(server.id, typical),
+			}),
+		),
+		scenes.map((scene) => ({ key: scene, workflowKey: scene.workflowKey, candidates })),
+		(serverId, workflowKey) => model.estimate(serverId, workflowKey),
 	);
 	const uploads = new Map<string, Promise<string>>();
+	// Outside this cluster's client prefix: probes count these prompts as work ahead on their server.
+	const clientId = `n8n-cc-held-${randomUUID()}`;
 	return Promise.all(
 		placements.map(async ({ key: scene, serverId }) => {
 			const attempts: AttemptRecord[] = [];
-			const order = [serverId, ...pool.map((s) => s.id).filter((id) => id !== serverId)];
+			const failedOn = new Set<string>();
 			let lastError: ComfyUiError = new TransientServerError('No server was reachable', 'network');
-			for (const id of order.slice(0, Math.max(1, scene.maxAttempts))) {
+			let id: string | undefined = serverId;
+			while (id !== undefined && attempts.filter((a) => a.outcome === 'transient').length < Math.max(1, scene.maxAttempts)) {
 				const server = servers.find((s) => s.id === id)!;
-				const client = runtime.clientFor(id);
+				const client = runtime.clientFor(server.id);
 				const startedAt = Date.now();
 				try {
-					const promptId = await submitScene(scene, { client, signal: signal ?? new AbortController().signal, uploads });
-					attempts.push({ serverId: id, server: server.url, promptId, outcome: 'success', reason: '', startedAt, endedAt: Date.now() });
+					if (!liveness.reachable(server.id) && candidateServers(admissions(), { incapable: new Set(), failedOn }).some((a) => a.id !== server.id && !a.unreachable)) {
+						throw new AttemptError(new TransientServerError(`ComfyUI at ${server.url} refused the connection a moment ago and has not answered since.`, 'refused', server.url), undefined, { refusedBeforeQueued: true });
+					}
+					const promptId = await submitScene(scene, { client, signal: signal ?? new AbortController().signal, uploads, clientId });
+					attempts.push({ serverId: server.id, server: server.url, promptId, outcome: 'success', reason: '', startedAt, endedAt: Date.now() });
 					return {
 						index: scene.index,
 						ok: true as const,
 						attempts,
 						handle: {
-							serverId: id,
+							serverId: server.id,
 							server: server.url,
 							promptId,
-							clientId: client.clientId,
+							clientId,
 							submittedAt: new Date().toISOString(),
 							workflowKey: scene.workflowKey,
+							work: scene.work,
 							index: scene.index,
 							outputKinds: scene.outputKinds,
 						},
 					};
 				} catch (error) {
-					lastError = error instanceof AttemptError ? error.cause : error instanceof ComfyUiError ? error : new TransientServerError(String(error), 'unexpected-response', server.url);
-					attempts.push({ serverId: id, server: server.url, outcome: lastError.kind === 'transient' ? 'transient' : lastError.kind === 'invalid' ? 'invalid' : 'incapable', reason: lastError.message, startedAt, endedAt: Date.now() });
+					const failure = error instanceof AttemptError ? error : undefined;
+					lastError = failure?.cause ?? (error instanceof ComfyUiError ? error : new TransientServerError(String(error), 'unexpected-response', server.url));
+					if (lastError instanceof TransientServerError && lastError.reason === 'refused') liveness.refused(server.id, lastError.message);
+					failedOn.add(server.id);
+					const next = candidateServers(admissions(), { incapable: new Set(), failedOn }).find((a) => !failedOn.has(a.id));
+					const counts = lastError.kind !== 'transient' || usesAnAttempt({ refusedBeforeQueued: failure?.refusedBeforeQueued ?? false }, next !== undefined && !next.unreachable);
+					const outcome = lastError.kind === 'transient' ? (counts ? 'transient' : 'unreachable') : lastError.kind === 'invalid' ? 'invalid' : 'incapable';
+					attempts.push({ serverId: server.id, server: server.url, outcome, reason: lastError.message, startedAt, endedAt: Date.now() });
 					if (lastError.kind !== 'transient' && lastError.kind !== 'incapable') break;
 					if (signal?.aborted) break;
+					id = next?.id;
 				}
 			}
 			return { index: scene.index, ok: false as const, error: new SceneFailedError(scene.index, signal?.aborted ? new CancelledError() : lastError, attempts) };
@@ -125,6 +167,7 @@ export async function collectScenes(runtime: ClusterRuntime, handles: readonly S
 					if (options.download) output.data = await client.downloadBuffer(file, { maxBytes: options.maxOutputBytes, signal: options.signal });
 					outputs.push(output);
 				}
+				recordDuration(runtime, handle, watch.timings.executionMs);
 				return {
 					index,
 					ok: true,
@@ -180,4 +223,15 @@ export async function cancelScenes(runtime: ClusterRuntime, handles: readonly Sc
 		}),
 	);
 	return handles.map((handle) => results.get(handle)!);
+}
+
+/**
+ * A collected scene teaches the cluster its server's speed like a scene of Generate does: its
+ * outcome is recorded as the release of a lease that was never taken (only the outcome counts).
+ */
+function recordDuration(runtime: ClusterRuntime, handle: SceneHandle, executionMs: number): void {
+	if (!handle.workflowKey || !(executionMs > 0)) return;
+	const outcome: Outcome = { kind: 'success', workflowKey: handle.workflowKey, executionMs, work: handle.work };
+	const lease = { id: `collect-${randomUUID()}`, serverId: handle.serverId, expiresAt: 0, store: runtime.store.kind === 'memory' ? ('memory' as const) : ('redis' as const) };
+	runtime.store.release(lease, outcome).catch(() => undefined);
 }

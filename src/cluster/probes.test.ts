@@ -1,23 +1,30 @@
 import { createServer, type Server } from 'http';
 import type { AddressInfo } from 'net';
-import { refreshStale } from './probes';
+import { ComfyUiClient } from '../comfyui/client';
+import { Liveness } from './liveness';
+import { Prober } from './probes';
 import { MemoryHealthStore } from './store/MemoryHealthStore';
 
-/** A real HTTP server answering like ComfyUI's GET /prompt, and a port nobody listens on. */
-describe('refreshStale', () => {
+/** A real HTTP server answering like ComfyUI's GET /queue (one prompt of ours, one of someone else), a silent one, and a port nobody listens on. */
+describe('Prober', () => {
 	let server: Server;
 	let base: string;
 	let probes = 0;
 	beforeAll(async () => {
 		server = createServer((req, res) => {
 			probes++;
-			if (req.url === '/slow/prompt') {
-				const timer = setTimeout(() => res.end('{"exec_info":{"queue_remaining":0}}'), 2_000);
+			if (req.url?.startsWith('/slow/')) {
+				const timer = setTimeout(() => res.end('{"queue_running":[],"queue_pending":[]}'), 2_000);
 				res.on('close', () => clearTimeout(timer));
 				return;
 			}
 			res.setHeader('content-type', 'application/json');
-			res.end(JSON.stringify({ exec_info: { queue_remaining: 4 } }));
+			res.end(
+				JSON.stringify({
+					queue_running: [[1, 'ours', {}, { client_id: 'n8n-cc-test-1' }, []]],
+					queue_pending: [[2, 'theirs', {}, { client_id: 'browser-tab' }, []]],
+				}),
+			);
 		});
 		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 		base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -27,28 +34,45 @@ describe('refreshStale', () => {
 		await new Promise((resolve) => server.close(resolve));
 	});
 
-	const probe = async (s: { url?: string }, signal: AbortSignal) => {
-		const res = await fetch(`${s.url}/prompt`, { signal });
-		const body = (await res.json()) as { exec_info: { queue_remaining: number } };
-		return { queueRemaining: body.exec_info.queue_remaining };
-	};
+	it('counts external entries, marks refused servers down and silent ones silent, and records it all', async () => {
+		const store = new MemoryHealthStore({ breaker: { threshold: 3 } });
+		const urls: Record<string, string> = { ok: base, slow: `${base}/slow`, refused: 'http://127.0.0.1:1' };
+		const clients = new Map(Object.entries(urls).map(([id, url]) => [id, new ComfyUiClient({ url, useWebSocket: false })]));
+		const liveness = new Liveness();
+		const prober = new Prober({ store, liveness, clientPrefix: 'n8n-cc-test-', clientFor: (id) => clients.get(id)!, timeoutMs: 300 });
+		const servers = Object.entries(urls).map(([id, url]) => ({ id, weight: 1, max: 2, url }));
+		try {
+			const results = await prober.probeStale(servers, 3_000);
+			expect(results.map((r) => r.ok)).toEqual([true, false, false]);
+			expect(prober.last('ok')).toMatchObject({ ok: true, total: 2, external: 1 });
+			expect(liveness.reachable('ok')).toBe(true);
+			expect(liveness.get('slow')?.state).toBe('silent');
+			expect(liveness.get('refused')?.state).toBe('down');
+			const status = await store.snapshot(servers);
+			expect(status[0]).toMatchObject({ queueRemaining: 2, queueExternal: 1, breaker: { phase: 'closed' } });
+			// One silent probe counts one failure; a refusal opens the breaker at once for every worker.
+			expect(status[1].breaker).toMatchObject({ phase: 'closed', failures: 1 });
+			expect(status[2].breaker.phase).toBe('open');
+			expect(status[2].lastError?.message).toMatch(/^probe failed/);
+			const before = probes;
+			expect(await prober.probeStale(servers, 60_000)).toEqual([]);
+			expect(probes).toBe(before);
+		} finally {
+			await Promise.all([...clients.values()].map((c) => c.close()));
+		}
+	});
 
-	it('probes only stale servers, records queue lengths and failures', async () => {
-		const store = new MemoryHealthStore({ breaker: { threshold: 1 } });
-		const servers = [
-			{ id: 'ok', weight: 1, max: 2, url: base },
-			{ id: 'slow', weight: 1, max: 2, url: `${base}/slow` },
-			{ id: 'refused', weight: 1, max: 2, url: 'http://127.0.0.1:1' },
-		];
-		const results = await refreshStale(store, servers, probe, { timeoutMs: 300 });
-		expect(results.map((r) => [r.serverId, r.ok])).toEqual([['ok', true], ['slow', false], ['refused', false]]);
-		const status = await store.snapshot(servers);
-		expect(status[0]).toMatchObject({ queueRemaining: 4, breaker: { phase: 'closed' } });
-		expect(status[1].breaker.phase).toBe('open');
-		expect(status[2].breaker.phase).toBe('open');
-		expect(status[2].lastError?.message).toMatch(/^probe failed/);
-		const before = probes;
-		expect(await refreshStale(store, servers, probe, { maxAgeMs: 60_000 })).toEqual([]);
-		expect(probes).toBe(before);
+	it('shares one probe among callers that ask at the same time', async () => {
+		const store = new MemoryHealthStore();
+		const client = new ComfyUiClient({ url: base, useWebSocket: false });
+		const prober = new Prober({ store, liveness: new Liveness(), clientPrefix: 'x-', clientFor: () => client });
+		try {
+			const before = probes;
+			const [a, b] = await Promise.all([prober.probe('ok'), prober.probe('ok')]);
+			expect(a).toBe(b);
+			expect(probes).toBe(before + 1);
+		} finally {
+			await client.close();
+		}
 	});
 });

@@ -4,9 +4,13 @@
  * n8n's own nodes pool their connections. Keyed by a hash of the configuration, so changing the
  * credential gives a new runtime.
  */
-import { createHash } from 'crypto';
+import { createHash, randomUUID } from 'crypto';
 import { ComfyUiClient } from '../comfyui/client';
+import { redact } from '../util/redact';
 import type { ClusterRuntime, EngineLogger } from './batch';
+import { Janitor } from './janitor';
+import { Liveness } from './liveness';
+import { Prober } from './probes';
 import { clusterHash, parseServerList, type ServerAuth, type ServerSpec } from './serverSpec';
 import { FallbackHealthStore } from './store/FallbackHealthStore';
 import type { HealthStore, HealthStoreOptionsInput } from './store/HealthStore';
@@ -28,6 +32,8 @@ export interface ClusterConfig {
 export interface Runtime extends ClusterRuntime {
 	readonly storeKind: 'memory' | 'redis';
 	readonly hash: string;
+	/** Client ids of this cluster's prompts start with it. */
+	readonly clientPrefix: string;
 	/** Which store answers now ('memory' while Redis is unreachable). */
 	activeStore(): 'memory' | 'redis';
 	close(): Promise<void>;
@@ -69,14 +75,27 @@ export function secretsOf(config: Pick<ClusterConfig, 'defaultAuth' | 'redis'>, 
 
 /** How long a new runtime waits for its first Redis connection before it starts on memory. */
 const REDIS_CONNECT_WAIT_MS = 2_000;
+/** Tells this process's memory-kept state apart from every other process's. */
+const PROCESS_ID = randomUUID();
+
+/**
+ * Every prompt is submitted with a client id that starts with this prefix: one per cluster state
+ * (the Redis database and key prefix, or this process when the state is in memory), so a probe tells
+ * the prompts of this cluster's executions — counted through their leases — from everybody else's.
+ */
+export function clientPrefixOf(config: Pick<ClusterConfig, 'redis' | 'keyPrefix'>, hash: string): string {
+	const scope = config.redis ? JSON.stringify({ redis: config.redis, prefix: config.keyPrefix ?? '' }) : PROCESS_ID;
+	return `n8n-cc-${createHash('sha256').update(`${hash}|${scope}`).digest('hex').slice(0, 12)}-`;
+}
 
 async function createRuntime(config: ClusterConfig, logger?: EngineLogger): Promise<Runtime> {
 	const servers = parseServerList(config.servers, { defaultAuth: config.defaultAuth });
 	const hash = clusterHash(servers);
+	const clientPrefix = clientPrefixOf(config, hash);
 	const clients = new Map(
 		servers.map((server) => [
 			server.id,
-			new ComfyUiClient({ url: server.url, auth: server.auth, logger, requestTimeoutMs: config.requestTimeoutMs }),
+			new ComfyUiClient({ url: server.url, auth: server.auth, logger, requestTimeoutMs: config.requestTimeoutMs, clientId: `${clientPrefix}${randomUUID()}` }),
 		]),
 	);
 	let store: HealthStore;
@@ -93,20 +112,31 @@ async function createRuntime(config: ClusterConfig, logger?: EngineLogger): Prom
 	} else {
 		store = new MemoryHealthStore(config.store);
 	}
+	const secrets = secretsOf(config, servers);
+	const clean = (text: string) => redact(text, secrets);
+	const clientFor = (serverId: string): ComfyUiClient => {
+		const client = clients.get(serverId);
+		if (!client) throw new Error(`Unknown server id ${serverId}`);
+		return client;
+	};
+	const liveness = new Liveness();
+	const prober = new Prober({ store, clientFor, liveness, clientPrefix, clean });
+	const janitor = new Janitor({ store, clientFor, logger, clean });
 	return {
 		servers,
 		store,
 		logger,
 		hash,
+		clientPrefix,
+		liveness,
+		prober,
+		janitor,
 		storeKind: config.redis ? 'redis' : 'memory',
-		secrets: secretsOf(config, servers),
+		secrets,
 		activeStore: () => (fallback ? fallback.active : 'memory'),
-		clientFor(serverId: string): ComfyUiClient {
-			const client = clients.get(serverId);
-			if (!client) throw new Error(`Unknown server id ${serverId}`);
-			return client;
-		},
+		clientFor,
 		async close() {
+			janitor.close();
 			await Promise.all([...clients.values()].map((c) => c.close().catch(() => undefined)));
 			await store.close().catch(() => undefined);
 		},

@@ -50,7 +50,11 @@ export interface SceneRequest {
 
 export const FRONT_PRIORITY = 8;
 
-export type AttemptOutcomeKind = 'success' | 'transient' | 'incapable' | 'invalid' | 'execution' | 'cancelled' | 'moved';
+/**
+ * How one try ended. `moved` and `unreachable` (a refused connection before anything was queued,
+ * while another server answered) do not use up one of the scene's attempts.
+ */
+export type AttemptOutcomeKind = 'success' | 'transient' | 'unreachable' | 'incapable' | 'invalid' | 'execution' | 'cancelled' | 'moved';
 
 /** One try of a scene on one server. */
 export interface AttemptRecord {

@@ -74,6 +74,7 @@ export type TransientReason =
 	| 'queue-wait-timeout'
 	| 'inactivity-timeout'
 	| 'total-timeout'
+	| 'unresponsive'
 	| 'ambiguous-submit'
 	| 'unexpected-response'
 	| 'network';

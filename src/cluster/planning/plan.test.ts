@@ -1,19 +1,56 @@
-import { DEFAULT_SECONDS_PER_WORK, DurationModel } from './durationModel';
+import { DEFAULT_SECONDS_PER_WORK, DurationModel, WORK_KEY } from './durationModel';
 import { planPlacements, type PlanServer, type PlanScene } from './plan';
 
 describe('DurationModel', () => {
 	it('predicts unmeasured pairs from how servers compare on other workflows', () => {
-		const model = new DurationModel([
-			{ serverId: 'fast', workflowKey: 'img', seconds: 1 },
-			{ serverId: 'slow', workflowKey: 'img', seconds: 3 },
-			{ serverId: 'fast', workflowKey: 'video', seconds: 8 },
-		]);
+		const model = new DurationModel({
+			samples: [
+				{ serverId: 'fast', workflowKey: 'img', seconds: 1 },
+				{ serverId: 'slow', workflowKey: 'img', seconds: 3 },
+				{ serverId: 'fast', workflowKey: 'video', seconds: 8 },
+			],
+		});
 		expect(model.estimate('fast', 'img')).toBe(1);
 		expect(model.estimate('slow', 'video')).toBeCloseTo(24, 0);
 		expect(model.estimate('unknown-server', 'img')).toBeGreaterThan(1);
 		expect(model.estimate('unknown-server', 'img')).toBeLessThan(3);
-		expect(model.estimate('fast', 'never-run')).toBeUndefined();
-		expect(model.slowness('slow')).toBeGreaterThan(model.slowness('fast'));
+		expect(model.hasMeasured('slow')).toBe(true);
+		expect(model.hasMeasured('unknown-server')).toBe(false);
+	});
+
+	it('learns server speeds from scenes that share no workflow, through their seconds per work unit', () => {
+		// 24 scenes that differ in one literal each: no two share a workflow, but every scene taught its
+		// server's seconds per unit (2 units each: 1/3 s, 1/2 s and 1 s per scene at speeds 3, 2, 1).
+		const work = new Map([['next', 2]]);
+		const model = new DurationModel({
+			samples: [
+				{ serverId: 's3', workflowKey: 'a', seconds: 1 / 3 },
+				{ serverId: 's2', workflowKey: 'b', seconds: 1 / 2 },
+				{ serverId: 's1', workflowKey: 'c', seconds: 1 },
+				{ serverId: 's3', workflowKey: WORK_KEY, seconds: 1 / 6 },
+				{ serverId: 's2', workflowKey: WORK_KEY, seconds: 1 / 4 },
+				{ serverId: 's1', workflowKey: WORK_KEY, seconds: 1 / 2 },
+			],
+			work,
+		});
+		expect(model.estimate('s3', 'next')).toBeCloseTo(1 / 3, 3);
+		expect(model.estimate('s2', 'next')).toBeCloseTo(1 / 2, 3);
+		expect(model.estimate('s1', 'next')).toBeCloseTo(1, 3);
+	});
+
+	it('counts a server never measured as fast as its weight says, relative to the measured ones', () => {
+		const weights = new Map([
+			['measured', 1],
+			['twice', 2],
+			['plain', 1],
+		]);
+		const model = new DurationModel({ samples: [{ serverId: 'measured', workflowKey: WORK_KEY, seconds: 0.2 }], work: new Map([['img', 10]]), weights });
+		expect(model.estimate('measured', 'img')).toBeCloseTo(2, 6);
+		expect(model.estimate('plain', 'img')).toBeCloseTo(2, 6);
+		expect(model.estimate('twice', 'img')).toBeCloseTo(1, 6);
+		// Before anything was measured, weights alone set the ratios.
+		const cold = new DurationModel({ work: new Map([['img', 10]]), weights });
+		expect(cold.estimate('plain', 'img') / cold.estimate('twice', 'img')).toBeCloseTo(2, 6);
 	});
 });
 
@@ -24,27 +61,26 @@ describe('DurationModel pricing of workflows never timed', () => {
 	]);
 
 	it('prices them from their work at the seconds per unit the timed ones show, per server', () => {
-		const model = new DurationModel(
-			[
+		const model = new DurationModel({
+			samples: [
 				{ serverId: 'fast', workflowKey: 'img', seconds: 0.5 },
 				{ serverId: 'slow', workflowKey: 'img', seconds: 1.5 },
 			],
 			work,
-		);
+		});
 		expect(model.knows('video')).toBe(false);
 		expect(model.estimate('fast', 'video')).toBeCloseTo(4, 6);
 		expect(model.estimate('slow', 'video')).toBeCloseTo(12, 6);
-		expect(model.estimate('fast', 'unknown')).toBeUndefined();
 	});
 
 	it('uses a default rate before anything was timed, keeping the ratio between workflows', () => {
-		const model = new DurationModel([], work);
+		const model = new DurationModel({ work });
 		expect(model.estimate('any', 'img')).toBeCloseTo(DEFAULT_SECONDS_PER_WORK, 10);
 		expect(model.estimate('any', 'video')).toBeCloseTo(8 * DEFAULT_SECONDS_PER_WORK, 10);
 	});
 
 	it('prefers what was measured over what the graph says', () => {
-		const model = new DurationModel([{ serverId: 'a', workflowKey: 'video', seconds: 2 }], work);
+		const model = new DurationModel({ samples: [{ serverId: 'a', workflowKey: 'video', seconds: 2 }], work });
 		expect(model.estimate('a', 'video')).toBe(2);
 		// the image is priced at the video's rate: 2 s per 8 units
 		expect(model.estimate('a', 'img')).toBeCloseTo(0.25, 6);

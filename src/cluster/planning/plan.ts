@@ -56,6 +56,7 @@ export function planPlacements<K>(
 			}
 		}
 		if (!best) continue;
+		if ((slots.get(best.id) ?? 0) === 0) best = freeInstead(scene, best, busy, slots, estimate) ?? best;
 		busy.set(best.id, best.finish);
 		const free = slots.get(best.id) ?? 0;
 		if (free > 0) {
@@ -65,6 +66,31 @@ export function planPlacements<K>(
 		}
 	}
 	return startNow;
+}
+
+/**
+ * A scene waits for a full server only when that clearly pays: estimates are noisy, and a server
+ * with a free slot that is left without a queued scene idles between two of its scenes. The best
+ * server with a free slot takes the scene unless the full one finishes it sooner by more than
+ * HOLD_MARGIN of the scene's expected time there.
+ */
+export const HOLD_MARGIN = 0.15;
+
+function freeInstead<K>(
+	scene: PlanScene<K>,
+	best: { id: string; finish: number },
+	busy: Map<string, number>,
+	slots: Map<string, number>,
+	estimate: Estimate,
+): { id: string; finish: number } | undefined {
+	let free: { id: string; finish: number; seconds: number } | undefined;
+	for (const id of scene.candidates) {
+		const ahead = busy.get(id);
+		if (ahead === undefined || (slots.get(id) ?? 0) === 0) continue;
+		const seconds = Math.max(0, estimate(id, scene.workflowKey));
+		if (!free || ahead + seconds < free.finish) free = { id, finish: ahead + seconds, seconds };
+	}
+	return free && free.finish <= best.finish + HOLD_MARGIN * free.seconds ? { id: free.id, finish: free.finish } : undefined;
 }
 
 /** On a tie, a server with a free slot wins, then the one listed first. */

@@ -4,7 +4,7 @@
  * `retryMs`). Leases remember the store that issued them, so each is renewed and released there.
  */
 import type { SystemStats } from '../strategies/types';
-import type { CapabilityDigest, CommitArgs, CommitResult, HealthStore, Lease, Outcome, ProbeResult, Release, SelectArgs, SelectResult, ServerStatus, StoreServer } from './HealthStore';
+import type { CapabilityDigest, CommitArgs, CommitResult, HealthStore, Lease, Outcome, ProbeResult, Release, SelectArgs, SelectResult, ServerStatus, StoreServer, Tombstone } from './HealthStore';
 import { MemoryHealthStore } from './MemoryHealthStore';
 import type { RedisHealthStore } from './RedisHealthStore';
 import { isUnavailableError, waitReady } from './redisConnection';
@@ -80,6 +80,14 @@ export class FallbackHealthStore implements HealthStore {
 
 	recordProbes(results: readonly ProbeResult[]): Promise<void> {
 		return this.call((store) => store.recordProbes(results));
+	}
+
+	addTombstones(tombstones: readonly Tombstone[]): Promise<void> {
+		return this.call((store) => store.addTombstones(tombstones));
+	}
+
+	removeTombstones(tombstones: ReadonlyArray<Pick<Tombstone, 'serverId' | 'promptId'>>): Promise<void> {
+		return this.call((store) => store.removeTombstones(tombstones));
 	}
 
 	recordSystemStats(serverId: string, stats: SystemStats): Promise<void> {

@@ -31,6 +31,8 @@ export interface Outcome {
 	workflowKey: string;
 	/** Execution time on the server; feeds the speed average on success. */
 	executionMs?: number;
+	/** Expected work units of the scene (`expectedWork`): its time also teaches the server's seconds per unit. */
+	work?: number;
 	/** Shown in Cluster Status as the server's last error (transient only). Must be free of secrets. */
 	error?: string;
 }
@@ -78,7 +80,19 @@ export interface ProbeResult {
 	/** false counts as a transient failure for the server's breaker (a refused connection opens it quickly). */
 	ok: boolean;
 	queueRemaining?: number;
+	/** Entries of its queue that this cluster did not submit (told apart by client id). */
+	external?: number;
+	/** The connection was refused (nothing listens): opens the breaker at once. */
+	refused?: boolean;
 	error?: string;
+}
+
+/** A prompt abandoned on a server that did not answer: to be removed when it answers again. */
+export interface Tombstone {
+	serverId: string;
+	promptId: string;
+	/** When it was abandoned (ms). */
+	at: number;
 }
 
 /** Compact summary of a server's `/object_info`: node classes and model files per loader input. */
@@ -95,8 +109,12 @@ export interface ServerStatus {
 	breaker: { phase: BreakerPhase; failures: number; ejections: number; openUntil: number; lastFailureAt: number; recoveredAt: number };
 	inFlight: number;
 	queueRemaining?: number;
+	/** Entries of the queue this cluster did not submit, at the same probe. */
+	queueExternal?: number;
 	queueAgeMs?: number;
 	ewma: Record<string, { seconds: number; samples: number }>;
+	/** Prompts abandoned on it that no worker has removed yet. */
+	tombstones?: Tombstone[];
 	system?: SystemStats;
 	systemAgeMs?: number;
 	lastError?: { message: string; at: number };
@@ -117,8 +135,12 @@ export interface HealthStore {
 	 * slots of finished scenes and takes new ones in a single exchange.
 	 */
 	commit(args: CommitArgs): Promise<CommitResult>;
-	/** Records the results of `GET /prompt` probes, many servers at once. */
+	/** Records the results of queue probes, many servers at once. */
 	recordProbes(results: readonly ProbeResult[]): Promise<void>;
+	/** Remembers prompts abandoned on servers that did not answer (shown in `snapshot`). */
+	addTombstones(tombstones: readonly Tombstone[]): Promise<void>;
+	/** Forgets prompts that were removed from their servers. */
+	removeTombstones(tombstones: ReadonlyArray<Pick<Tombstone, 'serverId' | 'promptId'>>): Promise<void>;
 	recordSystemStats(serverId: string, stats: SystemStats): Promise<void>;
 	recordCapabilities(serverId: string, digest: CapabilityDigest, ttlMs?: number): Promise<void>;
 	getCapabilities(serverIds: readonly string[]): Promise<Record<string, CapabilityDigest | undefined>>;
@@ -147,11 +169,14 @@ export type HealthStoreOptionsInput = Partial<Omit<HealthStoreOptions, 'breaker'
 	selection?: Partial<SelectionOptions>;
 };
 
+/** Weight of the newest sample in a speed average, unless the store is configured otherwise. */
+export const DEFAULT_EWMA_ALPHA = 0.3;
+
 export function resolveStoreOptions(input: HealthStoreOptionsInput = {}): HealthStoreOptions {
 	return {
 		breaker: { ...DEFAULT_BREAKER_OPTIONS, ...input.breaker },
 		selection: { ...DEFAULT_SELECTION_OPTIONS, ...input.selection },
-		ewmaAlpha: input.ewmaAlpha ?? 0.3,
+		ewmaAlpha: input.ewmaAlpha ?? DEFAULT_EWMA_ALPHA,
 		capabilitiesTtlMs: input.capabilitiesTtlMs ?? 600_000,
 		now: input.now ?? Date.now,
 		random: input.random ?? Math.random,

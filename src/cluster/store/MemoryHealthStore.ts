@@ -4,6 +4,7 @@
  * within the process. It is also the reference the Lua scripts are tested against.
  */
 import { admit, CLOSED, onFailure, onSuccess, phase, startTrial, type BreakerState } from '../breaker';
+import { WORK_KEY } from '../planning/durationModel';
 import { choose } from '../strategies';
 import type { SelectionSnapshot, ServerSnapshot, SystemStats } from '../strategies/types';
 import {
@@ -23,11 +24,12 @@ import {
 	type SelectResult,
 	type ServerStatus,
 	type StoreServer,
+	type Tombstone,
 } from './HealthStore';
 
 interface ServerRecord {
 	breaker: BreakerState;
-	queue?: { n: number; at: number };
+	queue?: { n: number; at: number; external?: number };
 	stats?: { stats: SystemStats; at: number };
 	lastError?: { message: string; at: number };
 	swrr: number;
@@ -41,6 +43,8 @@ export class MemoryHealthStore implements HealthStore {
 	private readonly ewma = new Map<string, { seconds: number; samples: number }>();
 	private readonly leases = new Map<string, { serverId: string; expiresAt: number }>();
 	private readonly capabilities = new Map<string, { digest: CapabilityDigest; expiresAt: number }>();
+	/** `<serverId>|<promptId>` → tombstone. */
+	private readonly tombstones = new Map<string, Tombstone>();
 	private rrCursor = 0;
 
 	constructor(options: HealthStoreOptionsInput = {}) {
@@ -128,13 +132,18 @@ export class MemoryHealthStore implements HealthStore {
 		}
 		record.breaker = onSuccess(record.breaker, now, breaker);
 		if (outcome.kind === 'success' && outcome.executionMs !== undefined && outcome.executionMs >= 0) {
-			const field = ewmaField(lease.serverId, outcome.workflowKey);
-			const prev = this.ewma.get(field);
 			const x = outcome.executionMs / 1000;
-			const alpha = this.options.ewmaAlpha;
-			this.ewma.set(field, prev ? { seconds: alpha * x + (1 - alpha) * prev.seconds, samples: prev.samples + 1 } : { seconds: x, samples: 1 });
+			this.learn(ewmaField(lease.serverId, outcome.workflowKey), x);
+			// Seconds per work unit of this server, over every workflow it ran.
+			if (outcome.work !== undefined && outcome.work > 0) this.learn(ewmaField(lease.serverId, WORK_KEY), x / outcome.work);
 		}
 		return wasLive;
+	}
+
+	private learn(field: string, x: number): void {
+		const prev = this.ewma.get(field);
+		const alpha = this.options.ewmaAlpha;
+		this.ewma.set(field, prev ? { seconds: alpha * x + (1 - alpha) * prev.seconds, samples: prev.samples + 1 } : { seconds: x, samples: 1 });
 	}
 
 	async recordProbes(results: readonly ProbeResult[]): Promise<void> {
@@ -142,14 +151,24 @@ export class MemoryHealthStore implements HealthStore {
 		for (const result of results) {
 			const record = this.record(result.serverId);
 			if (result.ok) {
-				if (result.queueRemaining !== undefined) record.queue = { n: result.queueRemaining, at: now };
+				if (result.queueRemaining !== undefined) record.queue = { n: result.queueRemaining, at: now, external: result.external };
 			} else {
-				record.breaker = onFailure(record.breaker, now, this.options.random(), this.options.breaker);
+				// Nothing listens on a server that refused: every worker should leave it alone at once.
+				const breaker = result.refused ? { ...this.options.breaker, threshold: 1 } : this.options.breaker;
+				record.breaker = onFailure(record.breaker, now, this.options.random(), breaker);
 				record.lastError = { message: (result.error ?? 'probe failed').slice(0, MAX_ERROR_LENGTH), at: now };
 				// A failed probe is still a probe: the server is not stale, it is down.
-				record.queue = { n: record.queue?.n ?? 0, at: now };
+				record.queue = { n: record.queue?.n ?? 0, at: now, external: record.queue?.external };
 			}
 		}
+	}
+
+	async addTombstones(tombstones: readonly Tombstone[]): Promise<void> {
+		for (const t of tombstones) this.tombstones.set(tombstoneField(t), { ...t });
+	}
+
+	async removeTombstones(tombstones: ReadonlyArray<Pick<Tombstone, 'serverId' | 'promptId'>>): Promise<void> {
+		for (const t of tombstones) this.tombstones.delete(tombstoneField(t));
 	}
 
 	async recordSystemStats(serverId: string, stats: SystemStats): Promise<void> {
@@ -189,8 +208,10 @@ export class MemoryHealthStore implements HealthStore {
 				breaker: { phase: phase(b, now), failures: b.failures, ejections: b.ejections, openUntil: b.openUntil, lastFailureAt: b.lastFailureAt, recoveredAt: b.recoveredAt },
 				inFlight: inFlight.get(server.id) ?? 0,
 				queueRemaining: record.queue?.n,
+				queueExternal: record.queue?.external,
 				queueAgeMs: record.queue ? now - record.queue.at : undefined,
 				ewma,
+				tombstones: [...this.tombstones.values()].filter((t) => t.serverId === server.id).map((t) => ({ ...t })),
 				system: record.stats ? { ...record.stats.stats } : undefined,
 				systemAgeMs: record.stats ? now - record.stats.at : undefined,
 				lastError: record.lastError ? { ...record.lastError } : undefined,
@@ -226,6 +247,10 @@ export class MemoryHealthStore implements HealthStore {
 		for (const lease of this.leases.values()) counts.set(lease.serverId, (counts.get(lease.serverId) ?? 0) + 1);
 		return counts;
 	}
+}
+
+export function tombstoneField(t: Pick<Tombstone, 'serverId' | 'promptId'>): string {
+	return `${t.serverId}|${t.promptId}`;
 }
 
 export function ewmaField(serverId: string, workflowKey: string): string {

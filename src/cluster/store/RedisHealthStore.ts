@@ -22,8 +22,10 @@ import {
 	type SelectResult,
 	type ServerStatus,
 	type StoreServer,
+	type Tombstone,
 } from './HealthStore';
 import { clusterKeys, type ClusterKeys } from './keys';
+import { tombstoneField } from './MemoryHealthStore';
 import { runScript, runScriptsAtomically, SCRIPTS, type LuaScript, type RedisClient, type ScriptCall } from './scripts';
 
 export interface RedisHealthStoreOptions extends HealthStoreOptionsInput {
@@ -138,6 +140,7 @@ export class RedisHealthStore implements HealthStore {
 			kind: outcome.kind,
 			workflowKey: outcome.workflowKey,
 			executionMs: outcome.executionMs,
+			work: outcome.work,
 			error: outcome.error?.slice(0, MAX_ERROR_LENGTH),
 			random: this.options.random(),
 			breaker: this.options.breaker,
@@ -151,11 +154,32 @@ export class RedisHealthStore implements HealthStore {
 		if (results.length === 0) return;
 		const payload = {
 			now: this.options.now(),
-			probes: results.map((r) => ({ serverId: r.serverId, ok: r.ok, queueRemaining: r.queueRemaining, error: r.error?.slice(0, MAX_ERROR_LENGTH), random: this.options.random() })),
+			probes: results.map((r) => ({
+				serverId: r.serverId,
+				ok: r.ok,
+				queueRemaining: r.queueRemaining,
+				external: r.external,
+				refused: r.refused === true ? true : undefined,
+				error: r.error?.slice(0, MAX_ERROR_LENGTH),
+				random: this.options.random(),
+			})),
 			breaker: this.options.breaker,
 			stateTtlMs: this.stateTtlMs,
 		};
 		await this.run(SCRIPTS.recordProbes, [this.keys.queue, this.keys.breaker, this.keys.errors], [JSON.stringify(payload)]);
+	}
+
+	async addTombstones(tombstones: readonly Tombstone[]): Promise<void> {
+		if (tombstones.length === 0) return;
+		this.trips++;
+		const fields = tombstones.flatMap((t) => [tombstoneField(t), String(t.at)]);
+		await this.redis.multi().hset(this.keys.tombstones, ...fields).pexpire(this.keys.tombstones, TOMBSTONE_TTL_MS).exec();
+	}
+
+	async removeTombstones(tombstones: ReadonlyArray<Pick<Tombstone, 'serverId' | 'promptId'>>): Promise<void> {
+		if (tombstones.length === 0) return;
+		this.trips++;
+		await this.redis.hdel(this.keys.tombstones, ...tombstones.map(tombstoneField));
 	}
 
 	async recordSystemStats(serverId: string, stats: SystemStats): Promise<void> {
@@ -193,10 +217,25 @@ export class RedisHealthStore implements HealthStore {
 			.hgetall(k.ewma)
 			.hmget(k.stats, ...ids)
 			.hmget(k.errors, ...ids)
+			.hgetall(k.tombstones)
 			.exec();
 		if (!results) throw new Error('Redis returned no reply to the status pipeline');
 		for (const [error] of results) if (error) throw error;
-		const [leases, breakers, queues, ewmaAll, stats, errors] = results.map(([, value]) => value) as [string[], Array<string | null>, Array<string | null>, Record<string, string>, Array<string | null>, Array<string | null>];
+		const [leases, breakers, queues, ewmaAll, stats, errors, tombstoneAll] = results.map(([, value]) => value) as [
+			string[],
+			Array<string | null>,
+			Array<string | null>,
+			Record<string, string>,
+			Array<string | null>,
+			Array<string | null>,
+			Record<string, string>,
+		];
+		const tombstones = new Map<string, Tombstone[]>();
+		for (const [field, at] of Object.entries(tombstoneAll)) {
+			const bar = field.indexOf('|');
+			const t = { serverId: field.slice(0, bar), promptId: field.slice(bar + 1), at: Number(at) };
+			tombstones.set(t.serverId, [...(tombstones.get(t.serverId) ?? []), t]);
+		}
 		const inFlight = new Map<string, number>();
 		for (const m of leases) {
 			const id = m.slice(0, m.indexOf('|'));
@@ -218,12 +257,14 @@ export class RedisHealthStore implements HealthStore {
 				breaker: { phase: phase(b, now), failures: b.failures, ejections: b.ejections, openUntil: b.openUntil, lastFailureAt: b.lastFailureAt, recoveredAt: b.recoveredAt },
 				inFlight: inFlight.get(server.id) ?? 0,
 				ewma,
+				tombstones: tombstones.get(server.id) ?? [],
 			};
 			const queue = queues[i];
 			if (queue) {
-				const [n, at] = queue.split(',').map(Number);
+				const [n, at, external] = queue.split(',').map(Number);
 				status.queueRemaining = n;
 				status.queueAgeMs = now - at;
+				if (Number.isFinite(external)) status.queueExternal = external;
 			}
 			const stat = stats[i];
 			if (stat) {
@@ -264,6 +305,9 @@ export class RedisHealthStore implements HealthStore {
 		return runScript(this.redis, script, keys, args);
 	}
 }
+
+/** Abandoned prompts are forgotten after a day without a worker seeing their server answer. */
+const TOMBSTONE_TTL_MS = 24 * 3600_000;
 
 function member(lease: Lease): string {
 	return `${lease.serverId}|${lease.id}`;

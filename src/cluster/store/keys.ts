@@ -10,7 +10,7 @@ export interface ClusterKeys {
 	leases: string;
 	/** HASH: serverId → encoded breaker state. */
 	breaker: string;
-	/** HASH: serverId → `<queueRemaining>,<seenAt>`. */
+	/** HASH: serverId → `<queueRemaining>,<seenAt>[,<external>]`. */
 	queue: string;
 	/** HASH: `<serverId>|<workflowKey>` → `<ewmaSeconds>,<samples>`. */
 	ewma: string;
@@ -20,6 +20,8 @@ export interface ClusterKeys {
 	rr: string;
 	/** HASH: serverId → `<at>|<message>`. */
 	errors: string;
+	/** HASH: `<serverId>|<promptId>` → abandoned at (ms): prompts to remove when the server answers. */
+	tombstones: string;
 	/** STRING with TTL: JSON capability digest of one server. */
 	capabilities: (serverId: string) => string;
 	/** Pattern matching every key of this cluster (for tests and cleanup). */
@@ -38,6 +40,7 @@ export function clusterKeys(clusterHash: string, prefix: string = DEFAULT_KEY_PR
 		stats: `${base}stats`,
 		rr: `${base}rr`,
 		errors: `${base}errors`,
+		tombstones: `${base}tombstones`,
 		capabilities: (serverId) => `${base}caps:${serverId}`,
 		pattern: `${base}*`,
 	};

@@ -53,6 +53,8 @@ export interface ComfyUiClientOptions {
 export interface SubmitOptions {
 	/** Our own id (default: a fresh lowercase UUID, which every server version accepts). */
 	promptId?: string;
+	/** The `client_id` sent with the prompt (default: this client's, whose websocket hears its progress). */
+	clientId?: string;
 	front?: boolean;
 	number?: number;
 	extraData?: Record<string, unknown>;
@@ -157,7 +159,7 @@ export class ComfyUiClient {
 			if (!open) this.logger?.debug('Submitting without websocket; progress comes from polling', { server: this.server });
 		}
 		if (options.signal?.aborted) throw new CancelledError(`Submitting to ${this.server} was cancelled.`, this.server);
-		const body: Record<string, unknown> = { prompt: graph, client_id: this.clientId, prompt_id: promptId };
+		const body: Record<string, unknown> = { prompt: graph, client_id: options.clientId ?? this.clientId, prompt_id: promptId };
 		if (options.number !== undefined) body.number = options.number;
 		else if (options.front) body.front = true;
 		if (options.extraData) body.extra_data = options.extraData;
@@ -255,6 +257,20 @@ export class ComfyUiClient {
 		return outcomes;
 	}
 
+	/**
+	 * Makes sure prompts we abandoned never run: deletes them from the queue and interrupts whichever
+	 * of them runs, every request at once and without reading the queue first. A server that was
+	 * stopped handles them, in the order they arrived, as soon as it resumes. Unknown ids are ignored.
+	 */
+	async purge(promptIds: readonly string[], options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
+		if (promptIds.length === 0) return;
+		const { signal, timeoutMs } = options;
+		await Promise.all([
+			this.http.expectOk({ method: 'POST', route: '/queue', json: { delete: [...promptIds] }, signal, timeoutMs }),
+			...promptIds.map((id) => this.http.expectOk({ method: 'POST', route: '/interrupt', json: { prompt_id: id }, signal, timeoutMs })),
+		]);
+	}
+
 	/** Where a prompt is: used after an ambiguous submit. */
 	async lookup(promptId: string, options: { signal?: AbortSignal } = {}): Promise<LookupOutcome> {
 		const state = await this.readQueue(options.signal);
@@ -274,8 +290,8 @@ export class ComfyUiClient {
 		return { queueRemaining: Number.isFinite(remaining) ? remaining : 0 };
 	}
 
-	queue(options: { signal?: AbortSignal } = {}): Promise<QueueState> {
-		return this.readQueue(options.signal);
+	queue(options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<QueueState> {
+		return this.readQueue(options.signal, options.timeoutMs);
 	}
 
 	async systemStats(options: { signal?: AbortSignal } = {}): Promise<SystemStats> {

@@ -101,6 +101,14 @@ describe('workflowKey', () => {
 		varied['9'].inputs.filename_prefix = 'other';
 		varied['3']._meta = { title: 'Renamed' };
 		expect(workflowKey(varied)).toBe(key);
+		// Literals that vary per scene without changing the work: cfg, denoise, scheduler, a colour.
+		const literals = structuredClone(txt2img);
+		literals['3'].inputs.cfg = 4.5;
+		literals['3'].inputs.denoise = 0.8;
+		literals['3'].inputs.scheduler = 'karras';
+		(literals['5'].inputs as Record<string, unknown>).color = '#ff8800';
+		literals['6'].inputs.text = 'short';
+		expect(workflowKey(literals)).toBe(key);
 		// key order does not matter
 		const reordered = Object.fromEntries(Object.entries(txt2img).reverse());
 		expect(workflowKey(reordered)).toBe(key);
@@ -114,6 +122,8 @@ describe('workflowKey', () => {
 			(g) => (g['4'].inputs.ckpt_name = 'other.safetensors'),
 			(g) => (g['3'].inputs.negative = ['6', 0]),
 			(g) => (g['8'].class_type = 'VAEDecodeTiled'),
+			(g) => (g['5'].inputs.batch_size = 4),
+			(g) => (g['3'].inputs.sampler_name = 'dpmpp_2m'),
 		];
 		const keys = changes.map((change) => {
 			const g = structuredClone(txt2img);

@@ -11,6 +11,18 @@ import { isLink, type ApiGraph, type InputValue } from './types';
 const UNIT_PIXELS = 512 * 512;
 /** Inputs that give the number of frames of a video latent. */
 const FRAME_INPUTS = ['length', 'frames', 'num_frames', 'video_frames', 'frame_count'];
+/** Number inputs that change the work of a graph: sizes, frames, batch, steps and the sampled window. */
+export const WORK_INPUTS: ReadonlySet<string> = new Set([
+	'width',
+	'height',
+	...FRAME_INPUTS,
+	'batch_size',
+	'steps',
+	'start_at_step',
+	'end_at_step',
+	'scale_by',
+	'megapixels',
+]);
 /** Inputs that carry a latent (or the image it is encoded from) into a node, followed upstream to find its size. */
 const LATENT_INPUTS = ['latent_image', 'latent', 'samples', 'pixels', 'image', 'images'];
 /** Steps assumed when a sampler's steps come from a node we cannot read. */

@@ -1,33 +1,24 @@
 import { createHash } from 'node:crypto';
 
-import { SEED_INPUTS } from './seed';
+import { MODEL_INPUTS } from './requirements';
 import { isLink, type ApiGraph } from './types';
+import { WORK_INPUTS } from './work';
 
-/** Inputs that hold what varies from scene to scene (prompt text, output names, input files), not structure. */
-const VARYING_INPUTS: ReadonlySet<string> = new Set([
-	'text',
-	'text_g',
-	'text_l',
-	'prompt',
-	'positive',
-	'negative',
-	'clip_l',
-	't5xxl',
-	'string',
-	'filename_prefix',
-	'image',
-	'video',
-	'audio',
-	'mask',
-	'upload',
-]);
+/** Literal inputs that change how long a workflow takes besides its size and steps. */
+const STRUCTURE_INPUTS: ReadonlySet<string> = new Set(['sampler_name']);
+/** A string input naming a model file, wherever it sits (custom loaders use their own input names). */
+const MODEL_FILE = /\.(safetensors|ckpt|pt|pth|bin|gguf|sft|onnx)$/i;
 
+/**
+ * The part of an input that makes a workflow fast or slow: links, sizes, steps, frames, batch,
+ * models and sampler. Every other literal (prompt text, seeds, colours, cfg, strengths, file names)
+ * varies from scene to scene without changing the work, and is left out.
+ */
 function keyValue(input: string, value: unknown): unknown {
 	if (isLink(value)) return { link: value };
-	if (SEED_INPUTS.has(input) || VARYING_INPUTS.has(input)) return undefined;
-	// Long or multi-line text is prompt-like wherever it sits.
-	if (typeof value === 'string' && (value.length > 120 || value.includes('\n') || value.includes('{{'))) return undefined;
-	return value;
+	if (typeof value === 'number') return WORK_INPUTS.has(input) ? value : undefined;
+	if (typeof value === 'string') return MODEL_INPUTS.has(input) || STRUCTURE_INPUTS.has(input) || MODEL_FILE.test(value) ? value : undefined;
+	return undefined;
 }
 
 function stable(value: unknown): string {
@@ -42,8 +33,9 @@ function stable(value: unknown): string {
 }
 
 /**
- * A short stable hash of what makes a workflow fast or slow: class types, links and settings such as size
- * and steps — not seeds, prompt text, file names or titles. Used to key per-workflow speed averages.
+ * A short stable hash of a workflow's structure: class types, links, sizes, steps, frames, batch,
+ * models and sampler. Scenes that differ only in what they say (prompts, seeds, colours, cfg) share
+ * it, so the speed learned from one scene prices the next. Keys per-workflow speed averages.
  */
 export function workflowKey(graph: ApiGraph): string {
 	const shape = Object.keys(graph)
@@ -51,7 +43,7 @@ export function workflowKey(graph: ApiGraph): string {
 		.map((id) => {
 			const node = graph[id];
 			const inputs: Record<string, unknown> = {};
-			for (const name of Object.keys(node.inputs).sort()) {
+			for (const name of Object.keys(node.inputs ?? {}).sort()) {
 				const v = keyValue(name, node.inputs[name]);
 				if (v !== undefined) inputs[name] = v;
 			}

@@ -1,7 +1,7 @@
 --[[
   Record probe results of many servers.
   KEYS[1] queue  KEYS[2] breaker  KEYS[3] errors
-  ARGV[1] JSON { now, probes: [{serverId, ok, queueRemaining?, error?, random}], breaker: BreakerOptions, stateTtlMs }
+  ARGV[1] JSON { now, probes: [{serverId, ok, queueRemaining?, external?, refused?, error?, random}], breaker: BreakerOptions, stateTtlMs }
   A failed probe counts as a transient failure and marks the server as probed (not stale).
 ]]
 -- @include util
@@ -11,10 +11,20 @@ local a = cjson.decode(ARGV[1])
 local now = a.now
 for _, p in ipairs(a.probes) do
   if p.ok then
-    if p.queueRemaining ~= nil then redis.call('HSET', KEYS[1], p.serverId, fmt(p.queueRemaining) .. ',' .. fmt(now)) end
+    if p.queueRemaining ~= nil then
+      local value = fmt(p.queueRemaining) .. ',' .. fmt(now)
+      if p.external ~= nil then value = value .. ',' .. fmt(p.external) end
+      redis.call('HSET', KEYS[1], p.serverId, value)
+    end
   else
     local b = breaker_decode(redis.call('HGET', KEYS[2], p.serverId) or nil)
-    redis.call('HSET', KEYS[2], p.serverId, breaker_encode(breaker_on_failure(b, now, p.random, a.breaker)))
+    -- Nothing listens on a server that refused: every worker should leave it alone at once.
+    local opts = a.breaker
+    if p.refused then
+      opts = breaker_copy(a.breaker)
+      opts.threshold = 1
+    end
+    redis.call('HSET', KEYS[2], p.serverId, breaker_encode(breaker_on_failure(b, now, p.random, opts)))
     redis.call('HSET', KEYS[3], p.serverId, fmt(now) .. '|' .. (p.error or 'probe failed'))
     local q = redis.call('HGET', KEYS[1], p.serverId)
     local n = 0

@@ -1,7 +1,7 @@
 --[[
   Release a lease and record how its scene ended.
   KEYS[1] leases  KEYS[2] breaker  KEYS[3] ewma  KEYS[4] queue  KEYS[5] errors
-  ARGV[1] JSON { now, member, keepUntil?, kind, workflowKey, executionMs?, error?, random,
+  ARGV[1] JSON { now, member, keepUntil?, kind, workflowKey, executionMs?, work?, error?, random,
                  breaker: BreakerOptions, alpha, stateTtlMs }
   keepUntil: keep a live lease (new expiry) instead of freeing its slot; the caller's next scene takes it.
   Returns 1 when the lease was still live, else 0.
@@ -55,6 +55,18 @@ if a.kind == 'success' and a.executionMs ~= nil and a.executionMs >= 0 then
     redis.call('HSET', KEYS[3], field, fmt(a.alpha * x + (1 - a.alpha) * e[1]) .. ',' .. fmt(e[2] + 1))
   else
     redis.call('HSET', KEYS[3], field, fmt(x) .. ',1')
+  end
+  -- Seconds per work unit of this server, over every workflow it ran.
+  if a.work ~= nil and a.work > 0 then
+    local rateField = id .. '|#work'
+    local r = x / a.work
+    local prevRate = redis.call('HGET', KEYS[3], rateField)
+    if prevRate then
+      local e = split_numbers(prevRate)
+      redis.call('HSET', KEYS[3], rateField, fmt(a.alpha * r + (1 - a.alpha) * e[1]) .. ',' .. fmt(e[2] + 1))
+    else
+      redis.call('HSET', KEYS[3], rateField, fmt(r) .. ',1')
+    end
   end
 end
 touch(KEYS, a.stateTtlMs)
