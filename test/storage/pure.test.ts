@@ -94,3 +94,28 @@ test('token bucket hands out a burst, then tokens at the configured rate', async
 	bucket.pause(10_000);
 	await expect(bucket.acquire(undefined, 5_000)).rejects.toThrow(/rate limit/);
 });
+
+test('a window budget caps the requests per window whatever the rate, counting each from when it ended', async () => {
+	let now = 0;
+	const bucket = new TokenBucket(100, 100, () => now, { requests: 3, windowMs: 1000 });
+	const done = [await bucket.acquire(), await bucket.acquire(), await bucket.acquire()];
+	// Three requests under way: a fourth must wait although the rate has tokens to spare.
+	let got = false;
+	const pending = bucket.acquire(undefined, 60_000).then((end) => {
+		got = true;
+		return end;
+	});
+	now = 50;
+	done[0]();
+	now = 400;
+	done[1]();
+	done[2]();
+	await new Promise((r) => setTimeout(r, 20));
+	expect(got).toBe(false);
+	// The first request ended at 50 ms: its slot frees once the window has passed since then.
+	now = 1051;
+	(await pending)();
+	expect(got).toBe(true);
+	// The two others ended at 400 ms; a deadline before their slots free up fails at once.
+	await expect(bucket.acquire(undefined, now + 100)).rejects.toThrow(/rate limit/);
+});
