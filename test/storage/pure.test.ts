@@ -1,9 +1,9 @@
 import { resolveContentType, sniffContentType, extensionFromMime, isVideo } from '../../src/storage/contentType';
-import { readImageDimensions } from '../../src/storage/imageSize';
+import { countFrames, readImageDimensions } from '../../src/storage/imageSize';
 import { renderKey, templateNeedsSha256, formatDate } from '../../src/storage/keyTemplate';
 import { buildPublicUrl, resolveS3Location } from '../../src/storage/presets';
 import { TokenBucket } from '../../src/storage/tokenBucket';
-import { gifBytes, jpegBytes, mp4Bytes, pngBytes, webpVp8xBytes } from './fixtures';
+import { gifAnimationBytes, gifBytes, heicBytes, jpegBytes, mp4Bytes, pngBytes, webpAnimationBytes, webpVp8xBytes } from './fixtures';
 
 const context = { executionId: '4711', itemIndex: 3, property: 'data', fileName: 'ComfyUI 00001_.PNG', ext: 'png', now: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)) };
 
@@ -55,6 +55,23 @@ describe('content types and dimensions', () => {
 		expect(readImageDimensions(gifBytes(33, 44))).toEqual({ width: 33, height: 44 });
 		expect(readImageDimensions(webpVp8xBytes(13000, 20))).toEqual({ width: 13000, height: 20 });
 		expect(readImageDimensions(Buffer.from('nope'))).toBeUndefined();
+	});
+	test('reads the size of a HEIC image from its largest ispe property, not its thumbnail', () => {
+		expect(readImageDimensions(heicBytes(4032, 3024))).toEqual({ width: 4032, height: 3024 });
+		expect(readImageDimensions(heicBytes(12_000, 9_000))).toEqual({ width: 12_000, height: 9_000 });
+		// A cut-short HEIC, and an mp4 (an ISO-BMFF file that is not HEIF), tell nothing.
+		expect(readImageDimensions(heicBytes(100, 100).subarray(0, 60))).toBeUndefined();
+		expect(readImageDimensions(mp4Bytes())).toBeUndefined();
+	});
+	test('counts the frames of animated GIF and WebP; still images have one', () => {
+		expect(countFrames(gifAnimationBytes(20, 10, 30))).toBe(30);
+		expect(countFrames(webpAnimationBytes(20, 10, 7))).toBe(7);
+		expect(countFrames(gifBytes(3, 3))).toBe(1);
+		expect(countFrames(webpVp8xBytes(3, 3))).toBe(1);
+		expect(countFrames(pngBytes(3, 3))).toBeUndefined();
+		// Cut short: the frames seen so far.
+		const animation = gifAnimationBytes(20, 10, 30);
+		expect(countFrames(animation.subarray(0, animation.length - 15 * 23))).toBeLessThan(30);
 	});
 });
 
