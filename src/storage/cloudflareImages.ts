@@ -1,8 +1,9 @@
 /**
  * Cloudflare Images over its REST API (undici): multipart uploads with pre-checks, the response
  * envelope, 5409 "already exists" as success, one request budget for every call of the token (a 429
- * pauses the whole client), batch tokens that expire, delivery URLs.
+ * pauses the whole client), batch tokens that expire, delivery URLs and signed delivery URLs.
  */
+import { createHmac } from 'crypto';
 import { Agent, FormData, fetch, type Dispatcher } from 'undici';
 import { parseRetryAfter } from '../util/backoff';
 import { redact } from '../util/redact';
@@ -44,6 +45,8 @@ export interface CloudflareImagesConfig {
 	ratePerSecond?: number;
 	/** The API host's budget for this token (default 1,200 requests per 5 minutes); every API call counts. */
 	apiBudget?: WindowBudget;
+	/** The Images signing key (dashboard: Images → Keys), for signed delivery URLs of private images. */
+	signingKey?: string;
 	requestTimeoutMs?: number;
 	/** Longest wait for the rate limiter (a 429 pause, or the budget) before a request fails (default 5 minutes). */
 	maxWaitMs?: number;
@@ -171,6 +174,31 @@ export function isImageNotFound(error: unknown): boolean {
 	return error instanceof StorageError && error.code === '5404';
 }
 
+/** Flexible variants (`w=400,sharpen=3`) as opposed to named ones (`public`). */
+export function isFlexibleVariant(variant: string): boolean {
+	return variant.includes('=');
+}
+
+/**
+ * Signs a delivery URL of a private image as Cloudflare defines it in "Serve private images"
+ * (developers.cloudflare.com/images/optimization/hosted-images/serve-private-images/): `exp` (Unix
+ * seconds) joins the query, then `sig` = hex HMAC-SHA256 of `pathname + "?" + query`, keyed with the
+ * UTF-8 bytes of the Images signing key.
+ */
+export function signDeliveryUrl(url: string, signingKey: string, expiresAt: number): string {
+	const signed = new URL(url);
+	signed.searchParams.delete('sig');
+	signed.searchParams.set('exp', String(Math.floor(expiresAt)));
+	const sig = createHmac('sha256', signingKey).update(`${signed.pathname}?${signed.searchParams.toString()}`).digest('hex');
+	signed.searchParams.set('sig', sig);
+	return signed.toString();
+}
+
+/** Why a URL cannot be signed: the key is missing. `option` names the node setting that asked for it. */
+export function signingKeyMissing(option: string): string {
+	return `${option} needs the URL Signing Key of the Cloudflare Images credential, which is empty: copy a key from Images → Keys in the Cloudflare dashboard into the credential's "URL Signing Key" field, or turn ${option} off`;
+}
+
 /** Delivery URL of one variant, on imagedelivery.net or on a custom domain of the same account. */
 export function buildDeliveryUrl(input: { accountHash: string; id: string; variant: string; deliveryDomain?: string }): string {
 	const path = `${encodeURIComponent(input.accountHash)}/${encodeImageId(input.id)}/${input.variant.split('/').map(encodeURIComponent).join('/').replace(/%3D/g, '=').replace(/%2C/g, ',')}`;
@@ -213,6 +241,11 @@ export class CloudflareImagesClient {
 
 	get knownAccountHash(): string | undefined {
 		return this.accountHash;
+	}
+
+	/** Whether the credential holds a signing key for private images' delivery URLs. */
+	get canSign(): boolean {
+		return !!this.config.signingKey?.trim();
 	}
 
 	/** Uploads one image; a taken custom ID returns the stored image with `existed: true`. */
@@ -267,11 +300,24 @@ export class CloudflareImagesClient {
 		});
 	}
 
-	/** Delivery URL of `variant`; needs the account hash (configured, or seen in a variant URL). */
-	deliveryUrl(id: string, variant: string, variants: readonly string[] = []): string | undefined {
+	/**
+	 * Delivery URL of `variant`; needs the account hash (configured, or seen in a variant URL). With
+	 * `signedForSeconds` it is signed (see `signDeliveryUrl`) on imagedelivery.net, the host
+	 * Cloudflare documents signing for, even when a delivery domain is set.
+	 */
+	deliveryUrl(id: string, variant: string, variants: readonly string[] = [], signedForSeconds?: number): string | undefined {
 		if (!this.accountHash) this.accountHash = accountHashFromVariants(variants);
 		if (!this.accountHash) return undefined;
-		return buildDeliveryUrl({ accountHash: this.accountHash, id, variant, deliveryDomain: this.config.deliveryDomain });
+		if (signedForSeconds === undefined) return buildDeliveryUrl({ accountHash: this.accountHash, id, variant, deliveryDomain: this.config.deliveryDomain });
+		return this.sign(buildDeliveryUrl({ accountHash: this.accountHash, id, variant }), signedForSeconds);
+	}
+
+	/** Signs a delivery URL for `seconds`; throws when the credential has no signing key. */
+	sign(url: string, seconds: number): string {
+		const key = this.config.signingKey?.trim();
+		if (!key) throw new StorageError(signingKeyMissing('Require Signed URLs'), { provider: 'cloudflareImages', code: 'SigningKeyMissing' });
+		if (!(seconds >= 1)) throw new StorageError(`A signed URL must be valid for at least 1 second; got ${seconds}`, { provider: 'cloudflareImages', code: 'InvalidExpiry' });
+		return signDeliveryUrl(url, key, Date.now() / 1000 + seconds);
 	}
 
 	close(): Promise<void> {
@@ -343,7 +389,7 @@ export class CloudflareImagesClient {
 		url: string,
 		options: { token: string; limiter: TokenBucket; body?: FormData; signal?: AbortSignal; key?: string },
 	): Promise<Envelope> {
-		const secrets = [this.config.apiToken, options.token];
+		const secrets = [this.config.apiToken, options.token, this.config.signingKey];
 		const done = await this.acquire(options.limiter, options.signal, options.key);
 		try {
 			return await this.exchange(method, url, options, secrets);

@@ -205,6 +205,11 @@ test('delivery URLs encode IDs and keep flexible variant options', () => {
 	expect(buildDeliveryUrl({ accountHash: 'H', id: 'a b/100%', variant: 'w=400,sharpen=3' })).toBe('https://imagedelivery.net/H/a%20b/100%25/w=400,sharpen=3');
 });
 
+/** The delivery URL on the fake's delivery host (the signature covers the path and query only). */
+function onFake(url: string): string {
+	return url.replace('https://imagedelivery.net', fake.deliveryBaseUrl);
+}
+
 /** Paths (as sent, still encoded) of the requests the fake saw with `method`. */
 function pathsOf(method: string): string[] {
 	return fake.requests.filter((r) => r.method === method).map((r) => r.path);
@@ -300,6 +305,68 @@ describe('a 404 is "absent" only when Cloudflare says the image does not exist (
 			await viaProxy.close();
 			await direct.close();
 			await new Promise((resolve) => proxy.close(resolve));
+		}
+	});
+});
+
+describe('Require Signed URLs', () => {
+	/** The signature as Cloudflare's "Serve private images" Worker computes it (WebCrypto), for comparison. */
+	async function documentedSignature(url: string, key: string): Promise<string> {
+		const parsed = new URL(url);
+		parsed.searchParams.delete('sig');
+		const encoder = new TextEncoder();
+		const cryptoKey = await crypto.subtle.importKey('raw', encoder.encode(key), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+		const mac = await crypto.subtle.sign('HMAC', cryptoKey, encoder.encode(`${parsed.pathname}?${parsed.searchParams.toString()}`));
+		return [...new Uint8Array(mac)].map((x) => x.toString(16).padStart(2, '0')).join('');
+	}
+
+	test('returns URLs signed as Cloudflare defines them (exp + sig), which the delivery host serves', async () => {
+		const logs: string[] = [];
+		const cf = client({ signingKey: fake.signingKey, deliveryDomain: 'images.example.com' }, logs);
+		try {
+			const data = pngBytes(30, 30);
+			const before = Math.floor(Date.now() / 1000);
+			const [item] = await uploadAll([spec(0, data)], { provider: 'cloudflareImages', client: cf, requireSignedURLs: true, signedUrlExpirySeconds: 600 }, { log: (_l, m) => logs.push(m) });
+			expect(item.error).toBeUndefined();
+			const file = item.files[0];
+			expect(fake.images.get(String(file.id))?.requireSignedURLs).toBe(true);
+			// Signed URLs live on imagedelivery.net, the host Cloudflare documents signing for.
+			const url = new URL(String(file.url));
+			expect(`${url.origin}${url.pathname}`).toBe(`https://imagedelivery.net/${fake.accountHash}/${file.id}/public`);
+			const exp = Number(url.searchParams.get('exp'));
+			expect(exp).toBeGreaterThanOrEqual(before + 600);
+			expect(exp).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + 600);
+			expect(url.searchParams.get('sig')).toBe(await documentedSignature(String(file.url), fake.signingKey));
+
+			const served = await fetch(onFake(String(file.url)));
+			expect(served.status).toBe(200);
+			expect(Buffer.from(await served.arrayBuffer()).equals(data)).toBe(true);
+			for (const variant of file.variants ?? []) expect((await fetch(onFake(variant))).status).toBe(200);
+			// Unsigned, or signed with another key, Cloudflare refuses it.
+			expect((await fetch(onFake(`${url.origin}${url.pathname}`))).status).toBe(403);
+			const forged = new URL(String(file.url));
+			forged.searchParams.set('sig', await documentedSignature(String(file.url), 'another-key'));
+			expect((await fetch(onFake(forged.toString()))).status).toBe(403);
+			expect(logs.join('\n')).not.toContain(fake.signingKey);
+		} finally {
+			await cf.close();
+		}
+	});
+
+	test('without a signing key, or with a flexible variant, the upload is refused before any request', async () => {
+		const withoutKey = client();
+		const withKey = client({ signingKey: fake.signingKey });
+		try {
+			await expect(uploadAll([spec(0, pngBytes(3, 3))], { provider: 'cloudflareImages', client: withoutKey, requireSignedURLs: true })).rejects.toThrow(
+				/Require Signed URLs needs the URL Signing Key of the Cloudflare Images credential.*"URL Signing Key" field/,
+			);
+			await expect(
+				uploadAll([spec(0, pngBytes(3, 3))], { provider: 'cloudflareImages', client: withKey, requireSignedURLs: true, variant: 'w=400' }),
+			).rejects.toThrow(/cannot sign flexible variants \("w=400"\)/);
+			expect(fake.requests).toHaveLength(0);
+		} finally {
+			await withoutKey.close();
+			await withKey.close();
 		}
 	});
 });

@@ -28,7 +28,7 @@ const s3Credential = () => ({
 	addressingStyle: 'preset',
 	checksumMode: 'preset',
 });
-const cfCredential = () => ({ accountId: cf.accountId, apiToken: cf.token, deliveryDomain: '', accountHash: '', apiBaseUrl: cf.apiBaseUrl, batchBaseUrl: cf.batchBaseUrl });
+const cfCredential = () => ({ accountId: cf.accountId, apiToken: cf.token, signingSecretKey: '', deliveryDomain: '', accountHash: '', apiBaseUrl: cf.apiBaseUrl, batchBaseUrl: cf.batchBaseUrl });
 
 function imageItems(count: number, properties = ['data']) {
 	return JSON.stringify(
@@ -182,6 +182,38 @@ test('Cloudflare Images: Delete and Get URL reach image IDs with "/"; a wrong AP
 	const deleted = await run({ provider: 'cloudflareImages', operation: 'delete', imageId: '={{ $json.id }}' }, items);
 	expect(deleted.output('Store').map((i) => i.json.deleted)).toEqual([true, true]);
 	expect(ids.some((id) => cf.images.has(id))).toBe(false);
+});
+
+test('Cloudflare Images Require Signed URLs: signed URLs that the delivery host serves, a signed Get URL, and a clear refusal without the signing key', async () => {
+	const withKey = { signingSecretKey: cf.signingKey };
+	const params = { provider: 'cloudflareImages', operation: 'upload', imageId: '', variant: 'public', options: { requireSignedURLs: true, signedUrlExpiry: 900 } };
+	const uploaded = await run(params, imageItems(2), {}, withKey);
+	expect(uploaded.status).toBe('success');
+	const onFake = (url: unknown) => String(url).replace('https://imagedelivery.net', cf.deliveryBaseUrl);
+	for (const item of uploaded.output('Store')) {
+		const url = new URL(String(item.json.url));
+		expect(url.searchParams.get('sig')).toMatch(/^[0-9a-f]{64}$/);
+		expect(Number(url.searchParams.get('exp')) - Date.now() / 1000).toBeGreaterThan(800);
+		expect((await fetch(onFake(item.json.url))).status).toBe(200);
+		expect((await fetch(onFake(`${url.origin}${url.pathname}`))).status).toBe(403);
+	}
+	expect(JSON.stringify(uploaded.output('Store'))).not.toContain(cf.signingKey);
+
+	const id = String(uploaded.output('Store')[0].json.key);
+	const items = JSON.stringify([{ json: { id } }]);
+	const signed = await run({ provider: 'cloudflareImages', operation: 'getUrl', imageId: '={{ $json.id }}', variant: 'thumbnail', signed: true, signedUrlExpiry: 120 }, items, {}, withKey);
+	const got = signed.output('Store')[0].json;
+	expect(got).toMatchObject({ id, variant: 'thumbnail', signed: true });
+	expect(Date.parse(String(got.expiresAt)) - Date.now()).toBeGreaterThan(100_000);
+	expect((await fetch(onFake(got.url))).status).toBe(200);
+
+	const before = cf.images.size;
+	const refused = await run(params, imageItems(1));
+	expect(refused.status).toBe('error');
+	expect(refused.nodeError('Store')?.message).toMatch(/Require Signed URLs needs the URL Signing Key of the Cloudflare Images credential/);
+	expect(cf.images.size).toBe(before);
+	const unsignable = await run({ provider: 'cloudflareImages', operation: 'getUrl', imageId: '={{ $json.id }}', variant: 'public', signed: true }, items, { onError: 'continueRegularOutput' });
+	expect(String(unsignable.output('Store')[0].json.error)).toMatch(/Signed URL needs the URL Signing Key/);
 });
 
 test('Cloudflare Images limits: HEIC is stored; over 100 megapixels is an error item before any request', async () => {
