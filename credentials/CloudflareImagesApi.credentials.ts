@@ -27,6 +27,14 @@ export class CloudflareImagesApi implements ICredentialType {
 			description: 'A token with the "Cloudflare Images: Edit" permission',
 		},
 		{
+			displayName: 'URL Signing Key',
+			name: 'signingSecretKey',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description: 'Only for private images (Require Signed URLs, signed Get URL): a key from Images → Keys in the Cloudflare dashboard. Delivery URLs are signed with it (HMAC-SHA256); it is never sent anywhere.',
+		},
+		{
 			displayName: 'Delivery Domain',
 			name: 'deliveryDomain',
 			type: 'string',

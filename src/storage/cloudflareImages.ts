@@ -1,19 +1,32 @@
 /**
  * Cloudflare Images over its REST API (undici): multipart uploads with pre-checks, the response
- * envelope, 5409 "already exists" as success, 429 pauses the whole client, batch tokens, delivery URLs.
+ * envelope, 5409 "already exists" as success, one request budget for every call of the token (a 429
+ * pauses the whole client), batch tokens that expire, delivery URLs and signed delivery URLs.
  */
+import { createHmac } from 'crypto';
 import { Agent, FormData, fetch, type Dispatcher } from 'undici';
 import { parseRetryAfter } from '../util/backoff';
 import { redact } from '../util/redact';
-import { isVideo } from './contentType';
+import { isVideo, sniffContentType } from './contentType';
 import { StorageError, isNetworkCode } from './errors';
-import { readImageDimensions } from './imageSize';
-import { TokenBucket } from './tokenBucket';
+import { countFrames, readImageDimensions } from './imageSize';
+import { TokenBucket, type WindowBudget } from './tokenBucket';
 import type { StorageLogger } from './types';
 
+// Hosted-image limits, from Cloudflare's "Limits and formats" (developers.cloudflare.com/images/get-started/limits/).
 export const CF_MAX_BYTES = 10 * 1024 * 1024;
+/** Longest side, for every format but WebP (and AVIF, refused here), which the limit excludes. */
 export const CF_MAX_DIMENSION = 12_000;
+/** Area of a still image, or of all frames of an animation together. */
+export const CF_MAX_MEGAPIXELS = 100;
 export const CF_MAX_METADATA_BYTES = 1024;
+/**
+ * Cloudflare's global API budget: 1,200 requests per 5 minutes per token, every call counted; past
+ * it "all API calls for the next five minutes will be blocked" with HTTP 429
+ * (developers.cloudflare.com/fundamentals/api/reference/limits/). Batch-host calls do not count.
+ */
+export const CF_API_BUDGET: WindowBudget = { requests: 1200, windowMs: 300_000 };
+export const CF_RATE_LIMIT_BLOCK_MS = 300_000;
 export const CF_ACCEPTED_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/svg+xml', 'image/heic'];
 const RETRYABLE_CODES = new Set(['5408', '5433', '5450', '5500', '5503', '5540', '5541', '5542', '5550', '971']);
 
@@ -26,12 +39,16 @@ export interface CloudflareImagesConfig {
 	deliveryDomain?: string;
 	apiBaseUrl?: string;
 	batchBaseUrl?: string;
-	/** Upload through a batch token (200 req/s per token, outside the global API limit). */
+	/** Upload, get and delete through a batch token (200 req/s per token, outside the global API limit). */
 	useBatchToken?: boolean;
-	/** Sustained uploads per second (default 4; 50 with a batch token). */
+	/** Sustained requests per second to the host images go to (default 4, the API budget's pace; 50 with a batch token). */
 	ratePerSecond?: number;
+	/** The API host's budget for this token (default 1,200 requests per 5 minutes); every API call counts. */
+	apiBudget?: WindowBudget;
+	/** The Images signing key (dashboard: Images → Keys), for signed delivery URLs of private images. */
+	signingKey?: string;
 	requestTimeoutMs?: number;
-	/** Longest wait for the rate limiter (after a 429 pause) before a file fails (default 5 minutes). */
+	/** Longest wait for the rate limiter (a 429 pause, or the budget) before a request fails (default 5 minutes). */
 	maxWaitMs?: number;
 	connections?: number;
 	log?: StorageLogger;
@@ -97,11 +114,21 @@ export function precheckCloudflareUpload(request: CloudflareUploadRequest): void
 		);
 	}
 	const dimensions = readImageDimensions(request.data);
-	if (dimensions && Math.max(dimensions.width, dimensions.height) > CF_MAX_DIMENSION) {
-		fail(
-			`The image is ${dimensions.width}×${dimensions.height} px; Cloudflare Images accepts at most ${CF_MAX_DIMENSION} px per side`,
-			'ImageTooLarge',
-		);
+	if (dimensions) {
+		const { width, height } = dimensions;
+		if (sniffContentType(request.data) !== 'image/webp' && Math.max(width, height) > CF_MAX_DIMENSION) {
+			fail(`The image is ${width}×${height} px; Cloudflare Images accepts at most ${CF_MAX_DIMENSION} px per side`, 'ImageTooLarge');
+		}
+		// Animations count the area of all frames together.
+		const frames = countFrames(request.data) ?? 1;
+		const megapixels = (width * height * frames) / 1_000_000;
+		if (megapixels > CF_MAX_MEGAPIXELS) {
+			const size = frames > 1 ? `${width}×${height} px × ${frames} frames` : `${width}×${height} px`;
+			fail(
+				`The image is ${size} = ${megapixels.toFixed(1)} megapixels; Cloudflare Images accepts at most ${CF_MAX_MEGAPIXELS} megapixels${frames > 1 ? ' for all frames together' : ''}. Make it smaller or use an S3-compatible bucket`,
+				'ImageTooLarge',
+			);
+		}
 	}
 	if (request.metadata !== undefined) {
 		const bytes = Buffer.byteLength(JSON.stringify(request.metadata));
@@ -125,9 +152,51 @@ export function accountHashFromVariants(variants: readonly string[]): string | u
 	return undefined;
 }
 
-/** Encodes an image ID for a URL path, keeping `/` between segments (so `%` becomes `%25`). */
+/** Encodes an image ID for a delivery URL, keeping `/` between segments (so `%` becomes `%25`). */
 export function encodeImageId(id: string): string {
 	return id.split('/').map(encodeURIComponent).join('/');
+}
+
+/**
+ * `{image_id}` in an API path: one segment, fully URL-encoded — Cloudflare requires it ("must be
+ * fully URL encoded", delete-images docs) and its SDK sends `/` as `%2F`. Unencoded, `renders/x`
+ * would be another route and the image would never be found.
+ */
+export function encodeApiImageId(id: string): string {
+	if (id === '' || id === '.' || id === '..') {
+		throw new StorageError(`The image ID "${id}" cannot name an image: give the ID an upload returned`, { provider: 'cloudflareImages', code: 'InvalidId', key: id });
+	}
+	return encodeURIComponent(id);
+}
+
+/** True for Cloudflare's answer that the image does not exist (code 5404); any other 404 is an error. */
+export function isImageNotFound(error: unknown): boolean {
+	return error instanceof StorageError && error.code === '5404';
+}
+
+/** Flexible variants (`w=400,sharpen=3`) as opposed to named ones (`public`). */
+export function isFlexibleVariant(variant: string): boolean {
+	return variant.includes('=');
+}
+
+/**
+ * Signs a delivery URL of a private image as Cloudflare defines it in "Serve private images"
+ * (developers.cloudflare.com/images/optimization/hosted-images/serve-private-images/): `exp` (Unix
+ * seconds) joins the query, then `sig` = hex HMAC-SHA256 of `pathname + "?" + query`, keyed with the
+ * UTF-8 bytes of the Images signing key.
+ */
+export function signDeliveryUrl(url: string, signingKey: string, expiresAt: number): string {
+	const signed = new URL(url);
+	signed.searchParams.delete('sig');
+	signed.searchParams.set('exp', String(Math.floor(expiresAt)));
+	const sig = createHmac('sha256', signingKey).update(`${signed.pathname}?${signed.searchParams.toString()}`).digest('hex');
+	signed.searchParams.set('sig', sig);
+	return signed.toString();
+}
+
+/** Why a URL cannot be signed: the key is missing. `option` names the node setting that asked for it. */
+export function signingKeyMissing(option: string): string {
+	return `${option} needs the URL Signing Key of the Cloudflare Images credential, which is empty: copy a key from Images → Keys in the Cloudflare dashboard into the credential's "URL Signing Key" field, or turn ${option} off`;
 }
 
 /** Delivery URL of one variant, on imagedelivery.net or on a custom domain of the same account. */
@@ -140,12 +209,15 @@ export function buildDeliveryUrl(input: { accountHash: string; id: string; varia
 export class CloudflareImagesClient {
 	private readonly apiBase: string;
 	private readonly batchBase: string;
-	private readonly bucket: TokenBucket;
+	/** Every call on the API host: Cloudflare's global budget. */
+	private readonly apiLimiter: TokenBucket;
+	/** Calls on the batch host, with a batch token (its own 200 requests/s per token). */
+	private readonly batchLimiter: TokenBucket;
 	private readonly dispatcher: Dispatcher;
 	private readonly timeoutMs: number;
 	private readonly log: StorageLogger;
 	private accountHash?: string;
-	private batchToken?: { token: string; expiresAt: number };
+	private batchToken?: { token: string; expiresAt: number; renewAt: number };
 	private batchTokenPending?: Promise<string>;
 
 	constructor(private readonly config: CloudflareImagesConfig) {
@@ -153,7 +225,10 @@ export class CloudflareImagesClient {
 		if (!config.apiToken?.trim()) throw new Error('The Cloudflare API token is empty');
 		this.apiBase = (config.apiBaseUrl ?? 'https://api.cloudflare.com/client/v4').replace(/\/+$/, '');
 		this.batchBase = (config.batchBaseUrl ?? 'https://batch.imagedelivery.net').replace(/\/+$/, '');
-		this.bucket = new TokenBucket(config.ratePerSecond ?? (config.useBatchToken ? 50 : 4));
+		const rate = config.ratePerSecond ?? (config.useBatchToken ? 50 : 4);
+		// With a batch token, images go to the batch host at `rate` and the API host only hands out tokens.
+		this.apiLimiter = new TokenBucket(config.useBatchToken ? 4 : rate, undefined, Date.now, config.apiBudget ?? CF_API_BUDGET);
+		this.batchLimiter = new TokenBucket(rate);
 		this.dispatcher = new Agent({ connections: config.connections ?? 16, keepAliveTimeout: 10_000 });
 		this.timeoutMs = config.requestTimeoutMs ?? 60_000;
 		this.log = config.log ?? (() => undefined);
@@ -168,16 +243,22 @@ export class CloudflareImagesClient {
 		return this.accountHash;
 	}
 
+	/** Whether the credential holds a signing key for private images' delivery URLs. */
+	get canSign(): boolean {
+		return !!this.config.signingKey?.trim();
+	}
+
 	/** Uploads one image; a taken custom ID returns the stored image with `existed: true`. */
 	async upload(request: CloudflareUploadRequest, signal?: AbortSignal): Promise<CloudflareImage> {
 		precheckCloudflareUpload(request);
 		const form = new FormData();
 		form.append('file', new Blob([request.data], { type: request.contentType }), request.fileName || 'image');
+		// The custom ID travels as a form field, as is: only API paths need it encoded.
 		if (request.id !== undefined) form.append('id', request.id);
 		if (request.metadata !== undefined) form.append('metadata', JSON.stringify(request.metadata));
 		if (request.requireSignedURLs !== undefined) form.append('requireSignedURLs', String(request.requireSignedURLs));
 		try {
-			const envelope = await this.call('POST', '', { body: form, signal, key: request.id, rateLimited: true });
+			const envelope = await this.call('POST', '', { body: form, signal, key: request.id });
 			return this.toImage(envelope, false);
 		} catch (error) {
 			if (request.id !== undefined && error instanceof StorageError && (error.code === '5409' || error.httpStatus === 409)) {
@@ -189,23 +270,23 @@ export class CloudflareImagesClient {
 		}
 	}
 
-	/** The stored image, or undefined when Cloudflare does not know the ID (5404 / 404). */
+	/** The stored image, or undefined when Cloudflare answers that it does not know the ID (5404). */
 	async get(id: string, signal?: AbortSignal): Promise<CloudflareImage | undefined> {
 		try {
-			return this.toImage(await this.call('GET', `/${encodeImageId(id)}`, { signal, key: id }), true);
+			return this.toImage(await this.call('GET', `/${encodeApiImageId(id)}`, { signal, key: id }), true);
 		} catch (error) {
-			if (error instanceof StorageError && (error.httpStatus === 404 || error.code === '5404')) return undefined;
+			if (isImageNotFound(error)) return undefined;
 			throw error;
 		}
 	}
 
-	/** Deletes an image; returns false when it did not exist. */
+	/** Deletes an image; returns false when Cloudflare answers that it did not exist (5404). */
 	async delete(id: string, signal?: AbortSignal): Promise<boolean> {
 		try {
-			await this.call('DELETE', `/${encodeImageId(id)}`, { signal, key: id });
+			await this.call('DELETE', `/${encodeApiImageId(id)}`, { signal, key: id });
 			return true;
 		} catch (error) {
-			if (error instanceof StorageError && (error.httpStatus === 404 || error.code === '5404')) return false;
+			if (isImageNotFound(error)) return false;
 			throw error;
 		}
 	}
@@ -214,15 +295,29 @@ export class CloudflareImagesClient {
 	async check(signal?: AbortSignal): Promise<void> {
 		await this.request('GET', `${this.apiBase}/accounts/${encodeURIComponent(this.config.accountId)}/images/v1/stats`, {
 			token: this.config.apiToken,
+			limiter: this.apiLimiter,
 			signal,
 		});
 	}
 
-	/** Delivery URL of `variant`; needs the account hash (configured, or seen in a variant URL). */
-	deliveryUrl(id: string, variant: string, variants: readonly string[] = []): string | undefined {
+	/**
+	 * Delivery URL of `variant`; needs the account hash (configured, or seen in a variant URL). With
+	 * `signedForSeconds` it is signed (see `signDeliveryUrl`) on imagedelivery.net, the host
+	 * Cloudflare documents signing for, even when a delivery domain is set.
+	 */
+	deliveryUrl(id: string, variant: string, variants: readonly string[] = [], signedForSeconds?: number): string | undefined {
 		if (!this.accountHash) this.accountHash = accountHashFromVariants(variants);
 		if (!this.accountHash) return undefined;
-		return buildDeliveryUrl({ accountHash: this.accountHash, id, variant, deliveryDomain: this.config.deliveryDomain });
+		if (signedForSeconds === undefined) return buildDeliveryUrl({ accountHash: this.accountHash, id, variant, deliveryDomain: this.config.deliveryDomain });
+		return this.sign(buildDeliveryUrl({ accountHash: this.accountHash, id, variant }), signedForSeconds);
+	}
+
+	/** Signs a delivery URL for `seconds`; throws when the credential has no signing key. */
+	sign(url: string, seconds: number): string {
+		const key = this.config.signingKey?.trim();
+		if (!key) throw new StorageError(signingKeyMissing('Require Signed URLs'), { provider: 'cloudflareImages', code: 'SigningKeyMissing' });
+		if (!(seconds >= 1)) throw new StorageError(`A signed URL must be valid for at least 1 second; got ${seconds}`, { provider: 'cloudflareImages', code: 'InvalidExpiry' });
+		return signDeliveryUrl(url, key, Date.now() / 1000 + seconds);
 	}
 
 	close(): Promise<void> {
@@ -240,47 +335,47 @@ export class CloudflareImagesClient {
 			uploaded: result.uploaded,
 			requireSignedURLs: result.requireSignedURLs,
 			variants,
-			metadata: result.metadata ?? result.meta,
+			// The API schema names it `meta`; some documentation examples show `metadata`.
+			metadata: result.meta ?? result.metadata,
 			existed,
 		};
 	}
 
 	/** One Images API call on the API host or, with a batch token, on the batch host. */
-	private async call(
-		method: 'GET' | 'POST' | 'DELETE',
-		path: string,
-		options: { body?: FormData; signal?: AbortSignal; key?: string; rateLimited?: boolean },
-	): Promise<Envelope> {
-		if (options.rateLimited) {
-			const maxWaitMs = this.config.maxWaitMs ?? 300_000;
+	private async call(method: 'GET' | 'POST' | 'DELETE', path: string, options: { body?: FormData; signal?: AbortSignal; key?: string }): Promise<Envelope> {
+		if (!this.config.useBatchToken) {
+			const url = `${this.apiBase}/accounts/${encodeURIComponent(this.config.accountId)}/images/v1${path}`;
+			return this.request(method, url, { ...options, token: this.config.apiToken, limiter: this.apiLimiter });
+		}
+		for (let renewed = false; ; renewed = true) {
+			const token = await this.getBatchToken(options.signal);
 			try {
-				await this.bucket.acquire(options.signal, Date.now() + maxWaitMs);
+				return await this.request(method, `${this.batchBase}/images/v1${path}`, { ...options, token, limiter: this.batchLimiter });
 			} catch (error) {
-				if (options.signal?.aborted) throw error;
-				throw new StorageError(
-					`Cloudflare Images asked to pause uploads for longer than ${Math.round(maxWaitMs / 1000)} s (rate limit); try again later or use a batch token`,
-					{ provider: 'cloudflareImages', code: '971', httpStatus: 429, retryable: false, key: options.key },
-				);
+				// A batch token can stop working before the expiry it announced: fetch a new one, once.
+				const refused = error instanceof StorageError && (error.httpStatus === 401 || error.httpStatus === 403);
+				if (renewed || !refused) throw error;
+				if (this.batchToken?.token === token) {
+					this.batchToken = undefined;
+					this.log('info', `Cloudflare Images refused the batch token (HTTP ${(error as StorageError).httpStatus}); fetching a new one`);
+				}
 			}
 		}
-		if (this.config.useBatchToken) {
-			const token = await this.getBatchToken(options.signal);
-			return this.request(method, `${this.batchBase}/images/v1${path}`, { ...options, token });
-		}
-		const url = `${this.apiBase}/accounts/${encodeURIComponent(this.config.accountId)}/images/v1${path}`;
-		return this.request(method, url, { ...options, token: this.config.apiToken });
 	}
 
 	private async getBatchToken(signal?: AbortSignal): Promise<string> {
-		if (this.batchToken && this.batchToken.expiresAt - Date.now() > 60_000) return this.batchToken.token;
+		if (this.batchToken && Date.now() < this.batchToken.renewAt) return this.batchToken.token;
 		this.batchTokenPending ??= (async () => {
 			try {
 				const url = `${this.apiBase}/accounts/${encodeURIComponent(this.config.accountId)}/images/v1/batch_token`;
-				const envelope = await this.request('GET', url, { token: this.config.apiToken, signal });
+				const fetchedAt = Date.now();
+				const envelope = await this.request('GET', url, { token: this.config.apiToken, limiter: this.apiLimiter, signal });
 				const token = envelope.result?.token;
 				if (!token) throw new StorageError('Cloudflare answered the batch token request without a token', { provider: 'cloudflareImages' });
-				const expiresAt = Date.parse(envelope.result?.expiresAt ?? '') || Date.now() + 10 * 60_000;
-				this.batchToken = { token, expiresAt };
+				const expiresAt = Date.parse(envelope.result?.expiresAt ?? '') || fetchedAt + 10 * 60_000;
+				// Renew a minute before it expires, or a quarter of its life before for short-lived tokens.
+				const renewAt = expiresAt - Math.min(60_000, (expiresAt - fetchedAt) / 4);
+				this.batchToken = { token, expiresAt, renewAt };
 				return token;
 			} finally {
 				this.batchTokenPending = undefined;
@@ -292,9 +387,24 @@ export class CloudflareImagesClient {
 	private async request(
 		method: string,
 		url: string,
-		options: { token: string; body?: FormData; signal?: AbortSignal; key?: string },
+		options: { token: string; limiter: TokenBucket; body?: FormData; signal?: AbortSignal; key?: string },
 	): Promise<Envelope> {
-		const secrets = [this.config.apiToken, options.token];
+		const secrets = [this.config.apiToken, options.token, this.config.signingKey];
+		const done = await this.acquire(options.limiter, options.signal, options.key);
+		try {
+			return await this.exchange(method, url, options, secrets);
+		} finally {
+			done();
+		}
+	}
+
+	/** Sends one request and reads its envelope; a failure becomes a StorageError that says what to do. */
+	private async exchange(
+		method: string,
+		url: string,
+		options: { token: string; limiter: TokenBucket; body?: FormData; signal?: AbortSignal; key?: string },
+		secrets: ReadonlyArray<string | undefined>,
+	): Promise<Envelope> {
 		const timeout = AbortSignal.timeout(this.timeoutMs);
 		const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
 		let response: Awaited<ReturnType<typeof fetch>>;
@@ -332,21 +442,48 @@ export class CloudflareImagesClient {
 		const message = redact(first?.message ?? `Cloudflare answered HTTP ${response.status}`, secrets);
 		const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
 		const status = response.status;
-		const rateLimited = status === 429 || bodyCode === '971';
-		if (rateLimited) {
-			const waitMs = retryAfterMs ?? 60_000;
-			// Cloudflare blocks every call of the token after a 429: stop all uploads, not just this one.
-			this.bucket.pause(Date.now() + waitMs);
-			this.log('warn', `Cloudflare Images rate limit reached (HTTP 429${bodyCode ? `, code ${bodyCode}` : ''}); it asks to wait ${Math.round(waitMs / 1000)} s, pausing all uploads`);
+		if (status === 404 && bodyCode !== '5404') {
+			// Only 5404 says "no such image"; any other 404 is a route that does not exist (a wrong base URL,
+			// a proxy), which must not read as a quiet "absent".
+			const path = redact(new URL(url).pathname, secrets);
+			throw new StorageError(
+				`Cloudflare Images has no API route ${method} ${path} (HTTP 404${bodyCode ? `, code ${bodyCode}` : ''}: ${message}); check the API Base URL${this.config.useBatchToken ? ' and Batch API Base URL' : ''} of the Cloudflare Images credential`,
+				{ provider: 'cloudflareImages', code: bodyCode ?? 'RouteNotFound', httpStatus: status, retryable: false, key: options.key },
+			);
 		}
+		const rateLimited = status === 429 || bodyCode === '971';
+		// Without Retry-After, the documented block is five minutes.
+		const waitMs = rateLimited ? (retryAfterMs ?? CF_RATE_LIMIT_BLOCK_MS) : retryAfterMs;
+		if (rateLimited) {
+			// Cloudflare blocks every call of the token after a 429: stop all requests, not just this one.
+			options.limiter.pause(Date.now() + (retryAfterMs ?? CF_RATE_LIMIT_BLOCK_MS));
+			const asked = retryAfterMs !== undefined ? `it asks to wait ${Math.round(retryAfterMs / 1000)} s` : 'no Retry-After, so the documented 5-minute block applies';
+			this.log('warn', `Cloudflare Images rate limit reached (HTTP 429${bodyCode ? `, code ${bodyCode}` : ''}); ${asked}, pausing all requests`);
+		}
+		const blocked = rateLimited && retryAfterMs === undefined ? ' (no Retry-After: Cloudflare blocks every call of the token for 5 minutes after a 429)' : '';
 		const retryable = rateLimited || status >= 500 || status === 408 || (bodyCode !== undefined && RETRYABLE_CODES.has(bodyCode));
-		throw new StorageError(`Cloudflare Images: ${message}`, {
+		throw new StorageError(`Cloudflare Images: ${message}${blocked}`, {
 			provider: 'cloudflareImages',
 			code: bodyCode,
 			httpStatus: status,
 			retryable,
-			retryAfterMs: rateLimited ? (retryAfterMs ?? 60_000) : retryAfterMs,
+			retryAfterMs: waitMs,
 			key: options.key,
 		});
+	}
+
+	/** Waits for the limiter of the host; a wait past Max Wait fails the request instead of stalling. */
+	private async acquire(limiter: TokenBucket, signal: AbortSignal | undefined, key: string | undefined): Promise<() => void> {
+		const maxWaitMs = this.config.maxWaitMs ?? 300_000;
+		try {
+			return await limiter.acquire(signal, Date.now() + maxWaitMs);
+		} catch (error) {
+			if (signal?.aborted) throw error;
+			const budget = limiter.budget ? `, or the token's budget of ${limiter.budget.requests} requests per ${Math.round(limiter.budget.windowMs / 60_000)} minutes is spent` : '';
+			throw new StorageError(
+				`Cloudflare Images: the next request could not go out within the ${Math.round(maxWaitMs / 1000)} s this node waits (Max Wait Asked by Provider): Cloudflare asked to pause (HTTP 429)${budget}; try again later or use a batch token`,
+				{ provider: 'cloudflareImages', code: '971', httpStatus: 429, retryable: false, key },
+			);
+		}
 	}
 }

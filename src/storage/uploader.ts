@@ -6,7 +6,7 @@ import { createHash } from 'crypto';
 import type { Readable } from 'stream';
 import pLimit from 'p-limit';
 import { AbortedError, retry, type BackoffOptions } from '../util/backoff';
-import { CF_MAX_BYTES, type CloudflareImagesClient } from './cloudflareImages';
+import { CF_MAX_BYTES, isFlexibleVariant, signingKeyMissing, type CloudflareImagesClient } from './cloudflareImages';
 import { SNIFF_BYTES, extensionFromMime, isGenericMime, resolveContentType } from './contentType';
 import { StorageError, type StorageProviderKind } from './errors';
 import { renderKey, splitFileName, templateNeedsSha256, type KeyContext } from './keyTemplate';
@@ -42,7 +42,10 @@ export type UploadTarget =
 			client: CloudflareImagesClient;
 			/** Variant for the main `url` (default `public`). */
 			variant?: string;
+			/** Private images: their URLs are signed with the credential's signing key. */
 			requireSignedURLs?: boolean;
+			/** Lifetime of signed URLs (default 1 hour). */
+			signedUrlExpirySeconds?: number;
 	  };
 
 export interface UploaderOptions {
@@ -116,6 +119,16 @@ export async function uploadAll(files: UploadFileSpec[], target: UploadTarget, o
 }
 
 function preflight(target: UploadTarget): void {
+	if (target.provider === 'cloudflareImages' && target.requireSignedURLs) {
+		// Cloudflare refuses unsigned URLs of private images: without a key, none of the URLs would work.
+		if (!target.client.canSign) throw new Error(signingKeyMissing('Require Signed URLs'));
+		const variant = target.variant?.trim() || 'public';
+		if (isFlexibleVariant(variant)) {
+			throw new Error(`Cloudflare Images cannot sign flexible variants ("${variant}"): with Require Signed URLs, pick a named variant such as public`);
+		}
+		const seconds = target.signedUrlExpirySeconds ?? 3600;
+		if (!(seconds >= 1)) throw new Error(`A signed URL must be valid for at least 1 second; got ${seconds}`);
+	}
 	if (target.provider === 's3') {
 		if (target.urlKind === 'public') target.storage.publicUrl('preflight');
 		if (target.urlKind === 'presigned') {
@@ -214,7 +227,7 @@ async function uploadOne(file: UploadFileSpec, target: UploadTarget, options: Up
 		const existing = await run(() => client.get(id, signal));
 		if (existing) {
 			const size = file.body.kind === 'buffer' ? file.body.data.length : (file.body.size ?? 0);
-			return cfResult(file, client, existing, variant, contentType, size, attempts, true, 'exists');
+			return cfResult(file, target, existing, variant, contentType, size, attempts, true, 'exists');
 		}
 	}
 	const data = await readForCloudflare(file.body);
@@ -224,13 +237,13 @@ async function uploadOne(file: UploadFileSpec, target: UploadTarget, options: Up
 			signal,
 		),
 	);
-	return cfResult(file, client, image, variant, contentType, data.length, attempts, image.existed, image.existed ? 'already uploaded (5409)' : undefined);
+	return cfResult(file, target, image, variant, contentType, data.length, attempts, image.existed, image.existed ? 'already uploaded (5409)' : undefined);
 }
 
 function cfResult(
 	file: UploadFileSpec,
-	client: CloudflareImagesClient,
-	image: { id: string; variants: string[] },
+	target: Extract<UploadTarget, { provider: 'cloudflareImages' }>,
+	image: { id: string; variants: string[]; requireSignedURLs?: boolean },
 	variant: string,
 	contentType: string,
 	size: number,
@@ -238,6 +251,10 @@ function cfResult(
 	skipped: boolean,
 	skippedReason: string | undefined,
 ): FileResult {
+	const client: CloudflareImagesClient = target.client;
+	// A private image's URLs work only signed; Cloudflare returns them unsigned.
+	const signedFor = target.requireSignedURLs || image.requireSignedURLs ? (target.signedUrlExpirySeconds ?? 3600) : undefined;
+	const variants = signedFor === undefined ? image.variants : image.variants.map((url) => client.sign(url, signedFor));
 	return {
 		property: file.property,
 		fileName: file.fileName,
@@ -247,8 +264,8 @@ function cfResult(
 		key: image.id,
 		size,
 		contentType,
-		url: client.deliveryUrl(image.id, variant, image.variants) ?? image.variants.find((v) => v.endsWith(`/${variant}`)) ?? image.variants[0],
-		variants: image.variants,
+		url: client.deliveryUrl(image.id, variant, image.variants, signedFor) ?? variants.find((v) => v.split('?')[0].endsWith(`/${variant}`)) ?? variants[0],
+		variants,
 		attempts,
 		skipped,
 		skippedReason,

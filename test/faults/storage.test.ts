@@ -1,7 +1,8 @@
 /**
  * Fault matrix, storage: S3 429 and 503 with Retry-After (passing and persistent), wrong credentials,
- * bucket missing, Cloudflare Images 429, 5409, 5413 and a wrong token — each behind Generate in n8n's
- * engine, so the images come from a simulator fleet.
+ * bucket missing, Cloudflare Images 429 (with and without Retry-After), 5409, 5413, a wrong token,
+ * Skip If It Exists on image IDs with "/", and a batch token that expires — each behind Generate in
+ * n8n's engine, so the images come from a simulator fleet.
  */
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
@@ -139,6 +140,46 @@ describe('fault matrix: Cloudflare Images', () => {
 		expect(String(cell.stored[0].json.description)).toMatch(/10 MB/);
 		expect(matrix.cf.images.size).toBe(before.images + 2);
 		expect((matrix.cf.calls.upload ?? 0) - before.uploads).toBe(3);
+	});
+
+	it('Skip If It Exists on image IDs with "/": the lookup finds every stored image, nothing is uploaded twice', async () => {
+		const fleet = await matrix.fleet([sim()]);
+		const keyPrefix = uniquePrefix('cf-skip');
+		const first = await matrix.generate({ fleet, items: scenes(3, 29_000), upload: 'cloudflare', keyPrefix, uploadOptions: { skipIfExists: true } });
+		await expectScenesFine(first, fleet);
+		const uploads = matrix.cf.calls.upload ?? 0;
+		const second = await matrix.generate({ fleet, items: scenes(3, 29_100), upload: 'cloudflare', keyPrefix, uploadOptions: { skipIfExists: true } });
+		expect(expectSettled(second).ok).toHaveLength(3);
+		expectUploadErrors(second, [], /never/);
+		expect(filesOf(second).map((f) => [f.id, f.skippedReason])).toEqual([0, 1, 2].map((i) => [`${keyPrefix}/${i}`, 'exists']));
+		expect(matrix.cf.calls.upload ?? 0).toBe(uploads);
+	});
+
+	it('429 without Retry-After beyond Max Wait: the documented 5-minute block fails each image at once with a clear error item', async () => {
+		const fleet = await matrix.fleet([sim()]);
+		const before = matrix.cf.images.size;
+		matrix.cf.rateLimitNext(1, null);
+		const cell = await matrix.generate({ fleet, items: scenes(2, 30_000), upload: 'cloudflare', uploadOptions: { maxRetryAfterSeconds: 60, concurrency: 1 } });
+		await expectScenesFine(cell, fleet);
+		expectUploadErrors(cell, [0, 1], /60 s/);
+		const errors = cell.stored.map((item) => String(item.json.error));
+		expect(errors[0]).toMatch(/no Retry-After: Cloudflare blocks every call of the token for 5 minutes after a 429.*asked to wait 300 s, more than the 60 s/);
+		// The token is blocked: the next image does not even try, and says why.
+		expect(errors[1]).toMatch(/could not go out within the 60 s this node waits \(Max Wait Asked by Provider\)/);
+		expect(matrix.cf.images.size).toBe(before);
+	});
+
+	it('a batch token that expires mid-run is replaced: every image stored once', async () => {
+		const fleet = await matrix.fleet([sim()]);
+		const before = { images: matrix.cf.images.size, tokens: matrix.cf.calls.batchToken ?? 0, refused: matrix.cf.calls.expiredBatchToken ?? 0 };
+		// The token stops working after the first upload of the run.
+		matrix.cf.expireBatchTokens(1);
+		const cell = await matrix.generate({ fleet, items: scenes(3, 31_000), upload: 'cloudflare', uploadOptions: { useBatchToken: true, concurrency: 1 } });
+		await expectScenesFine(cell, fleet);
+		expectUploadErrors(cell, [], /never/);
+		expect(matrix.cf.images.size).toBe(before.images + 3);
+		expect((matrix.cf.calls.batchToken ?? 0) - before.tokens).toBe(2);
+		expect((matrix.cf.calls.expiredBatchToken ?? 0) - before.refused).toBe(1);
 	});
 
 	it('wrong API token: a clear error item per image, nothing stored, the token never echoed', async () => {

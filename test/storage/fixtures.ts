@@ -1,4 +1,4 @@
-/** Small byte fixtures for storage tests: PNG/JPEG/GIF/WebP headers of a chosen size, random bodies. */
+/** Small byte fixtures for storage tests: PNG/JPEG/GIF/WebP/HEIC headers of a chosen size, animations, random bodies. */
 import { createHash, randomBytes } from 'crypto';
 import { Readable } from 'stream';
 
@@ -41,6 +41,71 @@ export function webpVp8xBytes(width: number, height: number): Buffer {
 	b.writeUIntLE(width - 1, 24, 3);
 	b.writeUIntLE(height - 1, 27, 3);
 	return b;
+}
+
+/** An animated GIF header: `frames` image descriptors of `width`×`height`, each with one tiny data block. */
+export function gifAnimationBytes(width: number, height: number, frames: number): Buffer {
+	const screen = Buffer.alloc(13);
+	screen.write('GIF89a', 0, 'latin1');
+	screen.writeUInt16LE(width, 6);
+	screen.writeUInt16LE(height, 8);
+	const loop = Buffer.concat([Buffer.from([0x21, 0xff, 0x0b]), Buffer.from('NETSCAPE2.0', 'latin1'), Buffer.from([0x03, 0x01, 0x00, 0x00, 0x00])]);
+	const frame = () => {
+		const control = Buffer.from([0x21, 0xf9, 0x04, 0x00, 0x0a, 0x00, 0x00, 0x00]);
+		const descriptor = Buffer.alloc(10);
+		descriptor[0] = 0x2c;
+		descriptor.writeUInt16LE(width, 5);
+		descriptor.writeUInt16LE(height, 7);
+		return Buffer.concat([control, descriptor, Buffer.from([0x02, 0x02, 0x4c, 0x01, 0x00])]);
+	};
+	return Buffer.concat([screen, loop, ...Array.from({ length: frames }, frame), Buffer.from([0x3b])]);
+}
+
+/** An animated WebP: VP8X canvas of `width`×`height`, ANIM, and `frames` ANMF chunks. */
+export function webpAnimationBytes(width: number, height: number, frames: number): Buffer {
+	const chunk = (fourcc: string, payload: Buffer) => {
+		const header = Buffer.alloc(8);
+		header.write(fourcc, 0, 'latin1');
+		header.writeUInt32LE(payload.length, 4);
+		return Buffer.concat([header, payload, Buffer.alloc(payload.length & 1)]);
+	};
+	const vp8x = Buffer.alloc(10);
+	vp8x[0] = 0x02;
+	vp8x.writeUIntLE(width - 1, 4, 3);
+	vp8x.writeUIntLE(height - 1, 7, 3);
+	const anmf = () => {
+		const payload = Buffer.alloc(16);
+		payload.writeUIntLE(width - 1, 6, 3);
+		payload.writeUIntLE(height - 1, 9, 3);
+		return chunk('ANMF', payload);
+	};
+	const body = Buffer.concat([Buffer.from('WEBP', 'latin1'), chunk('VP8X', vp8x), chunk('ANIM', Buffer.alloc(6)), ...Array.from({ length: frames }, anmf)]);
+	const riff = Buffer.alloc(8);
+	riff.write('RIFF', 0, 'latin1');
+	riff.writeUInt32LE(body.length, 4);
+	return Buffer.concat([riff, body]);
+}
+
+/** A HEIC header: `ftyp` heic, a `meta` box whose properties hold a thumbnail's and the image's `ispe` size. */
+export function heicBytes(width: number, height: number, extra = 512): Buffer {
+	const box = (type: string, ...content: Buffer[]) => {
+		const body = Buffer.concat(content);
+		const header = Buffer.alloc(8);
+		header.writeUInt32BE(8 + body.length, 0);
+		header.write(type, 4, 'latin1');
+		return Buffer.concat([header, body]);
+	};
+	const fullBox = (type: string, ...content: Buffer[]) => box(type, Buffer.alloc(4), ...content);
+	const ispe = (w: number, h: number) => {
+		const size = Buffer.alloc(8);
+		size.writeUInt32BE(w, 0);
+		size.writeUInt32BE(h, 4);
+		return fullBox('ispe', size);
+	};
+	const ftyp = box('ftyp', Buffer.from('heic\0\0\0\0mif1heic', 'latin1'));
+	const hdlr = fullBox('hdlr', Buffer.alloc(4), Buffer.from('pict', 'latin1'), Buffer.alloc(13));
+	const meta = fullBox('meta', hdlr, box('iprp', box('ipco', ispe(320, 240), ispe(width, height))));
+	return Buffer.concat([ftyp, meta, box('mdat', randomBytes(extra))]);
 }
 
 /** An ISO-BMFF (mp4) header: `ftyp` box with brand isom. */

@@ -6,7 +6,7 @@ import { CloudImageStorage } from '../../nodes/CloudImageStorage/CloudImageStora
 import { startCloudflareImagesFake, type CloudflareImagesFake } from '../fakes/cloudflareImages';
 import { startFauxqs, type FauxqsHandle } from '../fakes/fauxqs';
 import { chain, node, NodeTypes, runWorkflow } from '../workflow/harness';
-import { pngBytes } from './fixtures';
+import { heicBytes, pngBytes } from './fixtures';
 
 const BUCKET = 'node-test';
 const SECRET = 'node-test-secret-key';
@@ -28,7 +28,7 @@ const s3Credential = () => ({
 	addressingStyle: 'preset',
 	checksumMode: 'preset',
 });
-const cfCredential = () => ({ accountId: cf.accountId, apiToken: cf.token, deliveryDomain: '', accountHash: '', apiBaseUrl: cf.apiBaseUrl, batchBaseUrl: cf.batchBaseUrl });
+const cfCredential = () => ({ accountId: cf.accountId, apiToken: cf.token, signingSecretKey: '', deliveryDomain: '', accountHash: '', apiBaseUrl: cf.apiBaseUrl, batchBaseUrl: cf.batchBaseUrl });
 
 function imageItems(count: number, properties = ['data']) {
 	return JSON.stringify(
@@ -39,7 +39,7 @@ function imageItems(count: number, properties = ['data']) {
 	);
 }
 
-function run(parameters: INodeParameters, items: string, extra: Record<string, unknown> = {}) {
+function run(parameters: INodeParameters, items: string, extra: Record<string, unknown> = {}, cloudflare: Record<string, string> = {}) {
 	return runWorkflow({
 		nodeTypes: types,
 		credentialTypes,
@@ -51,7 +51,7 @@ function run(parameters: INodeParameters, items: string, extra: Record<string, u
 			}),
 		],
 		connections: chain('Items', 'Store'),
-		credentials: { s3CompatibleApi: s3Credential(), cloudflareImagesApi: cfCredential() },
+		credentials: { s3CompatibleApi: s3Credential(), cloudflareImagesApi: { ...cfCredential(), ...cloudflare } },
 		timeoutMs: 30_000,
 	});
 }
@@ -155,6 +155,81 @@ test('Cloudflare Images upload: 5409 dedupe returns the stored image; 429 waits 
 	const del = await run({ provider: 'cloudflareImages', operation: 'delete', imageId: '={{ $json.id }}' }, ids);
 	expect(del.output('Store')[0].json).toMatchObject({ id: 'wf-1', deleted: true });
 	expect(cf.images.has('wf-1')).toBe(false);
+});
+
+test('Cloudflare Images: Delete and Get URL reach image IDs with "/"; a wrong API Base URL is an error item, never "deleted: false"', async () => {
+	const uploaded = await run({ provider: 'cloudflareImages', operation: 'upload', imageId: 'renders/{{executionId}}-{{itemIndex}}', variant: 'public' }, imageItems(2));
+	expect(uploaded.status).toBe('success');
+	const ids = uploaded.output('Store').map((i) => String(i.json.key));
+	expect(ids.every((id) => /^renders\/test-\d+-\d+-[01]$/.test(id) && cf.images.has(id))).toBe(true);
+	const items = JSON.stringify(ids.map((id) => ({ json: { id } })));
+
+	// No account hash in the credential: Get URL looks the image up to learn it.
+	const url = await run({ provider: 'cloudflareImages', operation: 'getUrl', imageId: '={{ $json.id }}', variant: 'public' }, items);
+	expect(url.status).toBe('success');
+	expect(url.output('Store').map((i) => i.json.url)).toEqual(ids.map((id) => `https://imagedelivery.net/${cf.accountHash}/${id}/public`));
+
+	const wrongBase = { apiBaseUrl: `${cf.apiBaseUrl}/accounts/${cf.accountId}/images/v1` };
+	const wrong = await run({ provider: 'cloudflareImages', operation: 'delete', imageId: '={{ $json.id }}' }, items, { onError: 'continueRegularOutput' }, wrongBase);
+	expect(wrong.status).toBe('success');
+	for (const item of wrong.output('Store')) {
+		expect(item.json.deleted).toBeUndefined();
+		expect(String(item.json.error)).toMatch(/no API route DELETE \/client\/v4\/accounts\/.*\/images\/v1\/accounts\/.*renders%2F.*HTTP 404, code 7003/);
+		expect(String(item.json.description)).toMatch(/API Base URL/);
+	}
+	expect(ids.every((id) => cf.images.has(id))).toBe(true);
+
+	const deleted = await run({ provider: 'cloudflareImages', operation: 'delete', imageId: '={{ $json.id }}' }, items);
+	expect(deleted.output('Store').map((i) => i.json.deleted)).toEqual([true, true]);
+	expect(ids.some((id) => cf.images.has(id))).toBe(false);
+});
+
+test('Cloudflare Images Require Signed URLs: signed URLs that the delivery host serves, a signed Get URL, and a clear refusal without the signing key', async () => {
+	const withKey = { signingSecretKey: cf.signingKey };
+	const params = { provider: 'cloudflareImages', operation: 'upload', imageId: '', variant: 'public', options: { requireSignedURLs: true, signedUrlExpiry: 900 } };
+	const uploaded = await run(params, imageItems(2), {}, withKey);
+	expect(uploaded.status).toBe('success');
+	const onFake = (url: unknown) => String(url).replace('https://imagedelivery.net', cf.deliveryBaseUrl);
+	for (const item of uploaded.output('Store')) {
+		const url = new URL(String(item.json.url));
+		expect(url.searchParams.get('sig')).toMatch(/^[0-9a-f]{64}$/);
+		expect(Number(url.searchParams.get('exp')) - Date.now() / 1000).toBeGreaterThan(800);
+		expect((await fetch(onFake(item.json.url))).status).toBe(200);
+		expect((await fetch(onFake(`${url.origin}${url.pathname}`))).status).toBe(403);
+	}
+	expect(JSON.stringify(uploaded.output('Store'))).not.toContain(cf.signingKey);
+
+	const id = String(uploaded.output('Store')[0].json.key);
+	const items = JSON.stringify([{ json: { id } }]);
+	const signed = await run({ provider: 'cloudflareImages', operation: 'getUrl', imageId: '={{ $json.id }}', variant: 'thumbnail', signed: true, signedUrlExpiry: 120 }, items, {}, withKey);
+	const got = signed.output('Store')[0].json;
+	expect(got).toMatchObject({ id, variant: 'thumbnail', signed: true });
+	expect(Date.parse(String(got.expiresAt)) - Date.now()).toBeGreaterThan(100_000);
+	expect((await fetch(onFake(got.url))).status).toBe(200);
+
+	const before = cf.images.size;
+	const refused = await run(params, imageItems(1));
+	expect(refused.status).toBe('error');
+	expect(refused.nodeError('Store')?.message).toMatch(/Require Signed URLs needs the URL Signing Key of the Cloudflare Images credential/);
+	expect(cf.images.size).toBe(before);
+	const unsignable = await run({ provider: 'cloudflareImages', operation: 'getUrl', imageId: '={{ $json.id }}', variant: 'public', signed: true }, items, { onError: 'continueRegularOutput' });
+	expect(String(unsignable.output('Store')[0].json.error)).toMatch(/Signed URL needs the URL Signing Key/);
+});
+
+test('Cloudflare Images limits: HEIC is stored; over 100 megapixels is an error item before any request', async () => {
+	const items = JSON.stringify([
+		{ json: {}, binary: { data: { base64: heicBytes(4032, 3024).toString('base64'), fileName: 'IMG_0001.HEIC', mimeType: 'image/heic' } } },
+		{ json: {}, binary: { data: { base64: pngBytes(11_000, 10_000).toString('base64'), fileName: 'huge.png', mimeType: 'image/png' } } },
+	]);
+	const uploads = cf.calls.upload ?? 0;
+	const result = await run({ provider: 'cloudflareImages', operation: 'upload', imageId: 'limits/{{itemIndex}}', variant: 'public' }, items, { onError: 'continueRegularOutput' });
+	expect(result.status).toBe('success');
+	const [heic, huge] = result.output('Store');
+	expect(heic.json.key).toBe('limits/0');
+	expect(cf.images.get('limits/0')?.contentType).toBe('image/heic');
+	expect(String(huge.json.error)).toMatch(/^Item 1, property "data", key "limits\/1": The image is 11000×10000 px = 110\.0 megapixels; Cloudflare Images accepts at most 100 megapixels/);
+	expect(String(huge.json.description)).toMatch(/100 megapixels/);
+	expect((cf.calls.upload ?? 0) - uploads).toBe(1);
 });
 
 test('the credential tests head the bucket and call Cloudflare, reporting errors without secrets', async () => {

@@ -1,9 +1,9 @@
 import { resolveContentType, sniffContentType, extensionFromMime, isVideo } from '../../src/storage/contentType';
-import { readImageDimensions } from '../../src/storage/imageSize';
+import { countFrames, readImageDimensions } from '../../src/storage/imageSize';
 import { renderKey, templateNeedsSha256, formatDate } from '../../src/storage/keyTemplate';
 import { buildPublicUrl, resolveS3Location } from '../../src/storage/presets';
 import { TokenBucket } from '../../src/storage/tokenBucket';
-import { gifBytes, jpegBytes, mp4Bytes, pngBytes, webpVp8xBytes } from './fixtures';
+import { gifAnimationBytes, gifBytes, heicBytes, jpegBytes, mp4Bytes, pngBytes, webpAnimationBytes, webpVp8xBytes } from './fixtures';
 
 const context = { executionId: '4711', itemIndex: 3, property: 'data', fileName: 'ComfyUI 00001_.PNG', ext: 'png', now: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)) };
 
@@ -56,6 +56,23 @@ describe('content types and dimensions', () => {
 		expect(readImageDimensions(webpVp8xBytes(13000, 20))).toEqual({ width: 13000, height: 20 });
 		expect(readImageDimensions(Buffer.from('nope'))).toBeUndefined();
 	});
+	test('reads the size of a HEIC image from its largest ispe property, not its thumbnail', () => {
+		expect(readImageDimensions(heicBytes(4032, 3024))).toEqual({ width: 4032, height: 3024 });
+		expect(readImageDimensions(heicBytes(12_000, 9_000))).toEqual({ width: 12_000, height: 9_000 });
+		// A cut-short HEIC, and an mp4 (an ISO-BMFF file that is not HEIF), tell nothing.
+		expect(readImageDimensions(heicBytes(100, 100).subarray(0, 60))).toBeUndefined();
+		expect(readImageDimensions(mp4Bytes())).toBeUndefined();
+	});
+	test('counts the frames of animated GIF and WebP; still images have one', () => {
+		expect(countFrames(gifAnimationBytes(20, 10, 30))).toBe(30);
+		expect(countFrames(webpAnimationBytes(20, 10, 7))).toBe(7);
+		expect(countFrames(gifBytes(3, 3))).toBe(1);
+		expect(countFrames(webpVp8xBytes(3, 3))).toBe(1);
+		expect(countFrames(pngBytes(3, 3))).toBeUndefined();
+		// Cut short: the frames seen so far.
+		const animation = gifAnimationBytes(20, 10, 30);
+		expect(countFrames(animation.subarray(0, animation.length - 15 * 23))).toBeLessThan(30);
+	});
 });
 
 describe('presets', () => {
@@ -93,4 +110,29 @@ test('token bucket hands out a burst, then tokens at the configured rate', async
 	expect(got).toBe(true);
 	bucket.pause(10_000);
 	await expect(bucket.acquire(undefined, 5_000)).rejects.toThrow(/rate limit/);
+});
+
+test('a window budget caps the requests per window whatever the rate, counting each from when it ended', async () => {
+	let now = 0;
+	const bucket = new TokenBucket(100, 100, () => now, { requests: 3, windowMs: 1000 });
+	const done = [await bucket.acquire(), await bucket.acquire(), await bucket.acquire()];
+	// Three requests under way: a fourth must wait although the rate has tokens to spare.
+	let got = false;
+	const pending = bucket.acquire(undefined, 60_000).then((end) => {
+		got = true;
+		return end;
+	});
+	now = 50;
+	done[0]();
+	now = 400;
+	done[1]();
+	done[2]();
+	await new Promise((r) => setTimeout(r, 20));
+	expect(got).toBe(false);
+	// The first request ended at 50 ms: its slot frees once the window has passed since then.
+	now = 1051;
+	(await pending)();
+	expect(got).toBe(true);
+	// The two others ended at 400 ms; a deadline before their slots free up fails at once.
+	await expect(bucket.acquire(undefined, now + 100)).rejects.toThrow(/rate limit/);
 });

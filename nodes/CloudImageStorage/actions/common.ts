@@ -71,6 +71,7 @@ export function cloudflareConfigFromCredential(credential: ICredentialDataDecryp
 	return {
 		accountId: String(credential.accountId ?? ''),
 		apiToken: String(credential.apiToken ?? ''),
+		signingKey: String(credential.signingSecretKey ?? '') || undefined,
 		deliveryDomain: String(credential.deliveryDomain ?? '') || undefined,
 		accountHash: String(credential.accountHash ?? '') || undefined,
 		apiBaseUrl: String(credential.apiBaseUrl ?? '') || undefined,
@@ -126,8 +127,10 @@ function hintFor(error: StorageError): string | undefined {
 	if (error.httpStatus === 401 || error.httpStatus === 403) return 'Check the credential\'s keys or token and its permissions on this bucket or account.';
 	if (error.code === 'NoSuchBucket') return 'Check the bucket name and the region.';
 	if (error.httpStatus === 429 || error.code === '971') return 'The provider is rate limiting: lower the concurrency or the rate, or use a batch token.';
-	if (error.code === '5413' || error.httpStatus === 413) return 'The file is larger than the provider accepts (Cloudflare Images: 10 MB, 12,000 px per side): make it smaller or store it in S3-compatible storage.';
-	if (error.code === '5415' || error.code === '5455') return 'Cloudflare Images takes PNG, JPEG, GIF, WebP and SVG images only: convert the file or store it in S3-compatible storage.';
+	if (error.code === '5413' || error.httpStatus === 413 || error.code === 'ImageTooLarge') return 'The file is larger than the provider accepts (Cloudflare Images: 10 MB, 12,000 px per side, 100 megapixels): make it smaller or store it in S3-compatible storage.';
+	if (error.code === '5415' || error.code === '5455') return 'Cloudflare Images takes PNG, JPEG, GIF, WebP, SVG and HEIC images only: convert the file or store it in S3-compatible storage.';
+	if (error.code === 'RouteNotFound' || (error.httpStatus === 404 && error.code !== '5404')) return 'Check the API Base URL of the Cloudflare Images credential: it should be https://api.cloudflare.com/client/v4 (or a proxy of it).';
+	if (error.code === 'SigningKeyMissing') return 'Add the URL Signing Key to the Cloudflare Images credential.';
 	if (error.retryable) return `Gave up after ${error.attempts ?? 1} attempt(s); raise "Attempts" or try again later.`;
 	return undefined;
 }

@@ -1,6 +1,6 @@
 /** Get URL: a public or presigned URL for an object, or a Cloudflare delivery URL for an image. */
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { normalizeKey } from '../../../src/storage';
+import { isFlexibleVariant, normalizeKey, signingKeyMissing } from '../../../src/storage';
 import { bucketField, cfOnly, createCloudflare, createS3, itemError, presignExpiryField, type Provider, s3Only } from './common';
 
 const show = { operation: ['getUrl'] };
@@ -55,6 +55,23 @@ export const description: INodeProperties[] = [
 		displayOptions: { show: { ...show, ...cfOnly } },
 		description: 'Variant of the delivery URL',
 	},
+	{
+		displayName: 'Signed URL',
+		name: 'signed',
+		type: 'boolean',
+		default: false,
+		displayOptions: { show: { ...show, ...cfOnly } },
+		description: 'Whether to sign the URL, for images uploaded with Require Signed URLs (needs the credential\'s URL Signing Key; named variants only)',
+	},
+	{
+		displayName: 'Expires In (Seconds)',
+		name: 'signedUrlExpiry',
+		type: 'number',
+		default: 3600,
+		typeOptions: { minValue: 1 },
+		displayOptions: { show: { ...show, ...cfOnly, signed: [true] } },
+		description: 'How long the signed URL stays valid',
+	},
 ];
 
 export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
@@ -92,15 +109,21 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 				const id = (this.getNodeParameter('imageId', i) as string).trim();
 				if (!id) throw new Error('The image ID is empty');
 				const variant = (this.getNodeParameter('variant', i, 'public') as string).trim() || 'public';
-				let url = client.deliveryUrl(id, variant);
+				const signed = this.getNodeParameter('signed', i, false) as boolean;
+				const seconds = signed ? (this.getNodeParameter('signedUrlExpiry', i, 3600) as number) : undefined;
+				if (signed && !client.canSign) throw new Error(signingKeyMissing('Signed URL'));
+				if (signed && isFlexibleVariant(variant)) throw new Error(`Cloudflare Images cannot sign flexible variants ("${variant}"): pick a named variant such as public`);
+				let url = client.deliveryUrl(id, variant, [], seconds);
 				if (!url) {
 					// No account hash configured: one GET teaches it (from the image's variant URLs).
 					const image = await client.get(id, signal);
 					if (!image) throw new Error(`Cloudflare Images has no image "${id}"`);
-					url = client.deliveryUrl(id, variant, image.variants);
+					url = client.deliveryUrl(id, variant, image.variants, seconds);
 				}
 				if (!url) throw new Error('Could not find the account hash: set it in the Cloudflare Images credential');
-				out.push({ json: { provider, account: client.account, id, variant, url }, pairedItem: { item: i } });
+				const exp = seconds === undefined ? null : new URL(url).searchParams.get('exp');
+				const expiresAt = exp === null ? null : new Date(Number(exp) * 1000).toISOString();
+				out.push({ json: { provider, account: client.account, id, variant, url, signed, expiresAt }, pairedItem: { item: i } });
 			} catch (error) {
 				out.push(itemError(this, error, i));
 			}

@@ -83,8 +83,9 @@ export const description: INodeProperties[] = [
 				] },
 			] },
 			{ displayName: 'Multipart Above (MB)', name: 'multipartThresholdMb', type: 'number', default: 16, typeOptions: { minValue: 5 }, displayOptions: { show: { '/provider': ['s3'] } }, description: 'Files above this size, and every video, are streamed in parts' },
-			{ displayName: 'Rate Limit (Uploads per Second)', name: 'ratePerSecond', type: 'number', default: 4, typeOptions: { minValue: 0.1 }, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: 'Sustained upload rate; Cloudflare allows 1200 API calls per 5 minutes per token (4/s)' },
-			{ displayName: 'Require Signed URLs', name: 'requireSignedURLs', type: 'boolean', default: false, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: 'Whether images are private (cannot be combined with a custom image ID)' },
+			{ displayName: 'Rate Limit (Requests per Second)', name: 'ratePerSecond', type: 'number', default: 4, typeOptions: { minValue: 0.1 }, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: 'Sustained rate of API requests (uploads, and the lookups of Skip If It Exists and 5409). Cloudflare allows 1200 API calls per 5 minutes per token (4/s) and blocks the token for 5 minutes past that; the node never sends more than 1200 in 5 minutes. With a batch token: requests per second to the batch host (default 50).' },
+			{ displayName: 'Require Signed URLs', name: 'requireSignedURLs', type: 'boolean', default: false, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: 'Whether images are private: their URLs are returned signed, which needs the credential\'s URL Signing Key. Cannot be combined with a custom image ID or a flexible variant.' },
+			{ displayName: 'Signed URL Expiry (Seconds)', name: 'signedUrlExpiry', type: 'number', default: 3600, typeOptions: { minValue: 1 }, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: 'With Require Signed URLs: how long the returned URLs stay valid' },
 			{ displayName: 'Skip If It Exists', name: 'skipIfExists', type: 'boolean', default: false, description: 'Whether to check first (HeadObject, or the image ID) and skip files already stored; best with {{sha256}} keys' },
 			{ displayName: 'Use Batch Token', name: 'useBatchToken', type: 'boolean', default: false, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: 'Whether to upload through a batch token (200 requests/s, outside the global API limit)' },
 		],
@@ -104,6 +105,7 @@ interface UploadOptions {
 	multipartThresholdMb?: number;
 	ratePerSecond?: number;
 	requireSignedURLs?: boolean;
+	signedUrlExpiry?: number;
 	skipIfExists?: boolean;
 	useBatchToken?: boolean;
 }
@@ -145,7 +147,13 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 		close = () => storage.destroy();
 	} else {
 		const client = await createCloudflare(this, { ratePerSecond: options.ratePerSecond, useBatchToken: options.useBatchToken, maxWaitMs: (options.maxRetryAfterSeconds ?? 300) * 1000 });
-		target = { provider: 'cloudflareImages', client, variant: this.getNodeParameter('variant', 0, 'public') as string, requireSignedURLs: options.requireSignedURLs };
+		target = {
+			provider: 'cloudflareImages',
+			client,
+			variant: this.getNodeParameter('variant', 0, 'public') as string,
+			requireSignedURLs: options.requireSignedURLs,
+			signedUrlExpirySeconds: options.signedUrlExpiry,
+		};
 		close = () => client.close();
 	}
 
