@@ -197,6 +197,7 @@ class Batch {
 	private readonly probeAbort = new AbortController();
 	private unsubscribe?: () => void;
 	private finish!: () => void;
+	private prepared = false;
 	private aborted = false;
 
 	constructor(
@@ -229,6 +230,7 @@ class Batch {
 			else {
 				await this.prepare();
 				this.checkCapabilities();
+				this.prepared = true;
 				this.pump();
 			}
 			this.maybeFinish();
@@ -354,10 +356,17 @@ class Batch {
 		const maxAgeMs = this.options.probeMaxAgeMs ?? 3000;
 		for (const server of this.servers) {
 			if (this.runtime.prober.probing(server.id)) continue;
-			const unreachable = !this.runtime.liveness.reachable(server.id);
-			const period = busy.has(server.id) || (unreachable && waiting) ? livenessMs : waiting ? maxAgeMs : Number.POSITIVE_INFINITY;
-			if (now - this.lastProbeAt(server.id, now) < period) continue;
-			void this.runtime.prober.probe(server.id, this.probeAbort.signal).then(() => this.pump());
+			if (busy.has(server.id)) {
+				if (now - this.lastProbeAt(server.id, now) < livenessMs) continue;
+			} else if (!waiting) continue;
+			else if (!this.runtime.liveness.reachable(server.id)) {
+				// To notice it back, with a pause that grows while it stays away (and not while its
+				// breaker keeps scenes off it anyway).
+				if (now < this.runtime.prober.retryAt(server.id) || (this.status.get(server.id)?.breaker.openUntil ?? 0) > now) continue;
+			} else if (now - this.lastProbeAt(server.id, now) < maxAgeMs) continue;
+			// What a probe changes about reachability wakes the scheduler through the liveness news;
+			// an answer may also show new work of others on the server.
+			void this.runtime.prober.probe(server.id, this.probeAbort.signal).then((result) => result.ok && this.pump());
 		}
 	}
 
@@ -408,6 +417,8 @@ class Batch {
 	// ── scheduling ───────────────────────────────────────────────────────────────────────────
 
 	private pump(): void {
+		// Probes and reachability news during setup wait for it: nothing is placed half-informed.
+		if (!this.prepared) return;
 		if (this.pumping) {
 			this.pumpAgain = true;
 			return;
@@ -629,12 +640,18 @@ class Batch {
 	private planServers(full: ReadonlySet<string>): PlanServer[] {
 		const now = Date.now();
 		const typicalKey = this.queue[0]?.scene.workflowKey ?? '';
+		const ownWork = new Map<string, number[]>();
+		for (const run of this.running) {
+			if (run.abandoned) continue;
+			const list = ownWork.get(run.serverId) ?? [];
+			list.push(this.remaining(run, now));
+			ownWork.set(run.serverId, list);
+		}
 		return this.servers.map((server) => {
-			const ours = [...this.running].filter((r) => r.serverId === server.id && !r.abandoned);
 			return planServer({
 				id: server.id,
 				max: server.max,
-				ownWork: ours.map((r) => this.remaining(r, now)),
+				ownWork: ownWork.get(server.id) ?? [],
 				foreignLeases: this.foreign.get(server.id) ?? 0,
 				external: externalSeen(this.runtime.prober.last(server.id), this.status.get(server.id), this.statusAt, now),
 				typicalSeconds: this.estimate(server.id, typicalKey),

@@ -21,6 +21,9 @@ import type { HealthStore, ProbeResult, ServerStatus, StoreServer } from './stor
 export const PROBE_TIMEOUT_MS = 1_500;
 /** A probe that tells nothing new still reaches the store this often (others treat 3 s as stale). */
 const RECORD_EVERY_MS = 2_000;
+/** Pause before probing a server again after a failed probe; doubles per failure up to RETRY_MAX_MS. */
+const RETRY_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
 
 export interface QueueProbe {
 	/** When the probe ended (ms). */
@@ -48,6 +51,8 @@ export class Prober {
 	private readonly latest = new Map<string, QueueProbe>();
 	/** The last probe of each server that went to the store. */
 	private readonly recorded = new Map<string, QueueProbe>();
+	/** Probes that failed in a row, per server. */
+	private readonly failures = new Map<string, number>();
 	private readonly inFlight = new Map<string, Promise<QueueProbe>>();
 	private toRecord: ProbeResult[] = [];
 	private recording?: Promise<void>;
@@ -57,6 +62,16 @@ export class Prober {
 	/** The latest probe of this server made by this process. */
 	last(serverId: string): QueueProbe | undefined {
 		return this.latest.get(serverId);
+	}
+
+	/**
+	 * When an unreachable server is worth probing again: one second after its first failed probe,
+	 * doubling with every failure after it up to 30 s (999 dead servers cost little).
+	 */
+	retryAt(serverId: string): number {
+		const failures = this.failures.get(serverId) ?? 0;
+		if (failures === 0) return 0;
+		return (this.latest.get(serverId)?.at ?? 0) + Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** (failures - 1));
 	}
 
 	/** Whether a probe of this server is on its way. */
@@ -106,6 +121,7 @@ export class Prober {
 		}
 		const previous = this.latest.get(serverId);
 		this.latest.set(serverId, result);
+		this.failures.set(serverId, result.ok ? 0 : (this.failures.get(serverId) ?? 0) + 1);
 		if (this.worthRecording(serverId, result, previous)) {
 			this.recorded.set(serverId, result);
 			this.record({ serverId, ok: result.ok, queueRemaining: result.total, external: result.external, refused, error: result.error });
