@@ -742,7 +742,7 @@ class Batch {
 			index: waiting.scene.index,
 			ok: outcome.ok,
 			server: outcome.ok ? outcome.result.server : undefined,
-			message: outcome.ok ? undefined : outcome.error.message,
+			message: outcome.ok ? undefined : this.clean(outcome.error.message),
 		});
 	}
 
