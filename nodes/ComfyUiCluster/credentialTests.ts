@@ -4,6 +4,7 @@
  */
 import type { ICredentialDataDecryptedObject, INodeCredentialTestResult } from 'n8n-workflow';
 import { ComfyUiClient } from '../../src/comfyui/client';
+import { secretsOf } from '../../src/cluster/runtime';
 import { parseServerList } from '../../src/cluster/serverSpec';
 import { createRedis } from '../../src/cluster/store/redisConnection';
 import { redact } from '../../src/util/redact';
@@ -16,7 +17,7 @@ export async function testServers(data: ICredentialDataDecryptedObject): Promise
 	} catch (error) {
 		return { status: 'Error', message: `Servers: ${(error as Error).message}` };
 	}
-	const secrets = [data.token, data.password, data.headerValue].map((v) => String(v ?? ''));
+	const secrets = secretsOf({ defaultAuth: authFromCredential(data) }, servers);
 	const results = await Promise.all(
 		servers.map(async (server) => {
 			const client = new ComfyUiClient({ url: server.url, auth: server.auth, useWebSocket: false, requestTimeoutMs: 5000 });
