@@ -5,7 +5,7 @@ import type { Socket } from 'net';
 import { tmpdir } from 'os';
 import { join, resolve, sep, relative, posix, basename, extname } from 'path';
 import { WebSocket, WebSocketServer } from 'ws';
-import { Catalogue, defaultCatalogue, InputSpec, NodeClassDef, ObjectInfoEntry } from './catalogue';
+import { Catalogue, classDef, defaultCatalogue, InputSpec, NodeClassDef, ObjectInfoEntry } from './catalogue';
 import {
 	contentTypeFor,
 	hostPart,
@@ -450,7 +450,7 @@ export class ComfyUiSimulator {
 		}
 		if (method === 'GET' && path.startsWith('/object_info/')) {
 			const cls = decodeURIComponent(path.slice('/object_info/'.length));
-			return sendJson(res, 200, this.catalogue[cls] ? { [cls]: this.objectInfo(cls) } : {});
+			return sendJson(res, 200, classDef(this.catalogue, cls) ? { [cls]: this.objectInfo(cls) } : {});
 		}
 		if (method === 'GET' && path.startsWith('/models/')) {
 			const folder = decodeURIComponent(path.slice('/models/'.length));
@@ -625,7 +625,7 @@ export class ComfyUiSimulator {
 	}
 
 	private objectInfo(cls: string): ObjectInfoEntry {
-		const def = this.catalogue[cls];
+		const def = classDef(this.catalogue, cls)!;
 		const info: ObjectInfoEntry = JSON.parse(JSON.stringify(def.info));
 		for (const [name, source] of Object.entries(def.dynamicCombos ?? {})) {
 			const spec = info.input.required?.[name] ?? info.input.optional?.[name];
@@ -890,7 +890,7 @@ export class ComfyUiSimulator {
 			inputs[k] = isLink(v) && !stack.has(String(v[0])) ? ['link', this.nodeSignature(prompt, String(v[0]), memo, stack), v[1]] : v;
 		}
 		let changed = '';
-		const def = this.catalogue[node.class_type];
+		const def = classDef(this.catalogue, node.class_type);
 		if (def?.behaviour === 'load-image') {
 			const f = this.resolveAnnotated(String(node.inputs?.image ?? ''), 'input');
 			changed = f ? sha(readFileSync(f)) : 'missing';
@@ -962,7 +962,7 @@ export class ComfyUiSimulator {
 		let outcome: Outcome = { kind: 'success' };
 		for (const id of order) {
 			const node = prompt[id];
-			const def = this.catalogue[node.class_type];
+			const def = classDef(this.catalogue, node.class_type)!;
 			const sig = sigs.get(id)!;
 			const hit = this.cache.get(sig);
 			if (hit) {
@@ -994,7 +994,8 @@ export class ComfyUiSimulator {
 
 			const steps = def.stepsInput ? Math.max(0, Math.floor(Number(node.inputs?.[def.stepsInput]) || 0)) : 0;
 			const msPerStep = this.opts.msPerStep ?? 50;
-			const fixed = this.opts.classCostMs?.[node.class_type] ?? DEFAULT_CLASS_COST[node.class_type] ?? 2;
+			const costs = this.opts.classCostMs ?? {};
+			const fixed = Object.hasOwn(costs, node.class_type) ? costs[node.class_type] : Object.hasOwn(DEFAULT_CLASS_COST, node.class_type) ? DEFAULT_CLASS_COST[node.class_type] : 2;
 			let stop: PauseResult = 'ok';
 			if (steps > 0) {
 				const preview = node.inputs?.send_preview === true || def.behaviour === 'sampler';
