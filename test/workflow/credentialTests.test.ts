@@ -50,6 +50,19 @@ describe('ComfyUI Cluster credential tests', () => {
 		}
 	});
 
+	it('warns when two entries are one server (127.0.0.1 and localhost), not when two servers look alike', async () => {
+		const [secured, open] = fleet.urls;
+		const twice = open.replace('127.0.0.1', 'localhost');
+		const result = await testServers({ servers: `${secured} auth=bearer:tok-3141592\n${open}\n${twice}`, authentication: 'none' });
+		expect(result.status).toBe('OK');
+		expect(result.message).toContain('All 3 servers answered');
+		expect(result.message).toContain(` Warning: ${open} and ${twice} are the same server (same address, devices and versions): list it once, or it takes 2 × its max of prompts.`);
+		expect(result.message.match(/Warning/g)).toHaveLength(1);
+		// Two servers of one machine with the same devices and versions, on their own ports: no warning.
+		const apart = await testServers({ servers: `${secured} auth=bearer:tok-3141592\n${open}`, authentication: 'none' });
+		expect(apart.message).not.toContain('Warning');
+	});
+
 	it('pings Redis, and reports a Redis that does not answer', async () => {
 		expect(await testRedis({ mode: 'single', host: '127.0.0.1', port: 6379, database: 13 })).toEqual({ status: 'OK', message: 'Redis answered PONG' });
 		const down = await testRedis({ mode: 'single', host: '127.0.0.1', port: 9, database: 0, password: 'pw-1618033' });
