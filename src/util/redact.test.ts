@@ -83,5 +83,12 @@ describe('redactError and redactDeep', () => {
 		const out = redactDeep(value, [PASSWORD]);
 		expect(out).toEqual({ error: 'x ***', attempts: [{ reason: 'y ***' }], n: 1, ok: true, none: null });
 		expect(value.error).toBe(`x ${PASSWORD}`);
+		const meta = redactDeep({ error: new Error(`failed with ${PASSWORD}`) }, [PASSWORD]);
+		expect(meta.error).toBeInstanceOf(Error);
+		expect(meta.error.message).toBe('failed with ***');
+		// An error its own context points back to is visited once.
+		const looped = Object.assign(new Error(`loop ${PASSWORD}`), { context: {} as Record<string, unknown> });
+		looped.context.self = looped;
+		expect(redactError(looped, [PASSWORD]).message).toBe('loop ***');
 	});
 });

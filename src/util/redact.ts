@@ -129,29 +129,35 @@ export function redact(text: string, secrets: ReadonlyArray<string | undefined |
 	return out + text.slice(at);
 }
 
-/** Every string inside a JSON-like value, redacted (a new value; the input is not changed). */
+/** Every string inside a JSON-like value, redacted (a new value; errors inside are redacted in place, the rest is not changed). */
 export function redactDeep<T>(value: T, secrets: ReadonlyArray<string | undefined | null>): T {
 	const list = usable(secrets);
-	if (list.length === 0) return value;
-	const walk = (v: unknown, seen: Set<unknown>): unknown => {
-		if (typeof v === 'string') return redact(v, list);
-		if (v === null || typeof v !== 'object' || seen.has(v) || Buffer.isBuffer(v) || ArrayBuffer.isView(v)) return v;
-		seen.add(v);
-		const out: unknown = Array.isArray(v) ? v.map((x) => walk(x, seen)) : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, seen)]));
-		seen.delete(v);
-		return out;
-	};
-	return walk(value, new Set()) as T;
+	return list.length === 0 ? value : (deep(value, list, new Set()) as T);
 }
 
 /**
  * Redacts an error in place, with everything that travels with it: message, stack, `description`,
- * `messages`, `errorResponse` and the whole `cause` chain. Returns the same error.
+ * `messages`, `errorResponse`, `context` and the whole `cause` chain. Returns the same error.
  */
 export function redactError<E>(error: E, secrets: ReadonlyArray<string | undefined | null>): E {
 	const list = usable(secrets);
-	if (list.length === 0) return error;
-	const seen = new Set<unknown>();
+	if (list.length > 0) inPlace(error, list, new Set());
+	return error;
+}
+
+/** `seen` is shared by both walks, so an error reachable from its own context or cause is visited once. */
+function deep(v: unknown, list: string[], seen: Set<unknown>): unknown {
+	if (typeof v === 'string') return redact(v, list);
+	if (v === null || typeof v !== 'object' || seen.has(v) || Buffer.isBuffer(v) || ArrayBuffer.isView(v)) return v;
+	// An error's message and stack are not enumerable: copying its entries would drop them.
+	if (v instanceof Error) return inPlace(v, list, seen);
+	seen.add(v);
+	const out: unknown = Array.isArray(v) ? v.map((x) => deep(x, list, seen)) : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deep(x, list, seen)]));
+	seen.delete(v);
+	return out;
+}
+
+function inPlace<E>(error: E, list: string[], seen: Set<unknown>): E {
 	let current: unknown = error;
 	while (current !== null && typeof current === 'object' && !seen.has(current)) {
 		seen.add(current);
@@ -160,7 +166,7 @@ export function redactError<E>(error: E, secrets: ReadonlyArray<string | undefin
 			if (typeof e[key] === 'string') setProperty(e, key, redact(e[key] as string, list));
 		}
 		for (const key of ['messages', 'errorResponse', 'context']) {
-			if (e[key] !== null && typeof e[key] === 'object') setProperty(e, key, redactDeep(e[key], list));
+			if (e[key] !== null && typeof e[key] === 'object') setProperty(e, key, deep(e[key], list, seen));
 		}
 		current = e.cause;
 		if (typeof current === 'string') setProperty(e, 'cause', redact(current, list));
