@@ -5,6 +5,8 @@ import {
 	type INodeType,
 	type INodeTypeDescription,
 } from 'n8n-workflow';
+import { redactDeep, redactError } from '../../src/util/redact';
+import { storageSecrets, type Provider } from './actions/common';
 import * as deleteOperation from './actions/delete.operation';
 import * as getUrlOperation from './actions/getUrl.operation';
 import * as uploadOperation from './actions/upload.operation';
@@ -65,13 +67,14 @@ export class CloudImageStorage implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
 		const operation = this.getNodeParameter('operation', 0) as string;
-		switch (operation) {
-			case 'upload':
-				return [await uploadOperation.execute.call(this, items)];
-			case 'delete':
-				return [await deleteOperation.execute.call(this, items)];
-			default:
-				return [await getUrlOperation.execute.call(this, items)];
+		const run = operation === 'upload' ? uploadOperation.execute : operation === 'delete' ? deleteOperation.execute : getUrlOperation.execute;
+		// Whatever leaves the node (items, errors with their causes) passes through here without a secret.
+		const secrets = await storageSecrets(this, this.getNodeParameter('provider', 0) as Provider).catch(() => ({ all: [], outputs: [] }));
+		try {
+			const out = await run.call(this, items);
+			return [out.map((item) => ({ ...item, json: redactDeep(item.json, item.json.error === undefined ? secrets.outputs : secrets.all) }))];
+		} catch (error) {
+			throw redactError(error, secrets.all);
 		}
 	}
 }

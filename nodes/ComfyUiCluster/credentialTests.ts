@@ -1,9 +1,11 @@
 /**
- * Credential tests: every server's `/system_stats` (which answered, which did not and why), and a
- * Redis PING.
+ * Credential tests: every server's `/system_stats` (which answered, which did not and why, and a
+ * warning for entries that are one server), and a Redis PING.
  */
 import type { ICredentialDataDecryptedObject, INodeCredentialTestResult } from 'n8n-workflow';
 import { ComfyUiClient } from '../../src/comfyui/client';
+import { describeSameServer, sameServers } from '../../src/cluster/duplicates';
+import { secretsOf } from '../../src/cluster/runtime';
 import { parseServerList } from '../../src/cluster/serverSpec';
 import { createRedis } from '../../src/cluster/store/redisConnection';
 import { redact } from '../../src/util/redact';
@@ -16,16 +18,16 @@ export async function testServers(data: ICredentialDataDecryptedObject): Promise
 	} catch (error) {
 		return { status: 'Error', message: `Servers: ${(error as Error).message}` };
 	}
-	const secrets = [data.token, data.password, data.headerValue].map((v) => String(v ?? ''));
+	const secrets = secretsOf({ defaultAuth: authFromCredential(data) }, servers);
 	const results = await Promise.all(
 		servers.map(async (server) => {
 			const client = new ComfyUiClient({ url: server.url, auth: server.auth, useWebSocket: false, requestTimeoutMs: 5000 });
 			try {
 				const stats = await client.systemStats({ signal: AbortSignal.timeout(5000) });
 				const version = stats.system?.comfyui_version ? ` (ComfyUI ${stats.system.comfyui_version})` : '';
-				return { ok: true, text: `${server.url} answered${version}` };
+				return { ok: true, text: `${server.url} answered${version}`, answered: { url: server.url, stats } };
 			} catch (error) {
-				return { ok: false, text: `${server.url} did not answer: ${redact((error as Error).message, secrets)}` };
+				return { ok: false, text: `${server.url} did not answer: ${redact((error as Error).message, secrets)}`, answered: undefined };
 			} finally {
 				await client.close().catch(() => undefined);
 			}
@@ -34,7 +36,9 @@ export async function testServers(data: ICredentialDataDecryptedObject): Promise
 	const failed = results.filter((r) => !r.ok).length;
 	const message = results.map((r) => r.text).join('; ');
 	if (failed === results.length) return { status: 'Error', message: `No server answered. ${message}` };
-	return { status: 'OK', message: failed ? `${results.length - failed} of ${results.length} servers answered. ${message}` : `All ${results.length} servers answered. ${message}` };
+	const answered = results.flatMap((r) => (r.answered ? [r.answered] : []));
+	const warnings = (await sameServers(answered)).map((group) => ` Warning: ${describeSameServer(group)}.`).join('');
+	return { status: 'OK', message: `${failed ? `${results.length - failed} of ${results.length} servers answered` : `All ${results.length} servers answered`}. ${message}${warnings}` };
 }
 
 export async function testRedis(data: ICredentialDataDecryptedObject): Promise<INodeCredentialTestResult> {

@@ -14,6 +14,7 @@ import type { Runtime } from '../../src/cluster/runtime';
 import { SceneFailedError, type AttemptRecord, type SceneOutcome, type SceneRequest } from '../../src/cluster/scene';
 import { buildScene } from '../../src/cluster/sceneBuilder';
 import type { UrlFetcher } from '../../src/cluster/urlInputs';
+import { own } from '../../src/util/own';
 import { redact } from '../../src/util/redact';
 import { parseInputImages, parseOverrides, parsePlaceholders, type SceneOptions } from './params';
 
@@ -70,7 +71,7 @@ export async function sceneFromItem(
 					const file = await fetcher.fetch(image.url);
 					return { node: image.node, input: image.input, fileName: file.fileName, bytes: file.bytes };
 				}
-				const binary = item?.binary?.[image.binaryProperty];
+				const binary = own(item?.binary, image.binaryProperty);
 				if (!binary) {
 					const present = Object.keys(item?.binary ?? {});
 					throw new Error(

@@ -2,9 +2,9 @@
  * From n8n credentials to the engine's cluster runtime (cached per process), and the logger bridge.
  */
 import type { ICredentialDataDecryptedObject, IExecuteFunctions, Logger } from 'n8n-workflow';
-import { getRuntime, type ClusterConfig, type Runtime } from '../../src/cluster/runtime';
+import { getRuntime, redactingLogger, secretsOf, type ClusterConfig, type Runtime } from '../../src/cluster/runtime';
 import type { EngineLogger } from '../../src/cluster/batch';
-import type { ServerAuth } from '../../src/cluster/serverSpec';
+import { parseServerList, type ServerAuth, type ServerSpec } from '../../src/cluster/serverSpec';
 import type { RedisConfig } from '../../src/cluster/store/redisConnection';
 
 export function authFromCredential(credential: ICredentialDataDecryptedObject): ServerAuth {
@@ -76,6 +76,26 @@ async function optionalRedis(ctx: IExecuteFunctions): Promise<ICredentialDataDec
 	const node = ctx.getNode();
 	if (!node.credentials?.comfyUiClusterRedisApi) return undefined;
 	return ctx.getCredentials<ICredentialDataDecryptedObject>('comfyUiClusterRedisApi');
+}
+
+/** n8n's logger for the node's own lines, with the runtime's secrets taken out. */
+export function nodeLogger(ctx: IExecuteFunctions, runtime: Runtime): EngineLogger {
+	return redactingLogger(engineLogger(ctx.logger), runtime.secrets ?? []);
+}
+
+/**
+ * Every secret of the node's credentials (server authentications, Redis password), to take out of
+ * whatever leaves the node; without the servers' own when the list does not parse.
+ */
+export async function credentialSecrets(ctx: IExecuteFunctions): Promise<string[]> {
+	const config = clusterConfig(await ctx.getCredentials<ICredentialDataDecryptedObject>('comfyUiClusterApi'), await optionalRedis(ctx));
+	let servers: ServerSpec[] = [];
+	try {
+		servers = parseServerList(config.servers, { defaultAuth: config.defaultAuth });
+	} catch {
+		// The list's error names no secret; the credential's own still count.
+	}
+	return secretsOf(config, servers);
 }
 
 export async function runtimeFor(ctx: IExecuteFunctions): Promise<Runtime> {

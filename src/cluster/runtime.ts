@@ -5,8 +5,8 @@
  * credential gives a new runtime.
  */
 import { createHash, randomUUID } from 'crypto';
-import { ComfyUiClient } from '../comfyui/client';
-import { redact } from '../util/redact';
+import { authSecrets, ComfyUiClient } from '../comfyui/client';
+import { redact, redactDeep } from '../util/redact';
 import type { ClusterRuntime, EngineLogger } from './batch';
 import { Janitor } from './janitor';
 import { Liveness } from './liveness';
@@ -60,17 +60,21 @@ export async function closeAllRuntimes(): Promise<void> {
 	await Promise.all(all.map(async (r) => (await r.catch(() => undefined))?.close()));
 }
 
+/** Every secret of a configuration: each server's authentication (and the default one) and the Redis password. */
 export function secretsOf(config: Pick<ClusterConfig, 'defaultAuth' | 'redis'>, servers: readonly ServerSpec[]): string[] {
-	const secrets: string[] = [];
-	const add = (auth?: ServerAuth) => {
-		if (auth?.type === 'bearer') secrets.push(auth.token);
-		if (auth?.type === 'basic') secrets.push(auth.password);
-		if (auth?.type === 'header') secrets.push(auth.value);
+	const auths = [config.defaultAuth, ...servers.map((s) => s.auth)].filter((a): a is ServerAuth => a !== undefined);
+	const secrets = [...auths.flatMap(authSecrets), config.redis?.password ?? ''];
+	return [...new Set(secrets.filter(Boolean))];
+}
+
+/** A logger that passes nothing secret on, whatever the engine or a library hands it. */
+export function redactingLogger(logger: EngineLogger, secrets: readonly string[]): EngineLogger {
+	const clean = (message: string, meta?: Record<string, unknown>): [string, Record<string, unknown> | undefined] => [redact(message, secrets), meta && redactDeep(meta, secrets)];
+	return {
+		debug: (message, meta) => logger.debug(...clean(message, meta)),
+		info: (message, meta) => logger.info(...clean(message, meta)),
+		warn: (message, meta) => logger.warn(...clean(message, meta)),
 	};
-	add(config.defaultAuth);
-	servers.forEach((s) => add(s.auth));
-	if (config.redis?.password) secrets.push(config.redis.password);
-	return secrets.filter(Boolean);
 }
 
 /** How long a new runtime waits for its first Redis connection before it starts on memory. */
@@ -88,10 +92,12 @@ export function clientPrefixOf(config: Pick<ClusterConfig, 'redis' | 'keyPrefix'
 	return `n8n-cc-${createHash('sha256').update(`${hash}|${scope}`).digest('hex').slice(0, 12)}-`;
 }
 
-async function createRuntime(config: ClusterConfig, logger?: EngineLogger): Promise<Runtime> {
+async function createRuntime(config: ClusterConfig, given?: EngineLogger): Promise<Runtime> {
 	const servers = parseServerList(config.servers, { defaultAuth: config.defaultAuth });
 	const hash = clusterHash(servers);
 	const clientPrefix = clientPrefixOf(config, hash);
+	const secrets = secretsOf(config, servers);
+	const logger = given && redactingLogger(given, secrets);
 	const clients = new Map(
 		servers.map((server) => [
 			server.id,
@@ -112,7 +118,6 @@ async function createRuntime(config: ClusterConfig, logger?: EngineLogger): Prom
 	} else {
 		store = new MemoryHealthStore(config.store);
 	}
-	const secrets = secretsOf(config, servers);
 	const clean = (text: string) => redact(text, secrets);
 	const clientFor = (serverId: string): ComfyUiClient => {
 		const client = clients.get(serverId);

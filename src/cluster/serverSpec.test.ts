@@ -82,6 +82,27 @@ describe('parseServerList (JSON)', () => {
 		expect(() => parseServerList('[{"url":"http://a:1"')).toThrow('does not parse');
 		expect(() => parseServerList('[{"uri":"http://a:1"}]')).toThrow('entry 1');
 	});
+
+	it('says what is wrong with JSON that does not parse, and where, without quoting any of it', () => {
+		const secret = 'sEcR3tZq9VaLx123';
+		const cases: Array<[string, RegExp]> = [
+			// Node 20 quotes a slice of the input around an unexpected token.
+			[`[{"url": "http://a:1", "auth": {"type": "bearer", "token": ${secret}}}]`, /\(unexpected token\)/],
+			[`[{"url": "http://a:1", "auth": "bearer:${secret}"`, /\(Expected ',' or '}' after property value at line 1, column \d+\)/],
+			[`[{"url": "http://a:1",\n "auth": "bearer:${secret}`, /\(Unterminated string at line 2, column \d+\)/],
+			[`[{"url": "http://a:1"}] ${secret}`, /\(Unexpected non-whitespace character after JSON at line 1, column 25\)/],
+		];
+		for (const [text, expected] of cases) {
+			let message = '';
+			try {
+				parseServerList(text);
+			} catch (error) {
+				message = (error as Error).message;
+			}
+			expect(message).toMatch(expected);
+			for (let i = 0; i + 5 <= secret.length; i++) expect(message).not.toContain(secret.slice(i, i + 5));
+		}
+	});
 });
 
 describe('clusterHash', () => {

@@ -117,12 +117,27 @@ function parseLines(text: string, defaultAuth: ServerAuth): ServerSpec[] {
 	return specs;
 }
 
+/**
+ * What is wrong with the JSON and where, from the parser's message, without any of the input: some
+ * wordings quote a slice of it (`Unexpected token 's', ..."token": sEcR3t"... is not valid JSON`),
+ * and that slice may hold a secret.
+ */
+function jsonSyntaxProblem(message: string, text: string): string {
+	const what = message.startsWith('Unexpected token')
+		? 'unexpected token'
+		: (/^(?:Expected|Unexpected|Unterminated|Bad|Exponent|No number)[^"`]*?(?= in JSON| at position| \(line|$)/.exec(message)?.[0] ?? 'not valid JSON');
+	const position = /at position (\d+)/.exec(message);
+	if (!position) return what;
+	const before = text.slice(0, Number(position[1])).split('\n');
+	return `${what} at line ${before.length}, column ${before[before.length - 1].length + 1}`;
+}
+
 function parseJson(text: string, defaultAuth: ServerAuth): ServerSpec[] {
 	let data: unknown;
 	try {
 		data = JSON.parse(text);
 	} catch (error) {
-		throw new ServerSpecError(`The server list looks like JSON but does not parse (${(error as Error).message.replace(/ in JSON.*$/, '')}); write an array like [{"url": "http://10.0.0.5:8188", "weight": 2}]`);
+		throw new ServerSpecError(`The server list looks like JSON but does not parse (${jsonSyntaxProblem((error as Error).message, text)}); write an array like [{"url": "http://10.0.0.5:8188", "weight": 2}]`);
 	}
 	if (!Array.isArray(data)) throw new ServerSpecError('The JSON server list must be an array, e.g. [{"url": "http://10.0.0.5:8188"}]');
 	return data.map((entry, index) => {

@@ -3,6 +3,7 @@
  * learned for every worker, and report per server.
  */
 import type { ClusterRuntime } from './batch';
+import { describeSameServer, sameServers, type ResolveHost } from './duplicates';
 import type { ServerSpec } from './serverSpec';
 import type { SystemStats as SystemStatsReply } from '../comfyui/client';
 import type { ProbeResult } from './store/HealthStore';
@@ -30,9 +31,15 @@ export interface ServerStatusRow {
 	lastError: string | null;
 	lastErrorAt: string | null;
 	store: string;
+	/** Set when another entry of the list is this same server (its `max` would count twice). */
+	warning: string | null;
 }
 
-export async function clusterStatus(runtime: ClusterRuntime & { activeStore?: () => string }, signal?: AbortSignal): Promise<ServerStatusRow[]> {
+export async function clusterStatus(
+	runtime: ClusterRuntime & { activeStore?: () => string },
+	signal?: AbortSignal,
+	options: { resolve?: ResolveHost } = {},
+): Promise<ServerStatusRow[]> {
 	const { servers, store } = runtime;
 	const probes = await Promise.all(
 		servers.map(async (server) => {
@@ -51,6 +58,12 @@ export async function clusterStatus(runtime: ClusterRuntime & { activeStore?: ()
 	if (!signal?.aborted) await store.recordProbes(probes.map((p) => p.probe)).catch(() => undefined);
 	await Promise.all(probes.filter((p) => p.stats).map((p) => store.recordSystemStats(p.server.id, memoryOf(p.stats!)).catch(() => undefined)));
 	const snapshot = await store.snapshot(servers);
+	const warnings = new Map<string, string>();
+	for (const group of await sameServers(probes.flatMap((p) => (p.stats ? [{ url: p.server.url, stats: p.stats }] : [])), options.resolve)) {
+		const warning = describeSameServer(group);
+		runtime.logger?.warn(`Cluster Status: ${warning}`);
+		for (const url of group) warnings.set(url, warning);
+	}
 	const now = Date.now();
 	return probes.map(({ server, probe }) => {
 		const s = snapshot.find((x) => x.id === server.id);
@@ -75,6 +88,7 @@ export async function clusterStatus(runtime: ClusterRuntime & { activeStore?: ()
 			lastError: s?.lastError?.message ?? null,
 			lastErrorAt: s?.lastError ? new Date(s.lastError.at).toISOString() : null,
 			store: runtime.activeStore?.() ?? runtime.store.kind,
+			warning: warnings.get(server.url) ?? null,
 		} as ServerStatusRow;
 	});
 }

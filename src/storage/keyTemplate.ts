@@ -135,8 +135,20 @@ export function renderKey(template: string, context: KeyContext): string {
 	return normalizeKey(rendered, template);
 }
 
-/** Validates a finished key: no leading slash, no empty or `..` segments, ≤ 1024 bytes. */
+/** U+0000–U+001F and U+007F: providers refuse or mangle them, and a newline in a key breaks listings and logs. */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+const CONTROL_NAMES: Record<string, string> = { '\n': 'a line feed', '\r': 'a carriage return', '\t': 'a tab', '\u0000': 'a NUL' };
+
+/** Validates a finished key: no control character, no leading slash, no empty or `..` segments, ≤ 1024 bytes. */
 export function normalizeKey(key: string, template = key): string {
+	const control = CONTROL_CHARACTER.exec(key);
+	if (control) {
+		const code = `U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+		throw new Error(
+			`The object key template ${JSON.stringify(template)} produced the key ${JSON.stringify(key)}, which contains ${CONTROL_NAMES[control[0]] ?? 'a control character'} (${code}) at position ${control.index + 1}; ` +
+				'remove line breaks and other control characters from the template (in an expression, .trim() drops a trailing newline)',
+		);
+	}
 	const cleaned = key
 		.trim()
 		.replace(/\/{2,}/g, '/')

@@ -80,6 +80,27 @@ describe('fault matrix: workflows', () => {
 		expect(fleet.servers.flatMap((s) => s.records.prompts)).toHaveLength(1);
 	});
 
+	it('node classes named like properties every object inherits (constructor, toString, __proto__, hasOwnProperty): missing on every server, nothing submitted', async () => {
+		const inherited = ['constructor', 'toString', '__proto__', 'hasOwnProperty'];
+		const withClass = (classType: string) => {
+			const g = JSON.parse(graph()) as Record<string, unknown>;
+			g['10'] = { class_type: classType, inputs: { image: ['8', 0] } };
+			return JSON.stringify(g);
+		};
+		const fleet = await matrix.fleet([sim(), sim()]);
+		const items = [...inherited.map((c, i) => ({ ...scenes(1, 16_000 + i)[0], workflow: withClass(c) })), ...scenes(1, 16_100)];
+		const cell = await matrix.generate({ fleet, items });
+		const { ok, failed } = await expectAllPromises(matrix, cell, fleet);
+		expect(ok).toEqual([4]);
+		expect(failed).toEqual([0, 1, 2, 3]);
+		inherited.forEach((classType, i) => {
+			const error = String(cell.generated[i].json.error);
+			expect(error).toMatch(/^Scene \d failed: No server can run this workflow: /);
+			for (const url of fleet.urls) expect(error).toContain(`${url} is missing node classes ${classType}`);
+		});
+		expect(fleet.servers.flatMap((s) => s.records.prompts)).toHaveLength(1);
+	});
+
 	it('model missing on every server, continueOnFail off: the node error names the item and the model', async () => {
 		const fleet = await matrix.fleet([sim(), sim()]);
 		const items = [...scenes(1, 15_000), ...scenes(1, 15_100, { workflow: graph({ ckpt: OTHER_CHECKPOINT }) })];

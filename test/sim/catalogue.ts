@@ -60,6 +60,11 @@ export interface NodeClassDef {
 
 export type Catalogue = Record<string, NodeClassDef>;
 
+/** The class a prompt names, as ComfyUI's dict lookup finds it: never a property every object inherits (`constructor`). */
+export function classDef(catalogue: Catalogue, classType: string): NodeClassDef | undefined {
+	return Object.hasOwn(catalogue, classType) ? catalogue[classType] : undefined;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const SAMPLERS = [

@@ -1,11 +1,11 @@
 import { randomUUID, createHash } from 'crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
-import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
+import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'http';
 import type { Socket } from 'net';
 import { tmpdir } from 'os';
 import { join, resolve, sep, relative, posix, basename, extname } from 'path';
 import { WebSocket, WebSocketServer } from 'ws';
-import { Catalogue, defaultCatalogue, InputSpec, NodeClassDef, ObjectInfoEntry } from './catalogue';
+import { Catalogue, classDef, defaultCatalogue, InputSpec, NodeClassDef, ObjectInfoEntry } from './catalogue';
 import {
 	contentTypeFor,
 	hostPart,
@@ -27,12 +27,16 @@ export interface HttpErrorRule {
 	routes: string[] | '*';
 	status?: number;
 	rate: number;
+	/** The error body echoes the request's credentials (see `authEcho`). */
+	echoAuth?: boolean;
 }
 export interface ExecutionErrorRule {
 	nodeClass?: string;
 	nodeId?: string;
 	message?: string;
 	exceptionType?: string;
+	/** The exception message echoes the credentials of the request that queued the prompt (see `authEcho`). */
+	echoAuth?: boolean;
 }
 export interface MemoryPressure {
 	vramFree?: number;
@@ -148,6 +152,8 @@ export class ComfyUiSimulator {
 	private executionError: ExecutionErrorRule | null = null;
 	private memoryPressure: MemoryPressure | null = null;
 	private ambiguousSubmits = 0;
+	/** What each prompt's exception will echo, kept only while an echoing execution error is set. */
+	private authEchoes = new Map<string, string>();
 
 	private constructor(opts: SimulatorOptions) {
 		this.opts = opts;
@@ -256,6 +262,7 @@ export class ComfyUiSimulator {
 		this.cache.clear();
 		this.freeMemoryPending = false;
 		this.interruptFlag = false;
+		this.authEchoes.clear();
 	}
 
 	private async listen(port: number): Promise<void> {
@@ -388,6 +395,7 @@ export class ComfyUiSimulator {
 		if (path === null) return sendText(res, 404, '404: Not Found');
 		if (this.httpErrors && this.matchesRule(this.httpErrors, path) && this.random() < this.httpErrors.rate) {
 			const status = this.httpErrors.status ?? 500;
+			if (this.httpErrors.echoAuth) return sendText(res, status, `${status}: Simulated error; ${this.authEcho(req.headers)}`);
 			return status === 500 ? send500(res) : sendText(res, status, `${status}: Simulated error`);
 		}
 		const key = `${method} ${path}`;
@@ -442,7 +450,7 @@ export class ComfyUiSimulator {
 		}
 		if (method === 'GET' && path.startsWith('/object_info/')) {
 			const cls = decodeURIComponent(path.slice('/object_info/'.length));
-			return sendJson(res, 200, this.catalogue[cls] ? { [cls]: this.objectInfo(cls) } : {});
+			return sendJson(res, 200, classDef(this.catalogue, cls) ? { [cls]: this.objectInfo(cls) } : {});
 		}
 		if (method === 'GET' && path.startsWith('/models/')) {
 			const folder = decodeURIComponent(path.slice('/models/'.length));
@@ -451,6 +459,17 @@ export class ComfyUiSimulator {
 			return sendJson(res, 200, models?.[folder] ?? []);
 		}
 		return sendText(res, 404, '404: Not Found');
+	}
+
+	/**
+	 * A server that echoes the credentials it was sent (a debugging proxy, a custom node dumping its
+	 * request): the auth header raw, inside a JSON dump (escaped), as base64 of that dump and URL-encoded.
+	 */
+	private authEcho(headers: IncomingHttpHeaders): string {
+		const name = (this.opts.requireAuth?.header ?? 'authorization').toLowerCase();
+		const value = String(headers[name] ?? '');
+		const dump = JSON.stringify({ [name]: value });
+		return `${name}: ${value}; headers ${dump}; trace ${Buffer.from(dump).toString('base64')}; replay ?${name}=${encodeURIComponent(value)}`;
 	}
 
 	private matchesRule(rule: HttpErrorRule, path: string): boolean {
@@ -501,6 +520,7 @@ export class ComfyUiSimulator {
 			if ('client_id' in body) extra.client_id = body.client_id;
 			if (!result.ok) return sendJson(res, 400, { error: result.error, node_errors: result.nodeErrors });
 			const item: QueueItem = [number, promptId, prompt as Prompt, extra, result.outputs];
+			if (this.executionError?.echoAuth) this.authEchoes.set(promptId, this.authEcho(req.headers));
 			this.records.prompts.push({
 				promptId,
 				clientId: typeof extra.client_id === 'string' ? extra.client_id : undefined,
@@ -605,7 +625,7 @@ export class ComfyUiSimulator {
 	}
 
 	private objectInfo(cls: string): ObjectInfoEntry {
-		const def = this.catalogue[cls];
+		const def = classDef(this.catalogue, cls)!;
 		const info: ObjectInfoEntry = JSON.parse(JSON.stringify(def.info));
 		for (const [name, source] of Object.entries(def.dynamicCombos ?? {})) {
 			const spec = info.input.required?.[name] ?? info.input.optional?.[name];
@@ -870,7 +890,7 @@ export class ComfyUiSimulator {
 			inputs[k] = isLink(v) && !stack.has(String(v[0])) ? ['link', this.nodeSignature(prompt, String(v[0]), memo, stack), v[1]] : v;
 		}
 		let changed = '';
-		const def = this.catalogue[node.class_type];
+		const def = classDef(this.catalogue, node.class_type);
 		if (def?.behaviour === 'load-image') {
 			const f = this.resolveAnnotated(String(node.inputs?.image ?? ''), 'input');
 			changed = f ? sha(readFileSync(f)) : 'missing';
@@ -942,7 +962,7 @@ export class ComfyUiSimulator {
 		let outcome: Outcome = { kind: 'success' };
 		for (const id of order) {
 			const node = prompt[id];
-			const def = this.catalogue[node.class_type];
+			const def = classDef(this.catalogue, node.class_type)!;
 			const sig = sigs.get(id)!;
 			const hit = this.cache.get(sig);
 			if (hit) {
@@ -974,7 +994,8 @@ export class ComfyUiSimulator {
 
 			const steps = def.stepsInput ? Math.max(0, Math.floor(Number(node.inputs?.[def.stepsInput]) || 0)) : 0;
 			const msPerStep = this.opts.msPerStep ?? 50;
-			const fixed = this.opts.classCostMs?.[node.class_type] ?? DEFAULT_CLASS_COST[node.class_type] ?? 2;
+			const costs = this.opts.classCostMs ?? {};
+			const fixed = Object.hasOwn(costs, node.class_type) ? costs[node.class_type] : Object.hasOwn(DEFAULT_CLASS_COST, node.class_type) ? DEFAULT_CLASS_COST[node.class_type] : 2;
 			let stop: PauseResult = 'ok';
 			if (steps > 0) {
 				const preview = node.inputs?.send_preview === true || def.behaviour === 'sampler';
@@ -996,7 +1017,8 @@ export class ComfyUiSimulator {
 			}
 			const rule = this.executionError;
 			if (rule && (rule.nodeId === undefined || rule.nodeId === id) && (rule.nodeClass === undefined || rule.nodeClass === node.class_type)) {
-				outcome = { kind: 'error', node: id, message: rule.message ?? 'Simulated failure', exceptionType: rule.exceptionType ?? 'RuntimeError', inputs };
+				const echo = rule.echoAuth ? ` (${this.authEchoes.get(promptId) ?? 'no credentials'})` : '';
+				outcome = { kind: 'error', node: id, message: `${rule.message ?? 'Simulated failure'}${echo}`, exceptionType: rule.exceptionType ?? 'RuntimeError', inputs };
 				break;
 			}
 			let result: NodeResult;
@@ -1050,6 +1072,7 @@ export class ComfyUiSimulator {
 		}
 		const meta: HistoryEntry['meta'] = {};
 		for (const id of Object.keys(ui)) meta[id] = { node_id: id, display_node: id, parent_node: null, real_node_id: id };
+		this.authEchoes.delete(promptId);
 		// the real server keeps the newest entry last; re-using an id moves it
 		this.history.delete(promptId);
 		this.history.set(promptId, {

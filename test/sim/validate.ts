@@ -1,4 +1,4 @@
-import type { Catalogue, InputSpec, NodeClassDef } from './catalogue';
+import { classDef, type Catalogue, type InputSpec, type NodeClassDef } from './catalogue';
 
 /** Prompt validation as ComfyUI's `execution.validate_prompt` does it (messages and shapes of 0.3.64). */
 
@@ -65,7 +65,7 @@ export function validatePrompt(prompt: unknown, ctx: ValidationContext): Validat
 				nodeErrors: {},
 			};
 		}
-		const def = ctx.catalogue[String(n.class_type)];
+		const def = classDef(ctx.catalogue, String(n.class_type));
 		if (!def) {
 			return {
 				ok: false,
@@ -141,7 +141,7 @@ function validateNode(
 	if (done) return done;
 	const node = graph[id];
 	if (!node) throw new Error(`'${id}'`);
-	const def = ctx.catalogue[node.class_type];
+	const def = classDef(ctx.catalogue, node.class_type);
 	if (!def) throw new Error(`'${node.class_type}'`);
 	visiting.add(id);
 	const inputs = node.inputs ?? {};
@@ -166,7 +166,7 @@ function validateNode(
 			const srcId = String(val[0]);
 			const src = graph[srcId];
 			if (!src) throw new Error(`'${srcId}'`);
-			const srcDef = ctx.catalogue[src.class_type];
+			const srcDef = classDef(ctx.catalogue, src.class_type);
 			if (!srcDef) throw new Error(`'${src.class_type}'`);
 			const received = srcDef.info.output[val[1]];
 			const expected = typeof type === 'string' ? type : 'COMBO';

@@ -1,4 +1,4 @@
-import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { INodeParameters } from 'n8n-workflow';
 import { CloudflareImagesApi } from '../../credentials/CloudflareImagesApi.credentials';
 import { S3CompatibleApi } from '../../credentials/S3CompatibleApi.credentials';
@@ -245,4 +245,22 @@ test('the credential tests head the bucket and call Cloudflare, reporting errors
 	expect(bad).toMatchObject({ status: 'Error' });
 	expect(bad.message).toMatch(/Authentication error/);
 	expect(bad.message).not.toContain('bad-token-xyz');
+});
+
+test('an object key with a newline from an expression fails its item with the key, the character and the fix', async () => {
+	const items = JSON.stringify(
+		['clean', 'line\nbreak', 'trailing\n'].map((name, i) => ({ json: { name }, binary: { data: { base64: pngBytes(4 + i, 4).toString('base64'), fileName: `${i}.png`, mimeType: 'image/png' } } })),
+	);
+	const params = { provider: 's3', operation: 'upload', keyTemplate: '=ctl/{{ $json.name }}.png', urlKind: 'none' };
+	const result = await run(params, items, { onError: 'continueRegularOutput' });
+	expect(result.status).toBe('success');
+	const out = result.output('Store');
+	expect(out[0].json.key).toBe('ctl/clean.png');
+	for (const i of [1, 2]) {
+		expect(String(out[i].json.error)).toMatch(/^Item \d, property "data": The object key template .* contains a line feed \(U\+000A\) at position \d+; remove line breaks and other control characters from the template/);
+		expect(String(out[i].json.error)).toMatch(new RegExp(`^Item ${i}, `));
+		expect(String(out[i].json.error)).not.toContain('\n');
+	}
+	const listed = await raw.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'ctl/' }));
+	expect((listed.Contents ?? []).map((o) => o.Key)).toEqual(['ctl/clean.png']);
 });

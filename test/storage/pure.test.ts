@@ -25,6 +25,23 @@ describe('key templates', () => {
 		expect(templateNeedsSha256('{{fileName}}')).toBe(false);
 		expect(formatDate(context.now, 'YYYY-MM-DD HH:mm:ss')).toBe('2026-01-02 03:04:05');
 	});
+	test('refuses a key with control characters (newlines too, also at the ends), naming the character and the fix', () => {
+		const cases: Array<[string, RegExp]> = [
+			['renders/\n{{itemIndex}}.{{ext}}', /a line feed \(U\+000A\) at position 9/],
+			['renders/{{itemIndex}}.{{ext}}\n', /a line feed \(U\+000A\) at position 14/],
+			['\r\nrenders/{{itemIndex}}', /a carriage return \(U\+000D\) at position 1/],
+			['a\tb/{{itemIndex}}', /a tab \(U\+0009\)/],
+			['a\u0000b/{{itemIndex}}', /a NUL \(U\+0000\)/],
+			['a\u001fb/{{itemIndex}}', /a control character \(U\+001F\)/],
+			['a\u007fb/{{itemIndex}}', /a control character \(U\+007F\)/],
+		];
+		for (const [template, problem] of cases) {
+			expect(() => renderKey(template, context)).toThrow(problem);
+			expect(() => renderKey(template, context)).toThrow(/remove line breaks and other control characters from the template/);
+		}
+		// Values of placeholders never bring them: they are made safe.
+		expect(renderKey('x/{{property}}', { ...context, property: 'a\nb' })).toBe('x/a-b');
+	});
 });
 
 describe('content types and dimensions', () => {

@@ -282,6 +282,19 @@ describe('Generate', () => {
 			expect(error.description).toMatch(/binary property/);
 		});
 
+		it('does not take a property every object inherits for a binary property of the item', async () => {
+			const photo = encodePng({ width: 8, height: 8, color: 0x102030 });
+			const items = [{ json: { seed: 2 }, binary: { photo: { base64: photo.toString('base64'), fileName: 'p.png', mimeType: 'image/png' } } }];
+			for (const property of ['constructor', 'toString', '__proto__']) {
+				const wf = setParameters(fixture('img2img'), 'Generate', {
+					inputImages: { image: [{ source: 'binary', node: 'Load Image', input: 'image', binaryProperty: property }] },
+				});
+				const result = await runJson(setItems(wf, 'Scenes', items), { cluster: credential() });
+				expect(result.status).toBe('error');
+				expect(result.nodeError('Generate')?.message).toBe(`Item 0, Input Images: the item has no binary property "${property}" (it has: photo)`);
+			}
+		});
+
 		it('names an input URL that answers 404 with the item and the field, and does not retry it', async () => {
 			files = await startFileServer({});
 			const wf = setParameters(fixture('img2img'), 'Generate', {

@@ -65,6 +65,21 @@ describe.each([
 	});
 });
 
+describe('Cluster Status with one server listed twice', () => {
+	it('warns on both rows when 127.0.0.1:PORT and localhost:PORT answer as the same server, on no other', async () => {
+		const [a, b, c] = fleet.urls;
+		const twice = a.replace('127.0.0.1', 'localhost');
+		const cluster = clusterCredential([a, b, c, twice]);
+		prefixes.push(String(cluster.statePrefix));
+		const status = await runJson(fixture('status'), { cluster });
+		expect(status.status).toBe('success');
+		const rows = status.output('Status').map((r) => r.json);
+		expect(rows.map((r) => r.server)).toEqual([a, b, c, twice]);
+		const warning = `${a} and ${twice} are the same server (same address, devices and versions): list it once, or it takes 2 × its max of prompts`;
+		expect(rows.map((r) => r.warning)).toEqual([warning, null, null, warning]);
+	});
+});
+
 describe('Free Memory', () => {
 	it('frees every server when no server is named, and only the named one otherwise', async () => {
 		const cluster = credential();

@@ -3,10 +3,14 @@ import {
 	NodeApiError,
 	NodeOperationError,
 	type ICredentialDataDecryptedObject,
+	type ICredentialType,
 	type IExecuteFunctions,
 	type INodeProperties,
 	type JsonObject,
 } from 'n8n-workflow';
+import { CloudflareImagesApi } from '../../../credentials/CloudflareImagesApi.credentials';
+import { S3CompatibleApi } from '../../../credentials/S3CompatibleApi.credentials';
+import { redact } from '../../../src/util/redact';
 import {
 	CloudflareImagesClient,
 	S3Storage,
@@ -92,15 +96,35 @@ export async function createS3(ctx: IExecuteFunctions, bucket: string, extra: Pa
 export async function createCloudflare(ctx: IExecuteFunctions, extra: Partial<CloudflareImagesConfig> = {}): Promise<CloudflareImagesClient> {
 	const credential = await ctx.getCredentials('cloudflareImagesApi');
 	try {
-		return new CloudflareImagesClient(cloudflareConfigFromCredential(credential, { log: nodeLogger(ctx), ...extra }));
+		return new CloudflareImagesClient(cloudflareConfigFromCredential(credential, { log: nodeLogger(ctx, secretsIn('cloudflareImages', credential)), ...extra }));
 	} catch (error) {
 		throw new NodeOperationError(ctx.getNode(), (error as Error).message, { description: 'Check the Cloudflare Images credential.' });
 	}
 }
 
-export function nodeLogger(ctx: IExecuteFunctions): StorageLogger {
+/** n8n's logger for the engine's lines, prefixed with the node's name, with the credential's secrets taken out. */
+export function nodeLogger(ctx: IExecuteFunctions, secrets: readonly string[]): StorageLogger {
 	const name = ctx.getNode().name;
-	return (level, message) => ctx.logger[level](`[${name}] ${message}`);
+	return (level, message) => ctx.logger[level](`[${name}] ${redact(message, secrets)}`);
+}
+
+const CREDENTIAL_TYPES: Record<Provider, ICredentialType> = { s3: new S3CompatibleApi(), cloudflareImages: new CloudflareImagesApi() };
+
+/** A presigned URL carries the session token by design (`X-Amz-Security-Token`): it may be in the URLs returned. */
+const CARRIED_BY_URLS = new Set(['sessionToken']);
+
+/** The secrets of a provider's credential: its fields shown as passwords, so a new secret field is covered at once. */
+export function secretsIn(provider: Provider, credential: ICredentialDataDecryptedObject, options: { inUrls?: boolean } = {}): string[] {
+	return CREDENTIAL_TYPES[provider].properties
+		.filter((p) => p.typeOptions?.password && !(options.inUrls && CARRIED_BY_URLS.has(p.name)))
+		.map((p) => credential[p.name])
+		.filter((v): v is string => typeof v === 'string' && v !== '');
+}
+
+/** The secrets of the credential `provider` uses: `all` for errors and logs, `outputs` for the items that carry URLs. */
+export async function storageSecrets(ctx: IExecuteFunctions, provider: Provider): Promise<{ all: string[]; outputs: string[] }> {
+	const credential = await ctx.getCredentials(CREDENTIAL_TYPES[provider].name);
+	return { all: secretsIn(provider, credential), outputs: secretsIn(provider, credential, { inUrls: true }) };
 }
 
 /** Turns an engine error into the n8n error for item `itemIndex`: provider answers → NodeApiError. */

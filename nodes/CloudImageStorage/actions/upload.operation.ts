@@ -1,7 +1,7 @@
 /** Upload: every (or the named) binary property of every item, through one concurrency limit. */
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { uploadAll, type FileResult, type UploadBody, type UploadFileSpec, type UploadTarget } from '../../../src/storage';
-import { bucketField, cfOnly, createCloudflare, createS3, itemError, nodeLogger, presignExpiryField, type Provider, s3Only, toNodeError } from './common';
+import { bucketField, cfOnly, createCloudflare, createS3, itemError, nodeLogger, presignExpiryField, type Provider, s3Only, storageSecrets, toNodeError } from './common';
 
 const show = { operation: ['upload'] };
 
@@ -127,7 +127,7 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 	}
 
 	const signal = this.getExecutionCancelSignal();
-	const log = nodeLogger(this);
+	const log = nodeLogger(this, (await storageSecrets(this, provider)).all);
 	let target: UploadTarget;
 	let close: () => Promise<void> | void;
 	if (provider === 's3') {

@@ -1,11 +1,12 @@
 /** Credential tests: S3 heads the default bucket (or lists buckets); Cloudflare calls the cheap stats endpoint. */
 import type { ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
 import { CloudflareImagesClient, S3Storage, StorageError } from '../../../src/storage';
-import { cloudflareConfigFromCredential, s3ConfigFromCredential } from '../actions/common';
+import { redact } from '../../../src/util/redact';
+import { cloudflareConfigFromCredential, s3ConfigFromCredential, secretsIn } from '../actions/common';
 
-function failure(error: unknown): INodeCredentialTestResult {
+function failure(error: unknown, secrets: readonly string[]): INodeCredentialTestResult {
 	const message = error instanceof StorageError ? error.describe() : error instanceof Error ? error.message : String(error);
-	return { status: 'Error', message };
+	return { status: 'Error', message: redact(message, secrets) };
 }
 
 export async function s3CompatibleApiTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
@@ -22,7 +23,7 @@ export async function s3CompatibleApiTest(this: ICredentialTestFunctions, creden
 		const buckets = await storage.listBuckets(signal);
 		return { status: 'OK', message: `Connected; ${buckets.length} bucket(s) visible` };
 	} catch (error) {
-		return failure(error);
+		return failure(error, secretsIn('s3', data));
 	} finally {
 		storage?.destroy();
 	}
@@ -35,7 +36,7 @@ export async function cloudflareImagesApiTest(this: ICredentialTestFunctions, cr
 		await client.check();
 		return { status: 'OK', message: 'Cloudflare Images answered' };
 	} catch (error) {
-		return failure(error);
+		return failure(error, secretsIn('cloudflareImages', credential.data ?? {}));
 	} finally {
 		await client?.close();
 	}

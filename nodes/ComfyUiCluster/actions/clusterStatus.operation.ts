@@ -4,7 +4,7 @@ import { runtimeFor } from '../transport';
 
 export const description = updateDisplayOptions({ show: { operation: ['clusterStatus'] } }, [] as INodeProperties[]);
 
-/** One item per server: reachable, breaker, queue, cluster-wide in-flight, speeds, memory, last error. */
+/** One item per server: reachable, breaker, queue, cluster-wide in-flight, speeds, memory, last error, and a warning for entries that are one server. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const runtime = await runtimeFor(this);
 	const rows = await clusterStatus(runtime, this.getExecutionCancelSignal());

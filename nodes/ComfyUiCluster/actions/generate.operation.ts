@@ -5,12 +5,12 @@ import {
 	type INodeExecutionData,
 	type INodeProperties,
 } from 'n8n-workflow';
-import { runBatch, type BatchEvent } from '../../../src/cluster/batch';
+import { runBatch, type BatchEvent, type EngineLogger } from '../../../src/cluster/batch';
 import type { SceneRequest } from '../../../src/cluster/scene';
 import { UrlFetcher } from '../../../src/cluster/urlInputs';
 import { asItemError, CatalogueSource, itemFromOutcome, sceneError, sceneFromItem } from '../items';
 import { parseSceneOptions } from '../params';
-import { runtimeFor } from '../transport';
+import { nodeLogger, runtimeFor } from '../transport';
 import { inputImagesField, overridesField, placeholdersField, sceneOptionsField, workflowField } from './common.descriptions';
 
 const properties: INodeProperties[] = [workflowField, overridesField, inputImagesField, placeholdersField, sceneOptionsField];
@@ -42,7 +42,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const failFast = new AbortController();
 	const signals = [failFast.signal, ...(cancelSignal ? [cancelSignal] : [])];
 	let firstFailure: { index: number; error: Error } | undefined;
-	const log = progressLogger(this, items.length);
+	const log = progressLogger(this.getNode().name, nodeLogger(this, runtime), items.length);
 	const outcomes = await runBatch(runtime, runnable, {
 		strategy: options.strategy,
 		concurrency: options.concurrency || undefined,
@@ -87,33 +87,32 @@ function parseSceneOptionsOrThrow(ctx: IExecuteFunctions) {
 }
 
 /** Start, progress (every 25 %) and finish lines through n8n's logger, so long batches can be followed. */
-export function progressLogger(ctx: IExecuteFunctions, total: number): (event: BatchEvent) => void {
+export function progressLogger(node: string, logger: EngineLogger, total: number): (event: BatchEvent) => void {
 	const lastQuarter = new Map<number, number>();
 	let done = 0;
-	const node = ctx.getNode().name;
 	return (event) => {
 		switch (event.type) {
 			case 'start':
-				ctx.logger.info(`${node}: scene ${event.index} started on ${event.server} (attempt ${event.attempt})`);
+				logger.info(`${node}: scene ${event.index} started on ${event.server} (attempt ${event.attempt})`);
 				break;
 			case 'progress': {
 				if (event.percent === undefined) break;
 				const quarter = Math.floor(event.percent / 25);
 				if ((lastQuarter.get(event.index) ?? -1) >= quarter) break;
 				lastQuarter.set(event.index, quarter);
-				ctx.logger.info(`${node}: scene ${event.index} on ${event.server}: ${Math.round(event.percent)} %`);
+				logger.info(`${node}: scene ${event.index} on ${event.server}: ${Math.round(event.percent)} %`);
 				break;
 			}
 			case 'retry':
-				ctx.logger.warn(`${node}: scene ${event.index} failed on ${event.server} (${event.reason}); retrying in ${Math.round(event.delayMs / 100) / 10} s`);
+				logger.warn(`${node}: scene ${event.index} failed on ${event.server} (${event.reason}); retrying in ${Math.round(event.delayMs / 100) / 10} s`);
 				break;
 			case 'moved':
-				ctx.logger.info(`${node}: scene ${event.index} moved off ${event.from} to a server that was idle`);
+				logger.info(`${node}: scene ${event.index} moved off ${event.from} to a server that was idle`);
 				break;
 			case 'finish':
 				done++;
-				if (event.ok) ctx.logger.info(`${node}: scene ${event.index} finished on ${event.server} (${done}/${total})`);
-				else ctx.logger.warn(`${node}: scene ${event.index} failed (${done}/${total}): ${event.message}`);
+				if (event.ok) logger.info(`${node}: scene ${event.index} finished on ${event.server} (${done}/${total})`);
+				else logger.warn(`${node}: scene ${event.index} failed (${done}/${total}): ${event.message}`);
 				break;
 		}
 	};

@@ -4,7 +4,7 @@ import type { SceneRequest } from '../../../src/cluster/scene';
 import { UrlFetcher } from '../../../src/cluster/urlInputs';
 import { asItemError, CatalogueSource, sceneError, sceneFromItem } from '../items';
 import { parseSceneOptions } from '../params';
-import { runtimeFor } from '../transport';
+import { nodeLogger, runtimeFor } from '../transport';
 import { inputImagesField, overridesField, placeholdersField, sceneOptionsField, workflowField } from './common.descriptions';
 
 const properties: INodeProperties[] = [workflowField, overridesField, inputImagesField, placeholdersField, sceneOptionsField];
@@ -31,9 +31,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		}
 	}
 	const outcomes = await submitScenes(runtime, scenes, signal);
+	const log = nodeLogger(this, runtime);
 	for (const outcome of outcomes) {
 		if (outcome.ok) {
-			this.logger.info(`${this.getNode().name}: scene ${outcome.index} queued on ${outcome.handle.server} as ${outcome.handle.promptId}`);
+			log.info(`${this.getNode().name}: scene ${outcome.index} queued on ${outcome.handle.server} as ${outcome.handle.promptId}`);
 			out[outcome.index] = {
 				json: { handle: { ...outcome.handle }, server: outcome.handle.server, promptId: outcome.handle.promptId, submittedAt: outcome.handle.submittedAt },
 				pairedItem: { item: outcome.index },

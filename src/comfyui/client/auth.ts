@@ -14,13 +14,19 @@ export function authHeaders(auth: ServerAuth): Record<string, string> {
 	}
 }
 
-/** Every string that must never appear in a message or log line. */
+/**
+ * Every string that must never appear in a message or log line: the header values themselves
+ * (`Bearer …`, `Basic …`) and what they are made of. Their encoded forms (base64 at any alignment,
+ * percent- and JSON-escaped text) are `redact`'s to find.
+ */
 export function authSecrets(auth: ServerAuth): string[] {
+	const headerValues = Object.values(authHeaders(auth));
 	switch (auth.type) {
 		case 'bearer':
-			return [auth.token];
+			return [...headerValues, auth.token];
 		case 'basic':
-			return [auth.password, Buffer.from(`${auth.user}:${auth.password}`).toString('base64')];
+			// `user:password` and its base64 also when the password alone is too short to redact.
+			return [...headerValues, auth.password, `${auth.user}:${auth.password}`, Buffer.from(`${auth.user}:${auth.password}`).toString('base64')];
 		case 'header':
 			return [auth.value];
 		default:

@@ -163,7 +163,8 @@ export class HttpTransport {
 
 	unexpected(req: HttpRequest, status: number, detail: string): TransientServerError {
 		const hint = status === 401 || status === 403 ? ' Check the server credentials (and the reverse proxy in front of ComfyUI).' : '';
-		const snippet = detail.trim().slice(0, 300);
+		// Redacted before it is cut: a secret cut in half would no longer be recognised.
+		const snippet = this.clean(detail).trim().slice(0, 300);
 		return new TransientServerError(
 			this.clean(
 				`ComfyUI at ${this.server} gave an unexpected answer to ${req.method} ${req.route}: HTTP ${status}${snippet ? ` (${snippet})` : ''}.${hint}`,

@@ -4,4 +4,5 @@ export { AmbiguousSubmitError, OutputTooLargeError } from './errors';
 export { extractOutputs, guessMimeType } from './outputs';
 export { interpretHistory, wasFullyCached } from './history';
 export { parseServerAddress, webSocketUrl } from './address';
+export { authSecrets } from './auth';
 export type * from './types';

@@ -106,7 +106,8 @@ describe('server addresses and auth', () => {
 	it('builds headers and lists secrets', () => {
 		expect(authHeaders({ type: 'basic', user: 'u', password: 'p' })).toEqual({ authorization: `Basic ${Buffer.from('u:p').toString('base64')}` });
 		expect(authHeaders({ type: 'header', name: 'X-Api-Key', value: 'k' })).toEqual({ 'x-api-key': 'k' });
-		expect(authSecrets({ type: 'bearer', token: 'tok' })).toEqual(['tok']);
+		expect(authSecrets({ type: 'bearer', token: 'tok' })).toEqual(['Bearer tok', 'tok']);
+		expect(authSecrets({ type: 'basic', user: 'u', password: 'p' })).toEqual([`Basic ${Buffer.from('u:p').toString('base64')}`, 'p', 'u:p', Buffer.from('u:p').toString('base64')]);
 	});
 	it('names uploads by content', () => {
 		const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);

@@ -196,6 +196,15 @@ describe('convertUiWorkflow details', () => {
 		expect(() => convertUiWorkflow(workflow, objectInfo)).not.toThrow();
 	});
 
+	it('names a node whose class is named like a property every object inherits as one the server lacks', () => {
+		for (const classType of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+			const workflow = ui('txt2img.ui.json');
+			node(workflow, 8).type = classType;
+			const error = formatError(() => convertUiWorkflow(workflow, objectInfo));
+			expect(error.message).toBe(`Node 8 (${classType}) uses node class "${classType}", which this server does not have (missing custom node?). Install it on the server, or mute/remove the node`);
+		}
+	});
+
 	it('names a node whose widget values do not fit', () => {
 		const workflow = ui('txt2img.ui.json');
 		node(workflow, 3).widgets_values = ['randomize', 20, 8, 'euler', 'normal', 1];

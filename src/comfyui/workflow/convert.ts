@@ -1,3 +1,4 @@
+import { own } from '../../util/own';
 import { WorkflowFormatError, type WorkflowProblem } from './errors';
 import {
 	declaredInputs,
@@ -125,7 +126,7 @@ class Converter {
 		if (node.type.startsWith('workflow>') || node.type.startsWith('workflow/')) {
 			this.fail(node, 'is a group node; group nodes are not supported: convert it back to nodes in ComfyUI and save again');
 		}
-		const info = this.objectInfo[node.type];
+		const info = own(this.objectInfo, node.type);
 		if (!info) {
 			this.fail(
 				node,
@@ -199,7 +200,7 @@ class Converter {
 	/** The node's input slots as the frontend holds them at run time: every declared input, in order. */
 	private runtimeInputs(node: UiNode): RuntimeInput[] {
 		const saved = node.inputs ?? [];
-		const info = this.objectInfo[node.type];
+		const info = own(this.objectInfo, node.type);
 		if (!info) return saved.map((i) => ({ name: i.name, type: String(i.type ?? ''), link: i.link ?? null }));
 		const byName = new Map(saved.map((i) => [i.name, i]));
 		const result: RuntimeInput[] = declaredInputs(info).map((d) => ({
@@ -218,7 +219,7 @@ class Converter {
 	/** Which input of a bypassed node stands in for its output `slot` (litegraph's rule). */
 	private bypassSlot(node: UiNode, inputs: RuntimeInput[], slot: number, type: string): number {
 		if (type === '*' || type === '') return inputs.length > slot ? slot : 0;
-		const outType = String(node.outputs?.[slot]?.type ?? outputType(this.objectInfo[node.type], slot) ?? '');
+		const outType = String(node.outputs?.[slot]?.type ?? outputType(own(this.objectInfo, node.type), slot) ?? '');
 		const same = inputs[slot];
 		if (same && typesConnect(same.type, outType) && typesConnect(same.type, type)) return slot;
 		const exact = inputs.findIndex((i) => i.type === type);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { own } from '../../util/own';
 
 /**
  * The shape of ComfyUI's `GET /object_info` answer, and small pure readers over it.
@@ -77,7 +78,7 @@ function orderedNames(map: Record<string, unknown> | undefined, order: string[] 
 	const names = Object.keys(map);
 	if (!order) return names;
 	// input_order is authoritative; names it lacks keep their map order after it.
-	const known = order.filter((name) => name in map);
+	const known = order.filter((name) => Object.hasOwn(map, name));
 	return [...known, ...names.filter((name) => !known.includes(name))];
 }
 
@@ -87,7 +88,7 @@ export function declaredInputs(info: NodeClassInfo): DeclaredInput[] {
 	for (const group of ['required', 'optional'] as const) {
 		const map = info.input?.[group];
 		for (const name of orderedNames(map, info.input_order?.[group])) {
-			const spec = map?.[name];
+			const spec = own(map, name);
 			if (Array.isArray(spec)) result.push({ name, group, spec });
 		}
 	}
@@ -96,7 +97,7 @@ export function declaredInputs(info: NodeClassInfo): DeclaredInput[] {
 
 export function findInputSpec(info: NodeClassInfo | undefined, name: string): InputSpec | undefined {
 	if (!info) return undefined;
-	const spec = info.input?.required?.[name] ?? info.input?.optional?.[name];
+	const spec = own(info.input?.required, name) ?? own(info.input?.optional, name);
 	return Array.isArray(spec) ? spec : undefined;
 }
 

@@ -1,3 +1,4 @@
+import { own } from '../../util/own';
 import { WorkflowFormatError, type WorkflowProblem } from './errors';
 import { findNodeId } from './nodeRef';
 import {
@@ -149,7 +150,7 @@ export function applyOverrides(graph: ApiGraph, overrides: Override[], objectInf
 		}
 		const node = result[nodeId];
 		const where = { nodeId, classType: node.class_type, key: override.input, path: `${nodeId}.inputs.${override.input}` };
-		const spec = findInputSpec(objectInfo?.[node.class_type], override.input);
+		const spec = findInputSpec(own(objectInfo, node.class_type), override.input);
 		const current = Object.hasOwn(node.inputs, override.input) ? node.inputs[override.input] : undefined;
 		if (override.input === '__proto__') {
 			problems.push({ ...where, message: 'An input may not be named "__proto__"' });
@@ -157,7 +158,7 @@ export function applyOverrides(graph: ApiGraph, overrides: Override[], objectInf
 		}
 		if (current === undefined && !spec) {
 			const names = Object.keys(node.inputs);
-			const declared = objectInfo?.[node.class_type]
+			const declared = own(objectInfo, node.class_type)
 				? ''
 				: ' (the server catalogue was not consulted, so only inputs already present can be set)';
 			problems.push({

@@ -73,6 +73,18 @@ describe('checkCapability', () => {
 		);
 		expect(checkCapability(requirements(img2img, server), server).values).toEqual([]);
 	});
+
+	it('counts a class named like a property every object inherits as missing, with and without the catalogue', () => {
+		const inherited = ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf'];
+		for (const classType of inherited) {
+			const graph = { ...txt2img, '99': { class_type: classType, inputs: { ckpt_name: 'x.safetensors', image: ['8', 0] } } } as typeof txt2img;
+			for (const catalogue of [undefined, objectInfo]) {
+				const req = requirements(graph, catalogue);
+				expect(checkCapability(req, objectInfo).nodeClasses).toEqual([classType]);
+				expect(outputNodeIds(graph, catalogue)).not.toContain('99');
+			}
+		}
+	});
 });
 
 describe('outputNodeIds', () => {

@@ -1,3 +1,4 @@
+import { own } from '../../util/own';
 import type { MissingCapabilities } from '../errors';
 import { comboOptions, findInputSpec, isUploadCombo, type ObjectInfo } from './objectInfo';
 import type { ApiGraph } from './types';
@@ -46,7 +47,7 @@ export function requirements(graph: ApiGraph, objectInfo?: ObjectInfo): Requirem
 	const comboValues: ComboRequirement[] = [];
 	for (const [nodeId, node] of Object.entries(graph)) {
 		classes.add(node.class_type);
-		const info = objectInfo?.[node.class_type];
+		const info = own(objectInfo, node.class_type);
 		for (const [input, value] of Object.entries(node.inputs)) {
 			if (typeof value !== 'string') continue;
 			const spec = findInputSpec(info, input);
@@ -71,11 +72,11 @@ export function requirements(graph: ApiGraph, objectInfo?: ObjectInfo): Requirem
  * checkpoint or LoRA). Upload combos are skipped: the file is uploaded before the run.
  */
 export function checkCapability(req: Requirements, objectInfo: ObjectInfo): MissingCapabilities {
-	const nodeClasses = req.nodeClasses.filter((c) => !objectInfo[c]);
+	const nodeClasses = req.nodeClasses.filter((c) => !own(objectInfo, c));
 	const values: MissingCapabilities['values'] = [];
 	for (const combo of req.comboValues) {
 		if (combo.upload) continue;
-		const info = objectInfo[combo.classType];
+		const info = own(objectInfo, combo.classType);
 		if (!info) continue;
 		const spec = findInputSpec(info, combo.input);
 		const options = spec ? comboOptions(spec) : undefined;
@@ -120,7 +121,7 @@ const KNOWN_OUTPUT_CLASSES: ReadonlySet<string> = new Set([
 export function outputNodeIds(graph: ApiGraph, objectInfo?: ObjectInfo): string[] {
 	return Object.keys(graph).filter((id) => {
 		const classType = graph[id].class_type;
-		const info = objectInfo?.[classType];
+		const info = own(objectInfo, classType);
 		if (info) return info.output_node === true;
 		return KNOWN_OUTPUT_CLASSES.has(classType) || /^(Save|Preview)[A-Z]/.test(classType);
 	});

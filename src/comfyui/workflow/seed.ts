@@ -1,3 +1,4 @@
+import { own } from '../../util/own';
 import { findInputSpec, specOptions, type ObjectInfo } from './objectInfo';
 import { cloneGraph, type ApiGraph } from './types';
 
@@ -41,7 +42,7 @@ export function applySeedMode(
 	for (const node of Object.values(result)) {
 		for (const [input, value] of Object.entries(node.inputs)) {
 			if (!SEED_INPUTS.has(input) || typeof value !== 'number') continue;
-			const spec = findInputSpec(objectInfo?.[node.class_type], input);
+			const spec = findInputSpec(own(objectInfo, node.class_type), input);
 			const options = spec ? specOptions(spec) : {};
 			const min = typeof options.min === 'number' ? Math.max(0, Math.ceil(options.min)) : 0;
 			const max = typeof options.max === 'number' ? Math.min(SAFE_MAX, Math.floor(options.max)) : SAFE_MAX;

@@ -1,5 +1,5 @@
 /** A server that refuses our credentials is left out for the scene, not retried and not held against its health. */
-import { runBatch } from '../../../src/cluster/batch';
+import { runBatch, type BatchEvent } from '../../../src/cluster/batch';
 import { closeAllRuntimes, getRuntime } from '../../../src/cluster/runtime';
 import { buildScene } from '../../../src/cluster/sceneBuilder';
 import { startFleet, type Fleet } from '../../sim';
@@ -44,5 +44,24 @@ describe('servers that refuse our credentials', () => {
 		expect(outcome.error.attempts).toHaveLength(1);
 		expect(outcome.error.message).toMatch(/401/);
 		expect(outcome.error.message).not.toContain('wrong-token');
+	});
+
+	it('reports a failure a server echoed the credentials into without them: events and log lines', async () => {
+		const user = 'ops';
+		const password = 'echoed-pass-5Gk2';
+		const basic = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+		fleet = await startFleet([{ requireAuth: { header: 'authorization', value: basic }, faults: { executionError: { message: 'boom', echoAuth: true } } }]);
+		const lines: string[] = [];
+		const log = (message: string) => lines.push(message);
+		const runtime = await getRuntime({ servers: fleet.urls[0], defaultAuth: { type: 'basic', user, password } }, { debug: log, info: log, warn: log });
+		const events: BatchEvent[] = [];
+		const [outcome] = await runBatch(runtime, [buildScene({ index: 0, workflow: graph(2), maxAttempts: 1 })], { strategy: 'leastLoaded', onEvent: (e) => events.push(e) });
+		expect(outcome.ok).toBe(false);
+		const finish = events.find((e) => e.type === 'finish');
+		expect(finish).toMatchObject({ type: 'finish', ok: false, message: expect.stringMatching(/boom \(authorization: \*\*\*; .*trace \*\*\*/) });
+		for (const text of [JSON.stringify(events), ...lines]) {
+			expect(text).not.toContain(password);
+			expect(text).not.toContain(Buffer.from(`${user}:${password}`).toString('base64'));
+		}
 	});
 });
