@@ -204,7 +204,7 @@ export class HttpTransport {
 			this.clean(
 				`ComfyUI at ${this.server} answered ${req.method} ${req.route} with more than ${formatBytes(MAX_ANSWER_BYTES)}${size}, more than any ComfyUI answer; the server or a proxy in front of it is misbehaving.`,
 			),
-			'unexpected-response',
+			'answer-too-large',
 			this.server,
 			status,
 		);

@@ -93,7 +93,7 @@ describe('ComfyUiClient bounds', () => {
 			sim.setHugeJson({ routes: [route, `${route}/*`], bytes: MAX_ANSWER_BYTES + 1024, undeclared });
 			const error = await call(c).catch((e: unknown) => e);
 			expect(error).toBeInstanceOf(TransientServerError);
-			expect(error).toMatchObject({ reason: 'unexpected-response', server: c.server });
+			expect(error).toMatchObject({ reason: 'answer-too-large', server: c.server });
 			const message = (error as Error).message;
 			expect(message).toContain(`ComfyUI at ${c.server} answered GET ${route}`);
 			expect(message).toContain('more than 64 MB');
@@ -101,4 +101,19 @@ describe('ComfyUiClient bounds', () => {
 		sim.setHugeJson(null);
 		await call(c);
 	});
+
+	it('fails a watch at once when /history answers too much, instead of polling it again as if the server were unreachable', async () => {
+		const graph = {
+			'1': { class_type: 'EmptyImage', inputs: { width: 16, height: 16, batch_size: 1, color: freshColor() } },
+			'2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: 'bounds/watch' } },
+		};
+		const { promptId } = await c.submit(graph);
+		sim.setHugeJson({ routes: ['/history/*'], bytes: MAX_ANSWER_BYTES + 1024 });
+		const started = Date.now();
+		const error = await c.watch(promptId, { useWebSocket: false, unreachableMs: 30_000, totalMs: 60_000 }).catch((e: unknown) => e);
+		expect(error).toMatchObject({ name: 'TransientServerError', reason: 'answer-too-large' });
+		expect((error as Error).message).toContain(`answered GET /history/${promptId} with more than 64 MB`);
+		// Polling on would have gone on for the 30 s of unreachableMs.
+		expect(Date.now() - started).toBeLessThan(20_000);
+	}, 60_000);
 });
