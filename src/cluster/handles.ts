@@ -8,6 +8,7 @@ import { CancelledError, ComfyUiError, TransientServerError } from '../comfyui/e
 import { AttemptError, submitScene } from './attempt';
 import type { ClusterRuntime } from './batch';
 import { DurationModel } from './planning/durationModel';
+import { fetchOutputs } from './outputs';
 import { planPlacements } from './planning/plan';
 import { refreshStale } from './probes';
 import { SceneFailedError, type AttemptRecord, type SceneOutcome, type SceneRequest, type SceneOutput } from './scene';
@@ -119,12 +120,15 @@ export async function collectScenes(runtime: ClusterRuntime, handles: readonly S
 					totalMs: options.timeouts.totalMs || undefined,
 					signal: options.signal,
 				});
-				const outputs: SceneOutput[] = [];
-				for (const file of watch.outputs.filter((f) => options.outputKinds.includes(f.kind))) {
-					const output: SceneOutput = { ...file, url: client.viewUrl(file) };
-					if (options.download) output.data = await client.downloadBuffer(file, { maxBytes: options.maxOutputBytes, signal: options.signal });
-					outputs.push(output);
-				}
+				const wanted = watch.outputs.filter((f) => options.outputKinds.includes(f.kind));
+				const outputs: SceneOutput[] = options.download
+					? await fetchOutputs(client, wanted, {
+							maxBytes: options.maxOutputBytes,
+							// Total Timeout bounds the collection as a whole, downloads included.
+							deadline: options.timeouts.totalMs ? startedAt + options.timeouts.totalMs : undefined,
+							signal: options.signal ?? new AbortController().signal,
+						})
+					: wanted.map((file) => ({ ...file, url: client.viewUrl(file) }));
 				return {
 					index,
 					ok: true,
