@@ -1,6 +1,7 @@
 /**
  * Scenes from items and items from results: the translation between n8n items and the engine's types.
  */
+import { createReadStream } from 'fs';
 import {
 	NodeOperationError,
 	type IBinaryKeyData,
@@ -10,11 +11,13 @@ import {
 } from 'n8n-workflow';
 import { ComfyUiError } from '../../src/comfyui/errors';
 import { applyOverrides, fillPlaceholders, loadWorkflow, type ObjectInfo } from '../../src/comfyui/workflow';
+import { discardOutputs } from '../../src/cluster/outputs';
 import type { Runtime } from '../../src/cluster/runtime';
-import { SceneFailedError, type AttemptRecord, type SceneOutcome, type SceneRequest } from '../../src/cluster/scene';
+import { SceneFailedError, type AttemptRecord, type SceneOutcome, type SceneRequest, type SceneResult } from '../../src/cluster/scene';
 import { buildScene } from '../../src/cluster/sceneBuilder';
 import type { UrlFetcher } from '../../src/cluster/urlInputs';
 import { own } from '../../src/util/own';
+import { formatBytes } from '../../src/util/bytes';
 import { redact } from '../../src/util/redact';
 import { parseInputImages, parseOverrides, parsePlaceholders, type SceneOptions } from './params';
 
@@ -102,6 +105,7 @@ export async function sceneFromItem(
 				priority: options.priority,
 				timeouts: options.timeouts,
 				maxAttempts: options.maxAttempts,
+				maxOutputBytes: options.maxOutputBytes,
 				freeMemoryAfter: options.freeMemoryAfter,
 				outputKinds: options.outputKinds,
 				download: options.download,
@@ -148,7 +152,11 @@ function attemptsJson(attempts: AttemptRecord[]): IDataObject[] {
 	}));
 }
 
-/** One output item per scene outcome: telemetry in json, output files as binary properties `<kind>_<n>`. */
+/**
+ * One output item per scene outcome: telemetry in json, output files as binary properties `<kind>_<n>`.
+ * A file spooled to disk is streamed into n8n's binary data (to disk again in filesystem mode) and its
+ * temporary file removed, also when storing it fails; that failure is the item's error.
+ */
 export async function itemFromOutcome(
 	ctx: IExecuteFunctions,
 	outcome: SceneOutcome,
@@ -168,6 +176,14 @@ export async function itemFromOutcome(
 		};
 	}
 	const { result } = outcome;
+	try {
+		return await successItem(ctx, result, itemIndex, store);
+	} finally {
+		await discardOutputs(result.outputs);
+	}
+}
+
+async function successItem(ctx: IExecuteFunctions, result: SceneResult, itemIndex: number, store: string): Promise<INodeExecutionData> {
 	const binary: IBinaryKeyData = {};
 	const counters: Record<string, number> = {};
 	const files: IDataObject[] = [];
@@ -188,6 +204,18 @@ export async function itemFromOutcome(
 			binary[property] = await ctx.helpers.prepareBinaryData(output.data, output.filename, output.mimeType);
 			file.property = property;
 			file.size = output.data.length;
+		} else if (output.spooled) {
+			const { path, size } = output.spooled;
+			const stream = createReadStream(path);
+			try {
+				binary[property] = await ctx.helpers.prepareBinaryData(stream, output.filename, output.mimeType);
+			} catch (error) {
+				throw storeFailed(ctx, error, itemIndex, `"${output.filename}" (${formatBytes(size)}) from ${result.server}`);
+			} finally {
+				stream.destroy();
+			}
+			file.property = property;
+			file.size = size;
 		}
 		files.push(file);
 	}
@@ -208,6 +236,36 @@ export async function itemFromOutcome(
 	};
 	if (Object.keys(binary).length > 0) item.binary = binary;
 	return item;
+}
+
+/** The item of an outcome; when n8n cannot store its files, an error item (continue on fail) or the node's error. */
+export async function itemOrError(
+	ctx: IExecuteFunctions,
+	outcome: SceneOutcome,
+	itemIndex: number,
+	runtime: Runtime,
+	continueOnFail: boolean,
+): Promise<INodeExecutionData> {
+	try {
+		return await itemFromOutcome(ctx, outcome, itemIndex, runtime);
+	} catch (error) {
+		const failure = asItemError(ctx, error, itemIndex);
+		failure.message = redact(failure.message, runtime.secrets ?? []);
+		if (!continueOnFail) throw failure;
+		return { json: { error: failure.message, scene: itemIndex, description: failure.description ?? null }, pairedItem: { item: itemIndex } };
+	}
+}
+
+/** n8n could not take an output file into its binary data (memory mode and a file too large for it, a full disk). */
+function storeFailed(ctx: IExecuteFunctions, error: unknown, itemIndex: number, what: string): NodeOperationError {
+	const message = error instanceof Error ? error.message : String(error);
+	const inMemory = /string longer than|Invalid string length|Array buffer allocation failed|ERR_STRING_TOO_LONG/i.test(message);
+	return new NodeOperationError(ctx.getNode(), `Item ${itemIndex}: n8n could not store the output file ${what}: ${message}`, {
+		itemIndex,
+		description: inMemory
+			? 'n8n keeps binary data in memory here, which cannot hold a file this large: set N8N_DEFAULT_BINARY_DATA_MODE=filesystem (or s3), or lower Max Output Size (MB) so such files fail early.'
+			: 'Check that n8n\'s binary data folder (N8N_BINARY_DATA_STORAGE_PATH) and the temporary folder have room for the file.',
+	});
 }
 
 /** The error a failed scene raises when the node does not continue on fail. */

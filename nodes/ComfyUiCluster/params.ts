@@ -13,7 +13,10 @@ export class ParameterError extends Error {
 }
 import type { OutputKind } from '../../src/comfyui/client';
 import type { SceneTimeouts } from '../../src/cluster/scene';
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../../src/cluster/sceneBuilder';
 import type { StrategyName } from '../../src/cluster/strategies/types';
+
+const MB = 1024 * 1024;
 
 const seconds = (field: string, fallback: number) =>
 	z.coerce
@@ -27,6 +30,10 @@ export const sceneOptionsSchema = z
 		freeMemoryAfter: z.boolean().default(false),
 		inactivityTimeout: seconds('Inactivity Timeout', 300),
 		maxAttempts: z.coerce.number().int().min(1, 'Max Attempts must be at least 1').max(10, 'Max Attempts can be at most 10').default(3),
+		maxOutputSize: z.coerce
+			.number({ invalid_type_error: 'Max Output Size must be a number of megabytes' })
+			.positive('Max Output Size must be more than 0 MB')
+			.default(DEFAULT_MAX_OUTPUT_BYTES / MB),
 		outputKinds: z.array(z.enum(['image', 'animated', 'video', 'audio'])).default(['image', 'animated', 'video', 'audio']),
 		outputMode: z.enum(['binary', 'references']).default('binary'),
 		priority: z.coerce.number().int().min(1, 'Priority goes from 1 to 10').max(10, 'Priority goes from 1 to 10').default(5),
@@ -43,6 +50,8 @@ export interface SceneOptions {
 	concurrency: number;
 	freeMemoryAfter: boolean;
 	maxAttempts: number;
+	/** Largest output file accepted, in bytes. */
+	maxOutputBytes: number;
 	outputKinds: OutputKind[];
 	download: boolean;
 	priority: number;
@@ -62,6 +71,7 @@ export function parseSceneOptions(raw: unknown): SceneOptions {
 		concurrency: o.concurrency,
 		freeMemoryAfter: o.freeMemoryAfter,
 		maxAttempts: o.maxAttempts,
+		maxOutputBytes: Math.round(o.maxOutputSize * MB),
 		outputKinds: o.outputKinds,
 		download: o.outputMode === 'binary',
 		priority: o.priority,

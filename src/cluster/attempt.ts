@@ -4,26 +4,21 @@
  * cancelled, or is moved. The batch decides what happens next.
  */
 import { createHash, randomUUID } from 'crypto';
-import pLimit from 'p-limit';
 import { retry, sleep, type BackoffOptions } from '../util/backoff';
-import { OutputTooLargeError, type ComfyUiClient, type ProgressEvent, type WatchResult } from '../comfyui/client';
+import type { ComfyUiClient, ProgressEvent, WatchResult } from '../comfyui/client';
 import { CancelledError, ComfyUiError, ExecutionError, TransientServerError } from '../comfyui/errors';
 import { applyOverrides, type ApiGraph } from '../comfyui/workflow';
+import { fetchOutputs } from './outputs';
 import { FRONT_PRIORITY, type SceneOutput, type SceneRequest } from './scene';
 
 const CLEANUP_TIMEOUT_MS = 5_000;
-const DOWNLOADS_PER_SCENE = 4;
-/**
- * A finished prompt's files stay on the server: a download that fails on a server blip is tried
- * again there (about 4 s in all) rather than running the whole scene again elsewhere.
- */
-const DOWNLOAD_RETRY: { attempts: number; backoff: BackoffOptions } = { attempts: 5, backoff: { initialMs: 250, maxMs: 2_000, factor: 2, jitter: 0.2 } };
-const DOWNLOAD_RETRY_REASONS = new Set(['refused', 'reset', 'timeout', 'http-5xx', 'network']);
 const CLEANUP_RETRY: { attempts: number; backoff: BackoffOptions } = { attempts: 8, backoff: { initialMs: 200, maxMs: 1_000, factor: 2, jitter: 0.2 } };
 /** How often cleanup looks whether an interrupted prompt has left the server. */
 const INTERRUPT_POLL_MS = 200;
 /** How long a prompt that left the queue gets to show up in the history, for the final look. */
 const FINAL_LOOK_MS = 3_000;
+/** Time the final look's downloads get when the attempt's own time is up (it may have finished just then). */
+const FINAL_LOOK_DOWNLOAD_MS = 60_000;
 
 export interface AttemptHooks {
 	/** The prompt was accepted by the server. */
@@ -91,6 +86,8 @@ export async function runAttempt(scene: SceneRequest, ctx: AttemptContext): Prom
 	// Abandoning ends every request of the attempt like a cancel would, but nothing is cleaned up.
 	const signal = ctx.abandonSignal ? AbortSignal.any([ctx.signal, ctx.abandonSignal]) : ctx.signal;
 	const work = { ...ctx, signal };
+	// Total Timeout bounds the attempt as a whole: the watch and the downloads after it.
+	const deadline = scene.timeouts.totalMs ? Date.now() + scene.timeouts.totalMs : undefined;
 	try {
 		if (ctx.reachable && !ctx.reachable()) {
 			throw new TransientServerError(`ComfyUI at ${client.server} refused the connection a moment ago and has not answered since.`, 'refused', client.server);
@@ -100,7 +97,7 @@ export async function runAttempt(scene: SceneRequest, ctx: AttemptContext): Prom
 		ctx.hooks?.onSubmitted?.(promptId);
 		const watch = await watchOrMove(scene, work, promptId);
 		if (watch === 'moved') return { kind: 'moved', promptId };
-		const outputs = await collectOutputs(client, watch, scene, signal);
+		const outputs = await collectOutputs(client, watch, scene, signal, deadline);
 		if (scene.freeMemoryAfter) {
 			await client.free({ unloadModels: true, freeMemory: true, signal }).catch(() => undefined);
 		}
@@ -122,7 +119,7 @@ export async function runAttempt(scene: SceneRequest, ctx: AttemptContext): Prom
 			// and polls missed the end, the interrupt came too late): it may have finished. Running it
 			// again elsewhere would run it twice.
 			if (left === 'ended' && cause.kind === 'transient' && !ctx.signal.aborted && !outputsFailed(error)) {
-				const result = await finalLook(scene, ctx, promptId);
+				const result = await finalLook(scene, ctx, promptId, deadline === undefined ? undefined : Math.max(deadline, Date.now() + FINAL_LOOK_DOWNLOAD_MS));
 				if (result instanceof ComfyUiError) throw new AttemptError(result, promptId);
 				if (result) return result;
 			}
@@ -145,7 +142,7 @@ function outputsFailed(error: unknown): boolean {
  * One last read of a prompt that left the server's queue: its result when it succeeded, its
  * execution error when it failed, undefined when the server does not know it (lost).
  */
-async function finalLook(scene: SceneRequest, ctx: AttemptContext, promptId: string): Promise<AttemptResult | ComfyUiError | undefined> {
+async function finalLook(scene: SceneRequest, ctx: AttemptContext, promptId: string, deadline: number | undefined): Promise<AttemptResult | ComfyUiError | undefined> {
 	try {
 		const watch = await ctx.client.watch(promptId, {
 			useWebSocket: false,
@@ -154,9 +151,10 @@ async function finalLook(scene: SceneRequest, ctx: AttemptContext, promptId: str
 			pollMinMs: INTERRUPT_POLL_MS,
 			signal: ctx.signal,
 		});
-		const outputs = await collectOutputs(ctx.client, watch, scene, ctx.signal);
+		const outputs = await collectOutputs(ctx.client, watch, scene, ctx.signal, deadline);
 		return { kind: 'success', promptId, watch, outputs };
 	} catch (error) {
+		if (error instanceof OutputDownloadError && error.cause instanceof ExecutionError) return error.cause;
 		if (error instanceof ExecutionError && !error.details.interrupted) return error;
 		return undefined;
 	}
@@ -263,23 +261,11 @@ function remaining(limitMs: number, elapsedMs: number): number | undefined {
 	return Math.max(1, limitMs - elapsedMs);
 }
 
-async function collectOutputs(client: ComfyUiClient, watch: WatchResult, scene: SceneRequest, signal: AbortSignal): Promise<SceneOutput[]> {
+async function collectOutputs(client: ComfyUiClient, watch: WatchResult, scene: SceneRequest, signal: AbortSignal, deadline: number | undefined): Promise<SceneOutput[]> {
 	const wanted = watch.outputs.filter((file) => scene.outputKinds.includes(file.kind));
 	if (!scene.download) return wanted.map((file) => ({ ...file, url: client.viewUrl(file) }));
-	const limit = pLimit(DOWNLOADS_PER_SCENE);
 	try {
-		return await Promise.all(
-			wanted.map((file) =>
-				limit(async () => {
-					const data = await retry(() => client.downloadBuffer(file, { maxBytes: scene.maxOutputBytes, signal }), {
-						...DOWNLOAD_RETRY,
-						signal,
-						classify: (error) => ({ retry: error instanceof TransientServerError && DOWNLOAD_RETRY_REASONS.has(error.reason) }),
-					});
-					return { ...file, url: client.viewUrl(file), data };
-				}),
-			),
-		);
+		return await fetchOutputs(client, wanted, { maxBytes: scene.maxOutputBytes, deadline, signal });
 	} catch (error) {
 		if (signal.aborted) throw error;
 		throw new OutputDownloadError(error);
@@ -322,10 +308,6 @@ function asComfyError(error: unknown, server: string, signal: AbortSignal): Comf
 	if (signal.aborted) return error instanceof CancelledError ? error : new CancelledError('The execution was cancelled', server);
 	if (error instanceof OutputDownloadError) return asComfyError(error.cause, server, signal);
 	if (error instanceof ComfyUiError) return error;
-	if (error instanceof OutputTooLargeError) {
-		// The same file would be as large on any server: not the server's fault, no retry.
-		return new ExecutionError(error.message, { promptId: '' }, server);
-	}
 	const message = error instanceof Error ? error.message : String(error);
 	return new TransientServerError(`Unexpected failure talking to ${server}: ${message}`, 'unexpected-response', server);
 }

@@ -12,6 +12,7 @@ import type { ClusterRuntime } from './batch';
 import { candidateServers, usesAnAttempt } from './planning/candidates';
 import { DurationModel, samplesOf } from './planning/durationModel';
 import { planServer } from './planning/load';
+import { fetchOutputs } from './outputs';
 import { planPlacements } from './planning/plan';
 import { externalSeen } from './probes';
 import { SceneFailedError, type AttemptRecord, type SceneOutcome, type SceneRequest, type SceneOutput } from './scene';
@@ -161,12 +162,15 @@ export async function collectScenes(runtime: ClusterRuntime, handles: readonly S
 					totalMs: options.timeouts.totalMs || undefined,
 					signal: options.signal,
 				});
-				const outputs: SceneOutput[] = [];
-				for (const file of watch.outputs.filter((f) => options.outputKinds.includes(f.kind))) {
-					const output: SceneOutput = { ...file, url: client.viewUrl(file) };
-					if (options.download) output.data = await client.downloadBuffer(file, { maxBytes: options.maxOutputBytes, signal: options.signal });
-					outputs.push(output);
-				}
+				const wanted = watch.outputs.filter((f) => options.outputKinds.includes(f.kind));
+				const outputs: SceneOutput[] = options.download
+					? await fetchOutputs(client, wanted, {
+							maxBytes: options.maxOutputBytes,
+							// Total Timeout bounds the collection as a whole, downloads included.
+							deadline: options.timeouts.totalMs ? startedAt + options.timeouts.totalMs : undefined,
+							signal: options.signal ?? new AbortController().signal,
+						})
+					: wanted.map((file) => ({ ...file, url: client.viewUrl(file) }));
 				recordDuration(runtime, handle, watch.timings.executionMs);
 				return {
 					index,

@@ -4,6 +4,7 @@
 import type { ComfyUiError } from '../comfyui/errors';
 import type { OutputFile, OutputKind } from '../comfyui/client';
 import type { ApiGraph, Requirements } from '../comfyui/workflow';
+import type { SpooledFile } from '../util/spool';
 
 /** An input file to upload to the chosen server and set on a node input (e.g. LoadImage.image). */
 export interface SceneInputFile {
@@ -44,7 +45,7 @@ export interface SceneRequest {
 	outputKinds: OutputKind[];
 	/** Download outputs (true) or return references only. */
 	download: boolean;
-	/** Largest output file accepted, in bytes. */
+	/** Largest output file accepted, in bytes (Max Output Size). */
 	maxOutputBytes?: number;
 }
 
@@ -71,8 +72,13 @@ export interface AttemptRecord {
 export interface SceneOutput extends OutputFile {
 	/** `/view` address of the file (no credentials). */
 	url: string;
-	/** File bytes, when the scene asked for downloads. */
+	/** File bytes of a downloaded file small enough to keep in memory. */
 	data?: Buffer;
+	/**
+	 * A downloaded file too large for memory, in a temporary file: whoever takes the outcome removes it
+	 * (`discardOutputs` / `discardOutcomes` in `outputs.ts`), whatever happens.
+	 */
+	spooled?: SpooledFile;
 }
 
 export interface SceneTimings {

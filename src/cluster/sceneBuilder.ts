@@ -38,6 +38,8 @@ export interface SceneSpec {
 }
 
 export const DEFAULT_TIMEOUTS: SceneTimeouts = { queueWaitMs: 600_000, inactivityMs: 300_000, totalMs: 3_600_000 };
+/** Largest output file a scene accepts unless told otherwise (Max Output Size, 2048 MB). */
+export const DEFAULT_MAX_OUTPUT_BYTES = 2048 * 1024 * 1024;
 export const ALL_OUTPUT_KINDS: OutputKind[] = ['image', 'animated', 'video', 'audio'];
 
 export function buildScene(spec: SceneSpec, objectInfo?: ObjectInfo): SceneRequest {
@@ -60,7 +62,7 @@ export function buildScene(spec: SceneSpec, objectInfo?: ObjectInfo): SceneReque
 		freeMemoryAfter: spec.freeMemoryAfter ?? false,
 		outputKinds: spec.outputKinds?.length ? spec.outputKinds : ALL_OUTPUT_KINDS,
 		download: spec.download ?? true,
-		maxOutputBytes: spec.maxOutputBytes,
+		maxOutputBytes: spec.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
 	};
 }
 

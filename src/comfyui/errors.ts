@@ -77,6 +77,8 @@ export type TransientReason =
 	| 'unresponsive'
 	| 'ambiguous-submit'
 	| 'unexpected-response'
+	/** An answer larger than any ComfyUI sends (see MAX_ANSWER_BYTES). */
+	| 'answer-too-large'
 	| 'network';
 
 export class TransientServerError extends ComfyUiError {

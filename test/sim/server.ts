@@ -2,6 +2,8 @@ import { randomUUID, createHash } from 'crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'http';
 import type { Socket } from 'net';
+import { Readable } from 'stream';
+import { pipeline } from 'stream/promises';
 import { tmpdir } from 'os';
 import { join, resolve, sep, relative, posix, basename, extname } from 'path';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -43,12 +45,36 @@ export interface MemoryPressure {
 	ramFree?: number;
 }
 
+/** How `/view` misbehaves for the output and temp files whose name contains `match` (every one without it). */
+export interface ViewFault {
+	match?: string;
+	/** Answer with this many bytes: the file's own, then zeros, generated while sending (never held in memory). */
+	size?: number;
+	/** Leave out Content-Length (chunked), so only the bytes received tell the size. */
+	undeclared?: boolean;
+	/** After the headers, one byte every this many ms. */
+	dripMs?: number;
+	/** Take the request and never send the headers. */
+	hangHeaders?: boolean;
+}
+
+/** Answers the matching routes with a valid JSON body of `bytes` bytes, generated while sending. */
+export interface HugeJsonRule {
+	routes: string[] | '*';
+	bytes: number;
+	/** Leave out Content-Length (chunked). */
+	undeclared?: boolean;
+}
+
 export interface SimulatorFaults {
 	hang?: boolean;
 	httpErrors?: HttpErrorRule | null;
 	executionError?: ExecutionErrorRule | null;
 	memoryPressure?: MemoryPressure | null;
 	ambiguousSubmit?: number;
+	/** The first rule that matches a file decides how its download misbehaves. */
+	view?: ViewFault[] | null;
+	hugeJson?: HugeJsonRule | null;
 }
 
 export interface SimulatorOptions {
@@ -154,6 +180,8 @@ export class ComfyUiSimulator {
 	private ambiguousSubmits = 0;
 	/** What each prompt's exception will echo, kept only while an echoing execution error is set. */
 	private authEchoes = new Map<string, string>();
+	private viewFaults: ViewFault[] = [];
+	private hugeJson: HugeJsonRule | null = null;
 
 	private constructor(opts: SimulatorOptions) {
 		this.opts = opts;
@@ -172,6 +200,8 @@ export class ComfyUiSimulator {
 		this.executionError = f.executionError ?? null;
 		this.memoryPressure = f.memoryPressure ?? null;
 		this.ambiguousSubmits = f.ambiguousSubmit ?? 0;
+		this.viewFaults = f.view ?? [];
+		this.hugeJson = f.hugeJson ?? null;
 	}
 
 	static async start(options: SimulatorOptions = {}): Promise<ComfyUiSimulator> {
@@ -251,6 +281,14 @@ export class ComfyUiSimulator {
 
 	setAmbiguousSubmit(count: number): void {
 		this.ambiguousSubmits = Math.max(0, Math.floor(count));
+	}
+
+	setViewFaults(rules: ViewFault[] | null): void {
+		this.viewFaults = rules ?? [];
+	}
+
+	setHugeJson(rule: HugeJsonRule | null): void {
+		this.hugeJson = rule;
 	}
 
 	private resetState(): void {
@@ -398,6 +436,7 @@ export class ComfyUiSimulator {
 			if (this.httpErrors.echoAuth) return sendText(res, status, `${status}: Simulated error; ${this.authEcho(req.headers)}`);
 			return status === 500 ? send500(res) : sendText(res, status, `${status}: Simulated error`);
 		}
+		if (this.hugeJson && method === 'GET' && this.matchesRule(this.hugeJson, path)) return sendHugeJson(res, this.hugeJson);
 		const key = `${method} ${path}`;
 		switch (key) {
 			case 'GET /prompt':
@@ -472,7 +511,7 @@ export class ComfyUiSimulator {
 		return `${name}: ${value}; headers ${dump}; trace ${Buffer.from(dump).toString('base64')}; replay ?${name}=${encodeURIComponent(value)}`;
 	}
 
-	private matchesRule(rule: HttpErrorRule, path: string): boolean {
+	private matchesRule(rule: { routes: string[] | '*' }, path: string): boolean {
 		if (rule.routes === '*') return true;
 		return rule.routes.some((r) => {
 			const norm = r.replace(/^\/api(?=\/)/, '');
@@ -719,6 +758,8 @@ export class ComfyUiSimulator {
 		} catch {
 			return sendEmpty(res, 404);
 		}
+		const fault = type === 'input' ? undefined : this.viewFaults.find((f) => f.match === undefined || name.includes(f.match));
+		if (fault) return faultyView(res, bytes, contentTypeFor(name), fault);
 		let contentType = contentTypeFor(name);
 		const preview = q.get('preview');
 		const channel = q.get('channel');
@@ -1138,6 +1179,63 @@ export class ComfyUiSimulator {
 			randomLetters: (n) => Array.from({ length: n }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join(''),
 		};
 	}
+}
+
+const FILL_CHUNK = Buffer.alloc(256 * 1024);
+
+/** `total` bytes: `own` first, then zeros; with `dripMs` one byte at a time. */
+async function* generatedBody(own: Buffer, total: number, dripMs?: number): AsyncGenerator<Buffer> {
+	let sent = 0;
+	if (dripMs) {
+		for (; sent < total; sent++) {
+			if (sent > 0) await new Promise((r) => setTimeout(r, dripMs));
+			yield Buffer.from([sent < own.length ? own[sent] : 0]);
+		}
+		return;
+	}
+	if (own.length > 0) {
+		const head = own.subarray(0, total);
+		sent = head.length;
+		yield head;
+	}
+	while (sent < total) {
+		const n = Math.min(FILL_CHUNK.length, total - sent);
+		sent += n;
+		yield n === FILL_CHUNK.length ? FILL_CHUNK : FILL_CHUNK.subarray(0, n);
+	}
+}
+
+/** A `/view` answer as a fault rule shapes it: never-ending headers, a drip, or a generated size. */
+async function faultyView(res: ServerResponse, own: Buffer, contentType: string, fault: ViewFault): Promise<void> {
+	if (fault.hangHeaders) return new Promise<void>((r) => res.once('close', () => r()));
+	const total = fault.size ?? own.length;
+	const headers: Record<string, string | number> = { 'Content-Type': contentType };
+	if (!fault.undeclared) headers['Content-Length'] = total;
+	res.writeHead(200, headers);
+	res.flushHeaders();
+	await pipeline(Readable.from(generatedBody(own, total, fault.dripMs)), res).catch(() => undefined);
+}
+
+/** A valid JSON object of `bytes` bytes (`{"padding":"xxx…"}`), generated while sending. */
+async function sendHugeJson(res: ServerResponse, rule: HugeJsonRule): Promise<void> {
+	const head = Buffer.from('{"padding":"');
+	const tail = Buffer.from('"}');
+	const fill = Buffer.alloc(256 * 1024, 'x');
+	const total = Math.max(rule.bytes, head.length + tail.length);
+	async function* body(): AsyncGenerator<Buffer> {
+		yield head;
+		let left = total - head.length - tail.length;
+		while (left > 0) {
+			const n = Math.min(fill.length, left);
+			left -= n;
+			yield n === fill.length ? fill : fill.subarray(0, n);
+		}
+		yield tail;
+	}
+	const headers: Record<string, string | number> = { 'Content-Type': 'application/json; charset=utf-8' };
+	if (!rule.undeclared) headers['Content-Length'] = total;
+	res.writeHead(200, headers);
+	await pipeline(Readable.from(body()), res).catch(() => undefined);
 }
 
 function sha(b: Buffer): string {

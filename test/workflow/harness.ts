@@ -8,7 +8,7 @@
  */
 import { Logger } from '@n8n/backend-common';
 import { Container } from '@n8n/di';
-import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
+import { BinaryDataService, ExecutionLifecycleHooks, WorkflowExecute, type BinaryDataConfig, type ErrorReporter } from 'n8n-core';
 import {
 	LoggerProxy,
 	NodeHelpers,
@@ -103,6 +103,27 @@ function installLogger(): void {
 /** Every line n8n's logger received since the process started (for secret and progress checks). */
 export function loggedLines(): LogLine[] {
 	return logLines;
+}
+
+/**
+ * Makes n8n keep binary data as files under `dir` (its filesystem mode, the default of a regular n8n
+ * install) instead of base64 in the items; returns what undoes it. Without it the engine keeps binary
+ * data in memory, as n8n's `default` mode did.
+ */
+export async function useFilesystemBinaryData(dir: string): Promise<() => void> {
+	installLogger();
+	const previous = Container.get(BinaryDataService);
+	const config = { mode: 'filesystem', localStoragePath: dir, signingSecret: 'test-signing-secret', availableModes: ['filesystem'], dbMaxFileSize: 512 };
+	const reporter = { error: () => undefined, warn: () => undefined, info: () => undefined };
+	const service = new BinaryDataService(config as unknown as BinaryDataConfig, reporter as unknown as ErrorReporter, Container.get(Logger));
+	await service.init();
+	Container.set(BinaryDataService, service);
+	return () => Container.set(BinaryDataService, previous);
+}
+
+/** The bytes of a binary property, wherever n8n keeps them. */
+export function binaryBytes(data: { data: string; id?: string }): Promise<Buffer> {
+	return Container.get(BinaryDataService).getAsBuffer(data as Parameters<BinaryDataService['getAsBuffer']>[0]);
 }
 
 export class NodeTypes implements INodeTypes {

@@ -1,11 +1,13 @@
 import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { collectScenes, type SceneHandle } from '../../../src/cluster/handles';
-import { itemFromOutcome, sceneError } from '../items';
+import { discardOutcomes } from '../../../src/cluster/outputs';
+import { itemOrError, sceneError } from '../items';
 import { parseHandle, parseSceneOptions } from '../params';
 import { runtimeFor } from '../transport';
 import {
 	handlesField,
 	inactivityTimeoutOption,
+	maxOutputSizeOption,
 	outputKindsOption,
 	outputModeOption,
 	queueWaitTimeoutOption,
@@ -20,7 +22,7 @@ const properties: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		options: [inactivityTimeoutOption, outputKindsOption, outputModeOption, queueWaitTimeoutOption, totalTimeoutOption],
+		options: [inactivityTimeoutOption, maxOutputSizeOption, outputKindsOption, outputModeOption, queueWaitTimeoutOption, totalTimeoutOption],
 	},
 ];
 
@@ -47,12 +49,23 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const outcomes = await collectScenes(
 		runtime,
 		positions.map((i) => handles[i]!),
-		{ timeouts: options.timeouts, download: options.download, outputKinds: options.outputKinds, signal: this.getExecutionCancelSignal() },
+		{
+			timeouts: options.timeouts,
+			download: options.download,
+			outputKinds: options.outputKinds,
+			maxOutputBytes: options.maxOutputBytes,
+			signal: this.getExecutionCancelSignal(),
+		},
 	);
-	for (const [k, outcome] of outcomes.entries()) {
-		const i = positions[k];
-		if (!outcome.ok && !continueOnFail) throw sceneError(this, outcome.error, i, runtime.secrets ?? []);
-		out[i] = await itemFromOutcome(this, outcome, i, runtime);
+	try {
+		for (const [k, outcome] of outcomes.entries()) {
+			const i = positions[k];
+			if (!outcome.ok && !continueOnFail) throw sceneError(this, outcome.error, i, runtime.secrets ?? []);
+			out[i] = await itemOrError(this, outcome, i, runtime, continueOnFail);
+		}
+		return out.filter((item): item is INodeExecutionData => item !== undefined);
+	} finally {
+		// Outputs spooled to temporary files are removed however the items ended.
+		await discardOutcomes(outcomes);
 	}
-	return out.filter((item): item is INodeExecutionData => item !== undefined);
 }

@@ -1,4 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { KEEP_IN_MEMORY_BYTES } from '../../../src/cluster/outputs';
+
+const MB = 1024 * 1024;
 
 /** Parameters shared by several operations of the ComfyUI Cluster node. */
 
@@ -147,6 +150,16 @@ export const inactivityTimeoutOption: INodeProperties = {
 	description: 'Fail over when a running scene shows no progress for this long; 0 = never',
 };
 
+export const maxOutputSizeOption: INodeProperties = {
+	displayName: 'Max Output Size (MB)',
+	name: 'maxOutputSize',
+	type: 'number',
+	typeOptions: { minValue: 1 },
+	// The same as DEFAULT_MAX_OUTPUT_BYTES (the lint rule wants a literal here).
+	default: 2048,
+	description: `Largest output file to download; a larger one fails its scene (naming the file and the server) without a retry elsewhere. Files over ${KEEP_IN_MEMORY_BYTES / MB} MB go to a temporary file while they download and are streamed from there into n8n's binary data.`,
+};
+
 export const outputKindsOption: INodeProperties = {
 	displayName: 'Output Kinds',
 	name: 'outputKinds',
@@ -221,6 +234,7 @@ export const sceneOptionsField: INodeProperties = {
 			default: 3,
 			description: 'Attempts per scene across servers; transient failures (crash, hang, restart, 5xx) move the scene to another server',
 		},
+		maxOutputSizeOption,
 		outputKindsOption,
 		outputModeOption,
 		{

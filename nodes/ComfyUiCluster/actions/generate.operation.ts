@@ -8,7 +8,8 @@ import {
 import { runBatch, type BatchEvent, type EngineLogger } from '../../../src/cluster/batch';
 import type { SceneRequest } from '../../../src/cluster/scene';
 import { UrlFetcher } from '../../../src/cluster/urlInputs';
-import { asItemError, CatalogueSource, itemFromOutcome, sceneError, sceneFromItem } from '../items';
+import { discardOutcomes } from '../../../src/cluster/outputs';
+import { asItemError, CatalogueSource, itemOrError, sceneError, sceneFromItem } from '../items';
 import { parseSceneOptions } from '../params';
 import { nodeLogger, runtimeFor } from '../transport';
 import { inputImagesField, overridesField, placeholdersField, sceneOptionsField, workflowField } from './common.descriptions';
@@ -58,24 +59,29 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		},
 	});
 
-	const out: INodeExecutionData[] = [];
-	for (let i = 0; i < items.length; i++) {
-		const pre = prepared.get(i);
-		if (pre) {
-			out.push(pre);
-			continue;
+	try {
+		const out: INodeExecutionData[] = [];
+		for (let i = 0; i < items.length; i++) {
+			const pre = prepared.get(i);
+			if (pre) {
+				out.push(pre);
+				continue;
+			}
+			const outcome = outcomes.find((o) => (o.ok ? o.result.index : o.error.index) === i);
+			if (!outcome) continue;
+			if (!outcome.ok && !continueOnFail) {
+				if (cancelSignal?.aborted) throw new NodeOperationError(this.getNode(), 'The execution was cancelled', { itemIndex: i });
+				const first = outcomes.find((o) => !o.ok && o.error.index === firstFailure?.index);
+				const failed = first && !first.ok ? first.error : outcome.error;
+				throw sceneError(this, failed, failed.index, runtime.secrets ?? []);
+			}
+			out.push(await itemOrError(this, outcome, i, runtime, continueOnFail));
 		}
-		const outcome = outcomes.find((o) => (o.ok ? o.result.index : o.error.index) === i);
-		if (!outcome) continue;
-		if (!outcome.ok && !continueOnFail) {
-			if (cancelSignal?.aborted) throw new NodeOperationError(this.getNode(), 'The execution was cancelled', { itemIndex: i });
-			const first = outcomes.find((o) => !o.ok && o.error.index === firstFailure?.index);
-			const failed = first && !first.ok ? first.error : outcome.error;
-			throw sceneError(this, failed, failed.index, runtime.secrets ?? []);
-		}
-		out.push(await itemFromOutcome(this, outcome, i, runtime));
+		return out;
+	} finally {
+		// Outputs spooled to temporary files are removed however the items ended.
+		await discardOutcomes(outcomes);
 	}
-	return out;
 }
 
 function parseSceneOptionsOrThrow(ctx: IExecuteFunctions) {

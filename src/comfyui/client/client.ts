@@ -5,11 +5,12 @@
 import { createHash, randomUUID } from 'crypto';
 import { Readable } from 'stream';
 import { FormData, type Dispatcher } from 'undici';
+import { declaredLength, readAtMost } from '../../util/bytes';
 import { CancelledError, InvalidWorkflowError, TransientServerError } from '../errors';
 import { parseServerAddress, routePath, webSocketUrl, type ServerAddress } from './address';
 import { authHeaders, authSecrets } from './auth';
 import { AmbiguousSubmitError, OutputTooLargeError } from './errors';
-import { HttpTransport } from './http';
+import { HttpTransport, networkReason } from './http';
 import { extractOutputs, fileExtension, guessMimeType } from './outputs';
 import { describeNodeErrors, flattenNodeErrors, parseHistoryEntry, parseQueue } from './parse';
 import { ComfySocket } from './socket';
@@ -64,7 +65,16 @@ export interface SubmitOptions {
 export interface DownloadOptions {
 	maxBytes?: number;
 	signal?: AbortSignal;
+	/** When (ms since epoch) the whole download must have ended, headers and body. */
+	deadline?: number;
+	/** Longest stretch without a byte of the body (default `TRANSFER_INACTIVITY_MS`). */
+	inactivityMs?: number;
 }
+
+/** A download that sends nothing for this long has stalled (the deadline may end it sooner). */
+export const TRANSFER_INACTIVITY_MS = 30_000;
+/** How much of an error answer's body is read for the message. */
+const ERROR_SNIPPET_BYTES = 4096;
 
 /** Sub-folder of ComfyUI's `input/` that holds our uploads. */
 export const UPLOAD_SUBFOLDER = 'n8n-cluster';
@@ -93,6 +103,10 @@ export function contentHashName(bytes: Buffer, name: string): string {
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
 	const value = headers[name];
 	return Array.isArray(value) ? value[0] : value;
+}
+
+function seconds(ms: number): string {
+	return `${Math.round(ms / 100) / 10} s`;
 }
 
 export class ComfyUiClient {
@@ -343,39 +357,74 @@ export class ComfyUiClient {
 		return `${this.address.origin}${path}`;
 	}
 
-	/** Streams a file from `/view`; `maxBytes` is enforced while streaming. */
+	/**
+	 * Streams a file from `/view`. `maxBytes` is checked against a declared Content-Length and enforced
+	 * while streaming; `deadline` bounds the whole download (headers and body), `inactivityMs` the
+	 * stretches without a byte.
+	 */
 	async download(file: FileRef, options: DownloadOptions = {}): Promise<{ stream: Readable; size?: number; mimeType: string }> {
+		const { maxBytes } = options;
+		const left = options.deadline === undefined ? undefined : options.deadline - Date.now();
+		if (left !== undefined && left <= 0) throw this.outOfTime(file);
+		const deadline = left === undefined ? undefined : AbortSignal.timeout(left);
+		const bounds = [options.signal, deadline].filter((s): s is AbortSignal => s !== undefined);
+		const signal = bounds.length > 1 ? AbortSignal.any(bounds) : bounds[0];
+		const inactivityMs = Math.max(1, options.inactivityMs ?? TRANSFER_INACTIVITY_MS);
 		const req = {
 			method: 'GET' as const,
 			route: '/view',
 			query: { filename: file.filename, subfolder: file.subfolder, type: file.type },
-			signal: options.signal,
+			signal,
+			bodyTimeoutMs: inactivityMs,
 		};
-		const response = await this.http.stream(req);
+		const server = this.server;
+		const http = this.http;
+		/** Why a transfer ended early, as the error a caller acts on. */
+		const failure = (error: unknown): Error => {
+			if (error instanceof OutputTooLargeError) return error;
+			if (options.signal?.aborted) return new CancelledError(`Downloading "${file.filename}" from ${server} was cancelled.`, server);
+			if (deadline?.aborted) return this.outOfTime(file);
+			if (error instanceof TransientServerError) return error;
+			if (networkReason(error) === 'timeout') {
+				return new TransientServerError(`Downloading "${file.filename}" from ${server} stalled: no data for ${seconds(inactivityMs)}.`, 'timeout', server);
+			}
+			return new TransientServerError(
+				http.clean(`Downloading "${file.filename}" from ${server} failed: ${error instanceof Error ? error.message : String(error)}.`),
+				'reset',
+				server,
+			);
+		};
+		let response;
+		try {
+			response = await this.http.stream(req);
+		} catch (error) {
+			throw failure(error);
+		}
+		const body = response.body;
+		const discard = () => {
+			if (body.destroyed) return;
+			body.on('error', () => undefined);
+			body.destroy();
+		};
 		if (response.status !== 200) {
 			let text = '';
 			try {
-				text = await response.body.text();
+				text = (await readAtMost(body, ERROR_SNIPPET_BYTES)).bytes.toString('utf8');
 			} catch {
 				// the status says enough
 			}
+			discard();
 			this.http.throwIf5xx(response, req);
 			const missing = response.status === 404 ? `the file "${file.filename}" is not there (temporary files vanish when the server restarts)` : text;
 			throw this.http.unexpected(req, response.status, missing);
 		}
-		const lengthHeader = header(response.headers, 'content-length');
-		const size = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
-		const { maxBytes } = options;
+		const size = declaredLength(response.headers);
 		if (maxBytes !== undefined && size !== undefined && size > maxBytes) {
-			response.body.on('error', () => undefined);
-			response.body.destroy();
-			throw new OutputTooLargeError(file, maxBytes, this.server);
+			discard();
+			throw new OutputTooLargeError(file, maxBytes, this.server, size);
 		}
 		const contentType = header(response.headers, 'content-type')?.split(';')[0]?.trim();
 		const mimeType = contentType && contentType !== 'application/octet-stream' ? contentType : guessMimeType(file.filename);
-		const body = response.body;
-		const server = this.server;
-		const http = this.http;
 		async function* limited(): AsyncGenerator<Buffer> {
 			let received = 0;
 			try {
@@ -386,18 +435,9 @@ export class ComfyUiClient {
 					yield buffer;
 				}
 			} catch (error) {
-				if (error instanceof OutputTooLargeError) throw error;
-				if (options.signal?.aborted) throw new CancelledError(`Downloading "${file.filename}" from ${server} was cancelled.`, server);
-				throw new TransientServerError(
-					http.clean(`Downloading "${file.filename}" from ${server} failed: ${error instanceof Error ? error.message : String(error)}.`),
-					'reset',
-					server,
-				);
+				throw failure(error);
 			} finally {
-				if (!body.destroyed) {
-					body.on('error', () => undefined);
-					body.destroy();
-				}
+				discard();
 			}
 		}
 		return { stream: Readable.from(limited(), { objectMode: false }), size, mimeType };
@@ -497,6 +537,14 @@ export class ComfyUiClient {
 		const state = parseQueue(body);
 		if (!state) throw this.http.unexpected(req, 200, 'not a queue');
 		return state;
+	}
+
+	private outOfTime(file: FileRef): TransientServerError {
+		return new TransientServerError(
+			`Downloading "${file.filename}" from ${this.server} did not finish before the attempt's time limit (Total Timeout) ran out.`,
+			'total-timeout',
+			this.server,
+		);
 	}
 
 	private invalidWorkflow(body: Record<string, unknown>): InvalidWorkflowError {

@@ -1,5 +1,6 @@
 /** Errors only this client raises, built on the shared classes of `../errors`. */
-import { TransientServerError, type TransientReason } from '../errors';
+import { formatBytes } from '../../util/bytes';
+import { ExecutionError, TransientServerError, type TransientReason } from '../errors';
 import type { FileRef } from './types';
 
 /**
@@ -17,16 +18,24 @@ export class AmbiguousSubmitError extends TransientServerError {
 	}
 }
 
-/** A download was larger than the caller allowed. */
-export class OutputTooLargeError extends Error {
+/**
+ * An output file is larger than the caller allows. The same file would be as large on any server, so
+ * it is not the server's fault: it ends the scene like an execution error, without a retry elsewhere.
+ */
+export class OutputTooLargeError extends ExecutionError {
 	constructor(
 		readonly file: FileRef,
 		readonly maxBytes: number,
 		server?: string,
+		/** The size the server declared (Content-Length), when it did. */
+		readonly declaredBytes?: number,
 	) {
+		const name = file.subfolder ? `${file.subfolder}/${file.filename}` : file.filename;
+		const size = declaredBytes !== undefined ? `${formatBytes(declaredBytes)}, ` : '';
 		super(
-			`The output file "${file.filename}"${server ? ` on ${server}` : ''} is larger than the allowed ${maxBytes} bytes; raise the size limit or make the workflow produce smaller files.`,
+			`The output file "${name}"${server ? ` on ${server}` : ''} is ${size}larger than the Max Output Size of ${formatBytes(maxBytes)}; raise Max Output Size (MB) or make the workflow write smaller files.`,
+			{ promptId: '' },
+			server,
 		);
-		this.name = 'OutputTooLargeError';
 	}
 }

@@ -4,6 +4,7 @@
  */
 import { Pool, type Dispatcher, type FormData } from 'undici';
 import { parseRetryAfter } from '../../util/backoff';
+import { declaredLength, formatBytes, readAtMost } from '../../util/bytes';
 import { redact } from '../../util/redact';
 import { CancelledError, TransientServerError, type TransientReason } from '../errors';
 import { routePath, type ServerAddress } from './address';
@@ -15,8 +16,10 @@ export interface HttpRequest {
 	json?: unknown;
 	form?: FormData;
 	signal?: AbortSignal;
-	/** Overrides the client's request timeout (headers and whole body). */
+	/** Overrides the client's request timeout (headers and whole body; for `stream`, the headers only). */
 	timeoutMs?: number;
+	/** For `stream`: longest stretch without a byte of the body (default: the request timeout). */
+	bodyTimeoutMs?: number;
 	headers?: Record<string, string>;
 }
 
@@ -39,6 +42,12 @@ export interface TransportOptions {
 	requestTimeoutMs: number;
 	dispatcher?: Dispatcher;
 }
+
+/**
+ * Largest answer read whole (JSON of `/history`, `/queue`, `/object_info`, `/system_stats`, …). The
+ * biggest real one, `/object_info` of an install with hundreds of custom nodes, is a few MB.
+ */
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 /** Network error codes → transient reasons. */
 export function networkReason(error: unknown): TransientReason {
@@ -101,18 +110,32 @@ export class HttpTransport {
 		const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
 		try {
 			const response = await this.dispatch(req, signal, timeoutMs, timeoutMs);
-			const text = await response.body.text();
-			return { status: response.statusCode, headers: response.headers, text };
+			const declared = declaredLength(response.headers);
+			const { bytes, complete } =
+				declared !== undefined && declared > MAX_ANSWER_BYTES
+					? { bytes: Buffer.alloc(0), complete: false }
+					: await readAtMost(response.body, MAX_ANSWER_BYTES);
+			if (!complete) {
+				if (!response.body.destroyed) {
+					response.body.on('error', () => undefined);
+					response.body.destroy();
+				}
+				throw this.tooLarge(req, response.statusCode, declared);
+			}
+			return { status: response.statusCode, headers: response.headers, text: bytes.toString('utf8') };
 		} catch (error) {
 			throw this.translate(error, req, req.signal, timeout);
 		}
 	}
 
-	/** A request whose body is streamed to the caller; only headers are bounded by the timeout, the body by inactivity. */
+	/**
+	 * A request whose body is streamed to the caller: the headers are bounded by the timeout, the body
+	 * by inactivity (`bodyTimeoutMs`); the caller's signal bounds the whole.
+	 */
 	async stream(req: HttpRequest): Promise<HttpStream> {
 		const timeoutMs = req.timeoutMs ?? this.options.requestTimeoutMs;
 		try {
-			const response = await this.dispatch(req, req.signal, timeoutMs, timeoutMs);
+			const response = await this.dispatch(req, req.signal, timeoutMs, req.bodyTimeoutMs ?? timeoutMs);
 			return { status: response.statusCode, headers: response.headers, body: response.body };
 		} catch (error) {
 			throw this.translate(error, req, req.signal);
@@ -170,6 +193,19 @@ export class HttpTransport {
 				`ComfyUI at ${this.server} gave an unexpected answer to ${req.method} ${req.route}: HTTP ${status}${snippet ? ` (${snippet})` : ''}.${hint}`,
 			),
 			'unexpected-response',
+			this.server,
+			status,
+		);
+	}
+
+	/** An answer larger than anything ComfyUI sends: the server, or a proxy in front of it, misbehaves. */
+	tooLarge(req: HttpRequest, status: number, declared?: number): TransientServerError {
+		const size = declared !== undefined ? ` (${formatBytes(declared)} declared)` : '';
+		return new TransientServerError(
+			this.clean(
+				`ComfyUI at ${this.server} answered ${req.method} ${req.route} with more than ${formatBytes(MAX_ANSWER_BYTES)}${size}, more than any ComfyUI answer; the server or a proxy in front of it is misbehaving.`,
+			),
+			'answer-too-large',
 			this.server,
 			status,
 		);

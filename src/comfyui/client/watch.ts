@@ -247,7 +247,8 @@ export async function watchPrompt(deps: WatchDeps, promptId: string, options: Wa
 				refusedSince = undefined;
 			} catch (error) {
 				if (signal?.aborted || error instanceof CancelledError) throw cancelled();
-				if (!(error instanceof TransientServerError) || error.reason === 'lost') throw error;
+				// An answer too large to read will be as large on the next poll: the server misbehaves, not the network.
+				if (!(error instanceof TransientServerError) || error.reason === 'lost' || error.reason === 'answer-too-large') throw error;
 				unreachableSince ??= Date.now();
 				refusedSince = error.reason === 'refused' ? (refusedSince ?? Date.now()) : undefined;
 				deps.logger?.debug('ComfyUI poll failed', { server: deps.server, promptId, reason: error.reason });
