@@ -135,6 +135,8 @@ const MODEL_FOLDERS = [
 ];
 
 type PauseResult = 'ok' | 'interrupt' | 'dead';
+/** A timer that fires this much later than due means the process was stopped, not just busy. */
+const STALL_MS = 500;
 
 /**
  * A ComfyUI 0.3.64 look-alike: the same routes (also under /api), JSON shapes, websocket message order,
@@ -916,7 +918,12 @@ export class ComfyUiSimulator {
 				timer = setTimeout(done, ms);
 				this.wakers.add(done);
 			});
-			remaining -= (Date.now() - started) * speed;
+			const elapsed = Date.now() - started;
+			// A process that was stopped (SIGSTOP) and resumed wakes long after its timer was due:
+			// a GPU does no work while its process is stopped, so that stretch counts for nothing and
+			// the step resumes where it was.
+			if (elapsed > ms + STALL_MS) continue;
+			remaining -= elapsed * speed;
 		}
 	}
 
