@@ -18,6 +18,7 @@ import type { ComfyUiClient, ProgressEvent } from '../comfyui/client';
 import { CancelledError, ComfyUiError, ExecutionError, IncapableServerError, InvalidWorkflowError, TransientServerError } from '../comfyui/errors';
 import { MODEL_INPUTS, checkCapability, describeMissing, isCapable, type ObjectInfo } from '../comfyui/workflow';
 import { AttemptError, runAttempt } from './attempt';
+import { keepLease, type LeaseKeeper } from './leases';
 import { refreshStale } from './probes';
 import { refreshSystemStats } from './status';
 import { DurationModel } from './planning/durationModel';
@@ -108,7 +109,7 @@ interface Running {
 	cancel: AbortController;
 	move: AbortController;
 	moveRequested: boolean;
-	renewTimer?: NodeJS.Timeout;
+	keeper?: LeaseKeeper;
 }
 
 export async function runBatch(runtime: ClusterRuntime, scenes: readonly SceneRequest[], options: BatchOptions): Promise<SceneOutcome[]> {
@@ -526,10 +527,11 @@ class Batch {
 			moveRequested: false,
 		};
 		this.running.add(run);
-		run.renewTimer = setInterval(() => {
-			void this.runtime.store.renew(lease, this.leaseTtlMs).catch(() => false);
-		}, Math.max(1000, Math.floor(this.leaseTtlMs / 3)));
-		run.renewTimer.unref?.();
+		run.keeper = keepLease(this.runtime.store, lease, {
+			ttlMs: this.leaseTtlMs,
+			holder: `scene ${waiting.scene.index} on ${server.url}`,
+			warn: (message) => this.runtime.logger?.warn(this.clean(message)),
+		});
 		const attemptNumber = waiting.attempts.filter((a) => a.outcome !== 'moved').length + 1;
 		this.options.onEvent?.({ type: 'start', index: waiting.scene.index, serverId: server.id, server: server.url, attempt: attemptNumber });
 		void this.execute(run, server);
@@ -585,7 +587,7 @@ class Batch {
 			promptId ??= failure.promptId;
 			outcome = this.onFailure(run, server, failure.cause, promptId, startedAt);
 		} finally {
-			if (run.renewTimer) clearInterval(run.renewTimer);
+			run.keeper?.stop();
 			this.running.delete(run);
 		}
 		this.handBack(run.lease, outcome);

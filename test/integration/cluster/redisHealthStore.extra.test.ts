@@ -7,6 +7,7 @@ import { startThrowawayRedis, TEST_REDIS_URL, testKeyPrefix, type ThrowawayRedis
 import { MemoryHealthStore } from '../../../src/cluster/store/MemoryHealthStore';
 import { RedisHealthStore } from '../../../src/cluster/store/RedisHealthStore';
 import { runScriptsAtomically } from '../../../src/cluster/store/scripts';
+import { keepLease, renewalPeriodMs } from '../../../src/cluster/leases';
 import type { HealthStore, HealthStoreOptionsInput, Lease, Outcome, SelectResult } from '../../../src/cluster/store/HealthStore';
 import type { StrategyName } from '../../../src/cluster/strategies/types';
 import { lease } from './healthStoreSuite';
@@ -26,6 +27,14 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!(await check())) {
+		if (Date.now() > deadline) throw new Error('condition not reached in time');
+		await sleep(50);
+	}
+}
 
 describe('RedisHealthStore against MemoryHealthStore', () => {
 	it.each([1, 2, 3, 4])('picks the same servers in a random scenario (seed %i)', async (seed) => {
@@ -250,5 +259,39 @@ describe('RedisHealthStore when Redis forgets its scripts (SCRIPT FLUSH)', () =>
 		expect(status.map((s) => s.inFlight)).toEqual([2, 1]);
 		expect(status[0]).toMatchObject({ queueRemaining: 2, ewma: { wf: { seconds: 1, samples: 1 } } });
 		expect(status[1].system).toEqual({ vramFree: 1, vramTotal: 2, ramFree: 1, ramTotal: 2 });
+	});
+});
+
+// A lease held by a running scene, wiped from Redis behind its back (as FLUSHDB or a Redis restart
+// do): the next renewal notices, puts it back, and says so once.
+describe('keepLease over Redis', () => {
+	it('puts back a lease wiped from Redis at the next renewal, logs it once, and stops when told', async () => {
+		const store = new RedisHealthStore(redis, { prefix, clusterHash: 'wiped' });
+		const servers = [{ id: 'a', weight: 1, max: 1 }];
+		const ttlMs = 3_000;
+		const period = renewalPeriodMs(ttlMs);
+		const held = lease(await store.selectAndReserve({ servers, strategy: 'leastLoaded', workflowKey: 'wf', leaseTtlMs: ttlMs }));
+		const warnings: string[] = [];
+		const keeper = keepLease(store, held, { ttlMs, holder: 'scene 7 on http://gpu-1:8188', warn: (m) => warnings.push(m) });
+		try {
+			await redis.del(store.keys.leases);
+			const inFlight = async () => (await store.snapshot(servers))[0].inFlight;
+			expect(await inFlight()).toBe(0);
+			// Another worker fills the slot the store no longer counts.
+			const intruder = lease(await store.selectAndReserve({ servers, strategy: 'leastLoaded', workflowKey: 'wf', leaseTtlMs: ttlMs }));
+			await until(async () => (await inFlight()) === 2, period + 2_000);
+			expect(await store.selectAndReserve({ servers, strategy: 'leastLoaded', workflowKey: 'wf', leaseTtlMs: ttlMs })).toMatchObject({ none: expect.stringContaining('at their max') });
+			await store.release(intruder, { kind: 'cancelled', workflowKey: 'wf' });
+			// Renewed, not lost again, for longer than the TTL: one line in all.
+			await sleep(ttlMs + period);
+			expect(await inFlight()).toBe(1);
+			expect(warnings).toHaveLength(1);
+			expect(warnings[0]).toMatch(/^The lease of scene 7 on http:\/\/gpu-1:8188 was lost \(.*Redis restarted or was flushed\)/);
+		} finally {
+			keeper.stop();
+		}
+		await redis.del(store.keys.leases);
+		await sleep(period + 500);
+		expect((await store.snapshot(servers))[0].inFlight).toBe(0);
 	});
 });
