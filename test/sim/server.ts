@@ -93,6 +93,8 @@ export interface SimulatorRecords {
 	uploads: string[];
 	frees: number;
 	peakActive: number;
+	/** Prompts queued or running after every change of that count, with the time (ms) it changed. */
+	activity: Array<{ at: number; active: number }>;
 	/** clientId of every websocket that connected, in order */
 	wsClients: string[];
 }
@@ -112,7 +114,7 @@ type PauseResult = 'ok' | 'interrupt' | 'dead';
  */
 export class ComfyUiSimulator {
 	readonly name: string;
-	readonly records: SimulatorRecords = { prompts: [], started: [], finished: [], deleted: [], interrupted: [], uploads: [], frees: 0, peakActive: 0, wsClients: [] };
+	readonly records: SimulatorRecords = { prompts: [], started: [], finished: [], deleted: [], interrupted: [], uploads: [], frees: 0, peakActive: 0, activity: [], wsClients: [] };
 	private readonly opts: SimulatorOptions;
 	private readonly catalogue: Catalogue;
 	private readonly host: string;
@@ -256,6 +258,7 @@ export class ComfyUiSimulator {
 		this.cache.clear();
 		this.freeMemoryPending = false;
 		this.interruptFlag = false;
+		this.recordActivity();
 	}
 
 	private async listen(port: number): Promise<void> {
@@ -510,7 +513,6 @@ export class ComfyUiSimulator {
 				front: !('number' in body) && Boolean(body.front),
 			});
 			this.pending.push(item);
-			this.records.peakActive = Math.max(this.records.peakActive, this.pending.length + (this.running ? 1 : 0));
 			this.broadcastStatus();
 			this.wake();
 			if (this.ambiguousSubmits > 0) {
@@ -790,8 +792,16 @@ export class ComfyUiSimulator {
 		if (c) this.sendTo(c, type, data);
 	}
 
+	/** Sent after every change of the queue. */
 	private broadcastStatus(): void {
+		this.recordActivity();
 		this.send(undefined, 'status', { status: this.queueInfo() });
+	}
+
+	private recordActivity(): void {
+		const active = this.pending.length + (this.running ? 1 : 0);
+		this.records.peakActive = Math.max(this.records.peakActive, active);
+		if (this.records.activity.at(-1)?.active !== active) this.records.activity.push({ at: Date.now(), active });
 	}
 
 	// ------------------------------------------------------------------ worker
