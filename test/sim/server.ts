@@ -25,8 +25,12 @@ import { isLink, Prompt, validatePrompt } from './validate';
 
 export interface HttpErrorRule {
 	routes: string[] | '*';
+	/** Only these methods (default: all). */
+	methods?: string[];
 	status?: number;
 	rate: number;
+	/** `Retry-After` header value sent with the error (seconds or an HTTP date). */
+	retryAfter?: string;
 }
 export interface ExecutionErrorRule {
 	nodeClass?: string;
@@ -389,8 +393,9 @@ export class ComfyUiSimulator {
 		if (!this.authorised(req)) return sendText(res, 401, '401: Unauthorized');
 		if (this.originRefused(req)) return sendEmpty(res, 403);
 		if (path === null) return sendText(res, 404, '404: Not Found');
-		if (this.httpErrors && this.matchesRule(this.httpErrors, path) && this.random() < this.httpErrors.rate) {
+		if (this.httpErrors && this.matchesRule(this.httpErrors, method, path) && this.random() < this.httpErrors.rate) {
 			const status = this.httpErrors.status ?? 500;
+			if (this.httpErrors.retryAfter !== undefined) res.setHeader('Retry-After', this.httpErrors.retryAfter);
 			return status === 500 ? send500(res) : sendText(res, status, `${status}: Simulated error`);
 		}
 		const key = `${method} ${path}`;
@@ -456,7 +461,8 @@ export class ComfyUiSimulator {
 		return sendText(res, 404, '404: Not Found');
 	}
 
-	private matchesRule(rule: HttpErrorRule, path: string): boolean {
+	private matchesRule(rule: HttpErrorRule, method: string, path: string): boolean {
+		if (rule.methods && !rule.methods.includes(method)) return false;
 		if (rule.routes === '*') return true;
 		return rule.routes.some((r) => {
 			const norm = r.replace(/^\/api(?=\/)/, '');
