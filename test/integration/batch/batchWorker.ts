@@ -20,6 +20,8 @@ export interface WorkerArgs {
 	leaseTtlMs?: number;
 	/** This process's clock runs this far ahead (or behind, < 0) of the real time. */
 	clockSkewMs?: number;
+	/** Once connected, wait for a line on stdin before starting the batch. */
+	waitForGo?: boolean;
 }
 
 export interface WorkerReport {
@@ -38,6 +40,10 @@ async function main(): Promise<void> {
 	const logger = { debug: () => undefined, info: () => undefined, warn: (message: string) => print({ warn: message }) };
 	const runtime = await getRuntime({ servers: args.servers, redis: args.redis, keyPrefix: args.keyPrefix }, logger);
 	print({ ready: true });
+	if (args.waitForGo) {
+		await new Promise((resolve) => process.stdin.once('data', resolve));
+		process.stdin.destroy();
+	}
 	const outcomes = await runBatch(runtime, scenes(args.count, { steps: args.steps, base: args.base }), {
 		strategy: args.strategy ?? 'leastLoaded',
 		leaseTtlMs: args.leaseTtlMs,
