@@ -28,6 +28,7 @@ import type { Liveness, Reachability } from './liveness';
 import { candidateServers, usesAnAttempt } from './planning/candidates';
 import { DurationModel, samplesOf, WORK_KEY, type DurationSample } from './planning/durationModel';
 import { planServer } from './planning/load';
+import { keepLease, type LeaseKeeper } from './leases';
 import { planPlacements, type PlanScene, type PlanServer } from './planning/plan';
 import { externalSeen, type Prober } from './probes';
 import { refreshSystemStats } from './status';
@@ -137,7 +138,7 @@ interface Running {
 	abandoned?: { kind: 'moved' | 'failed'; reason: string };
 	/** Its server went silent while it ran: given up at this time unless the server answers again. */
 	silentDeadline?: number;
-	renewTimer?: NodeJS.Timeout;
+	keeper?: LeaseKeeper;
 }
 
 /** A speed sample of ours, counted at once; also in the store once its release went through. */
@@ -681,10 +682,11 @@ class Batch {
 			abandon: new AbortController(),
 		};
 		this.running.add(run);
-		run.renewTimer = setInterval(() => {
-			void this.runtime.store.renew(lease, this.leaseTtlMs).catch(() => false);
-		}, Math.max(1000, Math.floor(this.leaseTtlMs / 3)));
-		run.renewTimer.unref?.();
+		run.keeper = keepLease(this.runtime.store, lease, {
+			ttlMs: this.leaseTtlMs,
+			holder: `scene ${waiting.scene.index} on ${server.url}`,
+			warn: (message) => this.runtime.logger?.warn(this.clean(message)),
+		});
 		const attemptNumber = waiting.attempts.filter((a) => a.outcome !== 'moved' && a.outcome !== 'unreachable').length + 1;
 		this.options.onEvent?.({ type: 'start', index: waiting.scene.index, serverId: server.id, server: server.url, attempt: attemptNumber });
 		void this.execute(run, server);
@@ -746,7 +748,7 @@ class Batch {
 			if (promptId && (failure.leftBehind || run.abandoned)) this.runtime.janitor.abandon(server.id, promptId);
 			outcome = this.onFailure(run, server, failure, promptId, startedAt);
 		} finally {
-			if (run.renewTimer) clearInterval(run.renewTimer);
+			run.keeper?.stop();
 			this.running.delete(run);
 		}
 		const release = this.handBack(run.lease, outcome);

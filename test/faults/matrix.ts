@@ -8,11 +8,9 @@
  * 3. no prompt is left queued or running on any server;
  * 4. uploads are neither lost nor doubled (objects in the bucket, PUTs fauxqs received).
  */
-import { spawn, type ChildProcess } from 'child_process';
 import { createServer, request, type Server } from 'http';
-import { createServer as createNetServer, type AddressInfo } from 'net';
+import type { AddressInfo } from 'net';
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import Redis from 'ioredis';
 import type { ICredentialDataDecryptedObject, IDataObject, INodeExecutionData, NodeOperationError } from 'n8n-workflow';
 import { CloudflareImagesApi } from '../../credentials/CloudflareImagesApi.credentials';
 import { ComfyUiClusterApi } from '../../credentials/ComfyUiClusterApi.credentials';
@@ -88,52 +86,7 @@ export async function deleteKeys(prefix: string): Promise<void> {
 	await deleteKeysUnder(prefix);
 }
 
-export async function freePort(): Promise<number> {
-	const server = createNetServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as AddressInfo;
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	return port;
-}
-
-/** A redis-server of our own (no persistence), to kill mid-run or to require a password. */
-export interface ThrowawayRedis {
-	port: number;
-	kill(): Promise<void>;
-}
-
-export async function startThrowawayRedis(options: { password?: string } = {}): Promise<ThrowawayRedis> {
-	const port = await freePort();
-	const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-	if (options.password) args.push('--requirepass', options.password);
-	const child: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' });
-	const client = new Redis({ host: '127.0.0.1', port, password: options.password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-	client.on('error', () => undefined);
-	const deadline = Date.now() + 5000;
-	for (;;) {
-		try {
-			await client.connect();
-			await client.ping();
-			break;
-		} catch (error) {
-			if (Date.now() > deadline) {
-				child.kill('SIGKILL');
-				throw new Error(`redis-server on port ${port} did not start: ${String(error)}`);
-			}
-			await new Promise((r) => setTimeout(r, 50));
-		}
-	}
-	client.disconnect();
-	return {
-		port,
-		kill: () =>
-			new Promise<void>((resolve) => {
-				if (child.exitCode !== null || child.signalCode !== null) return resolve();
-				child.once('exit', () => resolve());
-				child.kill('SIGKILL');
-			}),
-	};
-}
+export { freePort, startThrowawayRedis, type ThrowawayRedis } from '../setup/redis';
 
 // ── S3: a fault proxy for statuses fauxqs cannot play (429) ─────────────────────────────────
 

@@ -27,10 +27,14 @@ import { isLink, Prompt, validatePrompt } from './validate';
 
 export interface HttpErrorRule {
 	routes: string[] | '*';
+	/** Only these methods (default: all). */
+	methods?: string[];
 	status?: number;
 	rate: number;
 	/** The error body echoes the request's credentials (see `authEcho`). */
 	echoAuth?: boolean;
+	/** `Retry-After` header value sent with the error (seconds or an HTTP date). */
+	retryAfter?: string;
 }
 export interface ExecutionErrorRule {
 	nodeClass?: string;
@@ -123,6 +127,8 @@ export interface SimulatorRecords {
 	uploads: string[];
 	frees: number;
 	peakActive: number;
+	/** Prompts queued or running after every change of that count, with the time (ms) it changed. */
+	activity: Array<{ at: number; active: number }>;
 	/** clientId of every websocket that connected, in order */
 	wsClients: string[];
 }
@@ -144,7 +150,7 @@ const STALL_MS = 500;
  */
 export class ComfyUiSimulator {
 	readonly name: string;
-	readonly records: SimulatorRecords = { prompts: [], started: [], finished: [], deleted: [], interrupted: [], uploads: [], frees: 0, peakActive: 0, wsClients: [] };
+	readonly records: SimulatorRecords = { prompts: [], started: [], finished: [], deleted: [], interrupted: [], uploads: [], frees: 0, peakActive: 0, activity: [], wsClients: [] };
 	private readonly opts: SimulatorOptions;
 	private readonly catalogue: Catalogue;
 	private readonly host: string;
@@ -303,6 +309,7 @@ export class ComfyUiSimulator {
 		this.freeMemoryPending = false;
 		this.interruptFlag = false;
 		this.authEchoes.clear();
+		this.recordActivity();
 	}
 
 	private async listen(port: number): Promise<void> {
@@ -433,12 +440,13 @@ export class ComfyUiSimulator {
 		if (!this.authorised(req)) return sendText(res, 401, '401: Unauthorized');
 		if (this.originRefused(req)) return sendEmpty(res, 403);
 		if (path === null) return sendText(res, 404, '404: Not Found');
-		if (this.httpErrors && this.matchesRule(this.httpErrors, path) && this.random() < this.httpErrors.rate) {
+		if (this.httpErrors && this.matchesRule(this.httpErrors, method, path) && this.random() < this.httpErrors.rate) {
 			const status = this.httpErrors.status ?? 500;
+			if (this.httpErrors.retryAfter !== undefined) res.setHeader('Retry-After', this.httpErrors.retryAfter);
 			if (this.httpErrors.echoAuth) return sendText(res, status, `${status}: Simulated error; ${this.authEcho(req.headers)}`);
 			return status === 500 ? send500(res) : sendText(res, status, `${status}: Simulated error`);
 		}
-		if (this.hugeJson && method === 'GET' && this.matchesRule(this.hugeJson, path)) return sendHugeJson(res, this.hugeJson);
+		if (this.hugeJson && method === 'GET' && this.matchesRule(this.hugeJson, method, path)) return sendHugeJson(res, this.hugeJson);
 		const key = `${method} ${path}`;
 		switch (key) {
 			case 'GET /prompt':
@@ -513,7 +521,8 @@ export class ComfyUiSimulator {
 		return `${name}: ${value}; headers ${dump}; trace ${Buffer.from(dump).toString('base64')}; replay ?${name}=${encodeURIComponent(value)}`;
 	}
 
-	private matchesRule(rule: { routes: string[] | '*' }, path: string): boolean {
+	private matchesRule(rule: { routes: string[] | '*'; methods?: string[] }, method: string, path: string): boolean {
+		if (rule.methods && !rule.methods.includes(method)) return false;
 		if (rule.routes === '*') return true;
 		return rule.routes.some((r) => {
 			const norm = r.replace(/^\/api(?=\/)/, '');
@@ -571,7 +580,6 @@ export class ComfyUiSimulator {
 				front: !('number' in body) && Boolean(body.front),
 			});
 			this.pending.push(item);
-			this.records.peakActive = Math.max(this.records.peakActive, this.pending.length + (this.running ? 1 : 0));
 			this.broadcastStatus();
 			this.wake();
 			if (this.ambiguousSubmits > 0) {
@@ -853,8 +861,16 @@ export class ComfyUiSimulator {
 		if (c) this.sendTo(c, type, data);
 	}
 
+	/** Sent after every change of the queue. */
 	private broadcastStatus(): void {
+		this.recordActivity();
 		this.send(undefined, 'status', { status: this.queueInfo() });
+	}
+
+	private recordActivity(): void {
+		const active = this.pending.length + (this.running ? 1 : 0);
+		this.records.peakActive = Math.max(this.records.peakActive, active);
+		if (this.records.activity.at(-1)?.active !== active) this.records.activity.push({ at: Date.now(), active });
 	}
 
 	// ------------------------------------------------------------------ worker

@@ -59,6 +59,12 @@ export class FallbackHealthStore implements HealthStore {
 		return this.onRedis(() => this.redis.renew(lease, ttlMs), async () => true);
 	}
 
+	retake(lease: Lease, ttlMs: number): Promise<boolean> {
+		if (lease.store === 'memory') return this.memory.retake(lease, ttlMs);
+		// Redis away: it cannot hold the lease now; the next renewal tries again.
+		return this.onRedis(() => this.redis.retake(lease, ttlMs), async () => false);
+	}
+
 	release(lease: Lease, outcome: Outcome): Promise<boolean> {
 		if (lease.store === 'memory') return this.memory.release(lease, outcome);
 		// The Redis lease will expire by itself; record the outcome locally meanwhile.

@@ -14,6 +14,7 @@ export type StoreKind = 'memory' | 'redis';
 export interface Lease {
 	id: string;
 	serverId: string;
+	/** When it expires, in this process's clock (from its TTL; the store keeps it in its own clock). */
 	expiresAt: number;
 	/** The store that issued it (a fallback store routes renew/release back to it). */
 	store: StoreKind;
@@ -57,7 +58,9 @@ export interface Release {
 	outcome: Outcome;
 	/**
 	 * Keep the lease, renewed for this long, instead of freeing its slot: the slot passes straight to
-	 * another scene of the caller on the same server. Has no effect on a lease that already expired.
+	 * another scene of the caller on the same server. A lease that was lost (expired, or Redis restarted
+	 * or was flushed) is put back as `retake` does: that next scene already runs there. `released` says
+	 * which had been lost.
 	 */
 	keepTtlMs?: number;
 }
@@ -126,8 +129,14 @@ export interface HealthStore {
 	readonly roundTrips: number;
 	/** Drops expired leases, filters, scores with the strategy and reserves a lease on the winner, atomically. */
 	selectAndReserve(args: SelectArgs): Promise<SelectResult>;
-	/** Extends a live lease; false when it already expired (its slot may be someone else's now). */
+	/** Extends a live lease; false when it already expired or is gone (its slot may be someone else's now). */
 	renew(lease: Lease, ttlMs: number): Promise<boolean>;
+	/**
+	 * Puts back a lease the store lost (it expired, or Redis restarted or was flushed) while its scene
+	 * still runs: the slot is in use, so it counts again, even when that puts the server above `max`.
+	 * False when the store cannot hold it now (Redis away).
+	 */
+	retake(lease: Lease, ttlMs: number): Promise<boolean>;
 	/** Frees the slot and records the outcome (speed average, breaker, last error); false when it had expired. */
 	release(lease: Lease, outcome: Outcome): Promise<boolean>;
 	/**
@@ -144,7 +153,7 @@ export interface HealthStore {
 	recordSystemStats(serverId: string, stats: SystemStats): Promise<void>;
 	recordCapabilities(serverId: string, digest: CapabilityDigest, ttlMs?: number): Promise<void>;
 	getCapabilities(serverIds: readonly string[]): Promise<Record<string, CapabilityDigest | undefined>>;
-	/** Everything known about these servers, for the Cluster Status operation. */
+	/** Everything known about these servers; its times (breaker, last error) are in this process's clock (`now`). */
 	snapshot(servers: readonly StoreServer[]): Promise<ServerStatus[]>;
 	/** Servers whose last probe is older than `maxAgeMs` (or missing). */
 	staleServers<T extends StoreServer>(servers: readonly T[], maxAgeMs: number): Promise<T[]>;
@@ -158,7 +167,10 @@ export interface HealthStoreOptions {
 	ewmaAlpha: number;
 	/** Capability digests expire after this (default 10 minutes). */
 	capabilitiesTtlMs: number;
-	/** Clock (ms). Workers sharing Redis should keep their clocks in sync (NTP); leases outlast small skews. */
+	/**
+	 * This process's clock (ms): the memory store's only clock. The Redis store keeps every time in
+	 * Redis's own clock, so workers need not agree on the time, and converts what it reports to this one.
+	 */
 	now: () => number;
 	/** Source of breaker jitter. */
 	random: () => number;

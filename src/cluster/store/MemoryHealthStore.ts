@@ -109,13 +109,19 @@ export class MemoryHealthStore implements HealthStore {
 		return true;
 	}
 
+	async retake(lease: Lease, ttlMs: number): Promise<boolean> {
+		lease.expiresAt = this.options.now() + ttlMs;
+		this.leases.set(lease.id, { serverId: lease.serverId, expiresAt: lease.expiresAt });
+		return true;
+	}
+
 	private free(lease: Lease, outcome: Outcome, keepTtlMs?: number): boolean {
 		const now = this.options.now();
 		const live = this.leases.get(lease.id);
 		const wasLive = live !== undefined && live.expiresAt > now;
-		if (wasLive && keepTtlMs !== undefined) {
-			live.expiresAt = now + keepTtlMs;
-			lease.expiresAt = live.expiresAt;
+		if (keepTtlMs !== undefined) {
+			lease.expiresAt = now + keepTtlMs;
+			this.leases.set(lease.id, { serverId: lease.serverId, expiresAt: lease.expiresAt });
 		} else this.leases.delete(lease.id);
 		const record = this.record(lease.serverId);
 		const { breaker } = this.options;

@@ -36,6 +36,11 @@ export interface RedisHealthStoreOptions extends HealthStoreOptionsInput {
 	stateTtlMs?: number;
 	/** Close the client on close() (default false: the caller owns it). */
 	ownsClient?: boolean;
+	/**
+	 * Tests only: the time (ms) the scripts and reads use in place of Redis's clock, and the worker's
+	 * clock is taken to be the same one. Lets a test run this store and the memory store on one clock.
+	 */
+	testClock?: () => number;
 }
 
 interface SelectReply {
@@ -43,7 +48,6 @@ interface SelectReply {
 	reason?: string;
 	trial?: boolean;
 	panic?: boolean;
-	expiresAt?: number;
 	none?: string;
 }
 
@@ -73,11 +77,17 @@ export class RedisHealthStore implements HealthStore {
 	}
 
 	async renew(lease: Lease, ttlMs: number): Promise<boolean> {
-		const now = this.options.now();
-		const expiresAt = now + ttlMs;
-		const ok = Number(await this.run(SCRIPTS.renew, [this.keys.leases], [now, member(lease), expiresAt])) === 1;
+		const expiresAt = this.options.now() + ttlMs;
+		const ok = Number(await this.run(SCRIPTS.renew, [this.keys.leases], [this.payload({ member: member(lease), ttlMs })])) === 1;
 		if (ok) lease.expiresAt = expiresAt;
 		return ok;
+	}
+
+	async retake(lease: Lease, ttlMs: number): Promise<boolean> {
+		const expiresAt = this.options.now() + ttlMs;
+		await this.run(SCRIPTS.retake, [this.keys.leases], [this.payload({ member: member(lease), ttlMs, stateTtlMs: this.stateTtlMs })]);
+		lease.expiresAt = expiresAt;
+		return true;
 	}
 
 	async release(lease: Lease, outcome: Outcome): Promise<boolean> {
@@ -93,7 +103,7 @@ export class RedisHealthStore implements HealthStore {
 		const replies = await runScriptsAtomically(this.redis, [...releases, ...reserves]);
 		(args.release ?? []).forEach((r, i) => {
 			const { keepUntil } = releases[i];
-			if (keepUntil !== undefined && Number(replies[i]) === 1) r.lease.expiresAt = keepUntil;
+			if (keepUntil !== undefined) r.lease.expiresAt = keepUntil;
 		});
 		return {
 			released: releases.map((_, i) => Number(replies[i]) === 1),
@@ -101,11 +111,10 @@ export class RedisHealthStore implements HealthStore {
 		};
 	}
 
-	private selectCall(args: SelectArgs): ScriptCall & { leaseId: string } {
+	private selectCall(args: SelectArgs): ScriptCall & { leaseId: string; expiresAt: number } {
 		const k = this.keys;
 		const leaseId = newLeaseId();
-		const payload = {
-			now: this.options.now(),
+		const payload = this.payload({
 			leaseId,
 			leaseTtlMs: args.leaseTtlMs,
 			strategy: args.strategy,
@@ -114,15 +123,16 @@ export class RedisHealthStore implements HealthStore {
 			exclude: [...(args.exclude ?? [])],
 			options: { ...this.options.selection, ...args.options },
 			stateTtlMs: this.stateTtlMs,
-		};
-		return { script: SCRIPTS.selectReserve, keys: [k.leases, k.breaker, k.queue, k.ewma, k.stats, k.rr], args: [JSON.stringify(payload)], leaseId };
+		});
+		const expiresAt = this.options.now() + args.leaseTtlMs;
+		return { script: SCRIPTS.selectReserve, keys: [k.leases, k.breaker, k.queue, k.ewma, k.stats, k.rr], args: [payload], leaseId, expiresAt };
 	}
 
-	private selectResult(call: { leaseId: string }, raw: unknown): SelectResult {
+	private selectResult(call: { leaseId: string; expiresAt: number }, raw: unknown): SelectResult {
 		const reply = JSON.parse(String(raw)) as SelectReply;
 		if (reply.none !== undefined || reply.serverId === undefined) return { none: reply.none ?? 'no server is free' };
 		return {
-			lease: { id: call.leaseId, serverId: reply.serverId, expiresAt: Number(reply.expiresAt), store: 'redis' },
+			lease: { id: call.leaseId, serverId: reply.serverId, expiresAt: call.expiresAt, store: 'redis' },
 			reason: reply.reason ?? '',
 			trial: reply.trial === true,
 			panic: reply.panic === true,
@@ -131,12 +141,10 @@ export class RedisHealthStore implements HealthStore {
 
 	private releaseCall(lease: Lease, outcome: Outcome, keepTtlMs?: number): ScriptCall & { keepUntil?: number } {
 		const k = this.keys;
-		const now = this.options.now();
-		const keepUntil = keepTtlMs === undefined ? undefined : now + keepTtlMs;
-		const payload = {
-			now,
+		const keepUntil = keepTtlMs === undefined ? undefined : this.options.now() + keepTtlMs;
+		const payload = this.payload({
 			member: member(lease),
-			keepUntil,
+			keepTtlMs,
 			kind: outcome.kind,
 			workflowKey: outcome.workflowKey,
 			executionMs: outcome.executionMs,
@@ -146,14 +154,13 @@ export class RedisHealthStore implements HealthStore {
 			breaker: this.options.breaker,
 			alpha: this.options.ewmaAlpha,
 			stateTtlMs: this.stateTtlMs,
-		};
-		return { script: SCRIPTS.release, keys: [k.leases, k.breaker, k.ewma, k.queue, k.errors], args: [JSON.stringify(payload)], keepUntil };
+		});
+		return { script: SCRIPTS.release, keys: [k.leases, k.breaker, k.ewma, k.queue, k.errors], args: [payload], keepUntil };
 	}
 
 	async recordProbes(results: readonly ProbeResult[]): Promise<void> {
 		if (results.length === 0) return;
-		const payload = {
-			now: this.options.now(),
+		const payload = this.payload({
 			probes: results.map((r) => ({
 				serverId: r.serverId,
 				ok: r.ok,
@@ -165,8 +172,8 @@ export class RedisHealthStore implements HealthStore {
 			})),
 			breaker: this.options.breaker,
 			stateTtlMs: this.stateTtlMs,
-		};
-		await this.run(SCRIPTS.recordProbes, [this.keys.queue, this.keys.breaker, this.keys.errors], [JSON.stringify(payload)]);
+		});
+		await this.run(SCRIPTS.recordProbes, [this.keys.queue, this.keys.breaker, this.keys.errors], [payload]);
 	}
 
 	async addTombstones(tombstones: readonly Tombstone[]): Promise<void> {
@@ -183,8 +190,8 @@ export class RedisHealthStore implements HealthStore {
 	}
 
 	async recordSystemStats(serverId: string, stats: SystemStats): Promise<void> {
-		const text = [stats.vramFree, stats.vramTotal, stats.ramFree, stats.ramTotal, this.options.now()].join(',');
-		await this.run(SCRIPTS.recordStats, [this.keys.stats], [serverId, text, this.stateTtlMs]);
+		const { vramFree, vramTotal, ramFree, ramTotal } = stats;
+		await this.run(SCRIPTS.recordStats, [this.keys.stats], [this.payload({ serverId, vramFree, vramTotal, ramFree, ramTotal, stateTtlMs: this.stateTtlMs })]);
 	}
 
 	async recordCapabilities(serverId: string, digest: CapabilityDigest, ttlMs: number = this.options.capabilitiesTtlMs): Promise<void> {
@@ -204,24 +211,25 @@ export class RedisHealthStore implements HealthStore {
 	}
 
 	async snapshot(servers: readonly StoreServer[]): Promise<ServerStatus[]> {
-		const now = this.options.now();
 		const k = this.keys;
 		const ids = servers.map((s) => s.id);
 		if (ids.length === 0) return [];
 		this.trips++;
-		const results = await this.redis
-			.pipeline()
-			.zrangebyscore(k.leases, `(${now}`, '+inf')
-			.hmget(k.breaker, ...ids)
-			.hmget(k.queue, ...ids)
-			.hgetall(k.ewma)
-			.hmget(k.stats, ...ids)
-			.hmget(k.errors, ...ids)
-			.hgetall(k.tombstones)
-			.exec();
-		if (!results) throw new Error('Redis returned no reply to the status pipeline');
-		for (const [error] of results) if (error) throw error;
-		const [leases, breakers, queues, ewmaAll, stats, errors, tombstoneAll] = results.map(([, value]) => value) as [
+		const sentAt = this.options.now();
+		const replies = await this.exec(
+			this.redis
+				.pipeline()
+				.time()
+				.zrange(k.leases, 0, -1, 'WITHSCORES')
+				.hmget(k.breaker, ...ids)
+				.hmget(k.queue, ...ids)
+				.hgetall(k.ewma)
+				.hmget(k.stats, ...ids)
+				.hmget(k.errors, ...ids)
+				.hgetall(k.tombstones),
+		);
+		const [time, leases, breakers, queues, ewmaAll, stats, errors, tombstoneAll] = replies as [
+			[string, string],
 			string[],
 			Array<string | null>,
 			Array<string | null>,
@@ -230,6 +238,7 @@ export class RedisHealthStore implements HealthStore {
 			Array<string | null>,
 			Record<string, string>,
 		];
+		const { now, local } = this.clock(time, sentAt);
 		const tombstones = new Map<string, Tombstone[]>();
 		for (const [field, at] of Object.entries(tombstoneAll)) {
 			const bar = field.indexOf('|');
@@ -237,8 +246,9 @@ export class RedisHealthStore implements HealthStore {
 			tombstones.set(t.serverId, [...(tombstones.get(t.serverId) ?? []), t]);
 		}
 		const inFlight = new Map<string, number>();
-		for (const m of leases) {
-			const id = m.slice(0, m.indexOf('|'));
+		for (let i = 0; i < leases.length; i += 2) {
+			if (Number(leases[i + 1]) <= now) continue;
+			const id = leases[i].slice(0, leases[i].indexOf('|'));
 			inFlight.set(id, (inFlight.get(id) ?? 0) + 1);
 		}
 		return servers.map((server, i) => {
@@ -254,7 +264,14 @@ export class RedisHealthStore implements HealthStore {
 				url: server.url,
 				weight: server.weight,
 				max: server.max,
-				breaker: { phase: phase(b, now), failures: b.failures, ejections: b.ejections, openUntil: b.openUntil, lastFailureAt: b.lastFailureAt, recoveredAt: b.recoveredAt },
+				breaker: {
+					phase: phase(b, now),
+					failures: b.failures,
+					ejections: b.ejections,
+					openUntil: local(b.openUntil),
+					lastFailureAt: local(b.lastFailureAt),
+					recoveredAt: local(b.recoveredAt),
+				},
 				inFlight: inFlight.get(server.id) ?? 0,
 				ewma,
 				tombstones: tombstones.get(server.id) ?? [],
@@ -275,7 +292,7 @@ export class RedisHealthStore implements HealthStore {
 			const error = errors[i];
 			if (error) {
 				const bar = error.indexOf('|');
-				status.lastError = { at: Number(error.slice(0, bar)), message: error.slice(bar + 1) };
+				status.lastError = { at: local(Number(error.slice(0, bar))), message: error.slice(bar + 1) };
 			}
 			return status;
 		});
@@ -283,9 +300,10 @@ export class RedisHealthStore implements HealthStore {
 
 	async staleServers<T extends StoreServer>(servers: readonly T[], maxAgeMs: number): Promise<T[]> {
 		if (servers.length === 0) return [];
-		const now = this.options.now();
 		this.trips++;
-		const queues = await this.redis.hmget(this.keys.queue, ...servers.map((s) => s.id));
+		const replies = await this.exec(this.redis.pipeline().time().hmget(this.keys.queue, ...servers.map((s) => s.id)));
+		const [time, queues] = replies as [[string, string], Array<string | null>];
+		const { now } = this.clock(time);
 		return servers.filter((_server, i) => {
 			const queue = queues[i];
 			if (!queue) return true;
@@ -298,6 +316,31 @@ export class RedisHealthStore implements HealthStore {
 		// QUIT fails while Redis is away; the client would then keep reconnecting for ever, so drop it too.
 		await this.redis.quit().catch(() => undefined);
 		this.redis.disconnect();
+	}
+
+	/** Runs a pipeline (one round trip) and returns its replies; a failed command throws. */
+	private async exec(pipeline: ReturnType<RedisClient['pipeline']>): Promise<unknown[]> {
+		const results = await pipeline.exec();
+		if (!results) throw new Error('Redis returned no reply to a pipeline');
+		for (const [error] of results) if (error) throw error;
+		return results.map(([, value]) => value);
+	}
+
+	/** A script's JSON argument; with a test clock, its time goes along (`testNow`, see scripts.ts). */
+	private payload(fields: Record<string, unknown>): string {
+		return JSON.stringify(this.config.testClock ? { ...fields, testNow: this.config.testClock() } : fields);
+	}
+
+	/**
+	 * Redis's time from a TIME reply, and how to turn a time stored in Redis's clock into this
+	 * process's (`options.now`): the offset between them is measured around the round trip that
+	 * carried the TIME command (0 stays 0: "never").
+	 */
+	private clock(time: [string, string], sentAt = this.options.now()): { now: number; local: (t: number) => number } {
+		if (this.config.testClock) return { now: this.config.testClock(), local: (t) => t };
+		const now = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
+		const shift = Math.round((sentAt + this.options.now()) / 2) - now;
+		return { now, local: (t) => (t > 0 ? t + shift : t) };
 	}
 
 	private run(script: LuaScript, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {

@@ -1,6 +1,14 @@
 /**
  * Loads the Lua scripts beside this module (`lua/<name>-<keys>.lua`), expanding `-- @include x`
  * lines with `lua/includes/x.lua`, and runs them with EVALSHA (EVAL once when Redis lost its cache).
+ *
+ * Time: a script never takes the time from its caller. It includes `clock` and starts with
+ * `local now = clock_now(a.testNow)` (Redis's TIME in ms), and the caller passes durations (TTLs,
+ * keep times), never instants. Every stored time (lease expiry, breaker open-until and trial, probe
+ * and stats times, last errors) is then in Redis's clock, the one clock all workers share; a worker
+ * whose own clock is off by minutes neither expires leases early nor keeps them alive. `testNow`
+ * is for tests only (RedisHealthStoreOptions.testClock). TypeScript that reads stored times reads
+ * Redis's TIME in the same round trip and converts (see RedisHealthStore.snapshot).
  */
 import { createHash } from 'crypto';
 import { readFileSync } from 'fs';
@@ -89,6 +97,7 @@ export const SCRIPTS = {
 	selectReserve: loadScript('select-reserve-6.lua'),
 	release: loadScript('release-5.lua'),
 	renew: loadScript('renew-1.lua'),
+	retake: loadScript('retake-1.lua'),
 	recordProbes: loadScript('record-probes-3.lua'),
 	recordStats: loadScript('record-stats-1.lua'),
 	recordCapabilities: loadScript('record-capabilities-1.lua'),

@@ -1,6 +1,7 @@
 /**
  * Child process of the shared-Redis tests: runs one runBatch against a fleet and a Redis given on
- * the command line (one JSON argument) and prints one JSON line with every scene's outcome.
+ * the command line (one JSON argument) and prints one JSON line with every scene's outcome (and,
+ * before it, one line once it is connected, and one per scene start and per warning).
  */
 import { runBatch } from '../../../src/cluster/batch';
 import { closeAllRuntimes, getRuntime } from '../../../src/cluster/runtime';
@@ -17,6 +18,10 @@ export interface WorkerArgs {
 	base: number;
 	strategy?: StrategyName;
 	leaseTtlMs?: number;
+	/** This process's clock runs this far ahead (or behind, < 0) of the real time. */
+	clockSkewMs?: number;
+	/** Once connected, wait for a line on stdin before starting the batch. */
+	waitForGo?: boolean;
 }
 
 export interface WorkerReport {
@@ -25,14 +30,27 @@ export interface WorkerReport {
 
 async function main(): Promise<void> {
 	const args = JSON.parse(process.argv[2]) as WorkerArgs;
-	const runtime = await getRuntime({ servers: args.servers, redis: args.redis, keyPrefix: args.keyPrefix });
+	const skew = args.clockSkewMs ?? 0;
+	if (skew !== 0) {
+		// A machine whose clock is off: every time this process reads comes from it.
+		const realNow = Date.now;
+		Date.now = () => realNow() + skew;
+	}
+	const print = (line: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(line)}\n`);
+	const logger = { debug: () => undefined, info: () => undefined, warn: (message: string) => print({ warn: message }) };
+	const runtime = await getRuntime({ servers: args.servers, redis: args.redis, keyPrefix: args.keyPrefix }, logger);
+	print({ ready: true });
+	if (args.waitForGo) {
+		await new Promise((resolve) => process.stdin.once('data', resolve));
+		process.stdin.destroy();
+	}
 	const outcomes = await runBatch(runtime, scenes(args.count, { steps: args.steps, base: args.base }), {
 		strategy: args.strategy ?? 'leastLoaded',
 		leaseTtlMs: args.leaseTtlMs,
 		refreshMs: 100,
 		backoff: { initialMs: 20, maxMs: 100, factor: 2, jitter: 0 },
 		onEvent: (event) => {
-			if (event.type === 'start') process.stdout.write(`${JSON.stringify({ started: event.index, serverId: event.serverId })}\n`);
+			if (event.type === 'start') print({ started: event.index, serverId: event.serverId });
 		},
 	});
 	const report: WorkerReport = {

@@ -128,6 +128,35 @@ describe('runBatch over a simulator fleet', () => {
 		expect(fleet!.servers[0].records.prompts).toEqual([]);
 	});
 
+	it("waits as long as a 503's Retry-After asks before submitting to that server again", async () => {
+		// One server, so the retry has nowhere else to go and must wait (state in memory: no Redis needed).
+		fleet = await startFleet([{ msPerStep: 10, models: CHECKPOINTS, faults: { httpErrors: { routes: ['/prompt'], methods: ['POST'], status: 503, rate: 1, retryAfter: '2' } } }]);
+		const runtime = await getRuntime({ servers: `${fleet.urls[0]} max=1` });
+		const retries: BatchEvent[] = [];
+		const outcomes = await runBatch(
+			runtime,
+			scenes(1),
+			options({
+				onEvent: (event) => {
+					if (event.type !== 'retry') return;
+					retries.push(event);
+					fleet!.servers[0].setHttpErrors(null);
+				},
+			}),
+		);
+		expect(failures(outcomes)).toEqual([]);
+		const [outcome] = outcomes;
+		if (!outcome.ok) return;
+		const [failed, succeeded] = outcome.result.attempts;
+		expect(outcome.result.attempts.map((a) => a.outcome)).toEqual(['transient', 'success']);
+		expect(failed.reason).toMatch(/HTTP 503 to POST \/prompt/);
+		expect(retries).toMatchObject([{ type: 'retry', index: 0, delayMs: expect.any(Number) }]);
+		expect((retries[0] as Extract<BatchEvent, { type: 'retry' }>).delayMs).toBeGreaterThanOrEqual(2_000);
+		// The backoff alone (FAST_BACKOFF) would have tried again after 20 ms.
+		expect(succeeded.startedAt - failed.endedAt).toBeGreaterThanOrEqual(2_000);
+		expect(fleet.servers[0].records.prompts).toHaveLength(1);
+	});
+
 	it('completes scenes whose websocket drops mid-run', async () => {
 		const runtime = await setup([{}, {}], ['max=2', 'max=2']);
 		const batch = runBatch(runtime, scenes(4, { steps: 30 }), options());

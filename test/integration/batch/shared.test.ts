@@ -1,16 +1,20 @@
 /**
  * Many OS processes share one Redis and one fleet: no server ever holds more than its `max` of our
  * prompts (the simulators' recorded peak), a killed worker's leases expire and its servers are used
- * again, and a batch keeps going on memory when Redis goes away.
+ * again, a batch keeps going on memory when Redis goes away, leases wiped from Redis mid-run are
+ * taken again, and workers whose clocks are half a minute apart still agree on every lease.
  */
 import { spawn, type ChildProcess } from 'child_process';
+import Redis from 'ioredis';
 import { createServer } from 'net';
 import { join } from 'path';
 import { runBatch } from '../../../src/cluster/batch';
+import { renewalPeriodMs } from '../../../src/cluster/leases';
 import { closeAllRuntimes, getRuntime } from '../../../src/cluster/runtime';
-import { startFleet, type Fleet } from '../../sim';
+import { startFleet, type ComfyUiSimulator, type Fleet } from '../../sim';
+import { startThrowawayRedis, type ThrowawayRedis } from '../../setup/redis';
 import type { WorkerArgs, WorkerReport } from './batchWorker';
-import { CHECKPOINTS, cleanKeys, FAST_BACKOFF, REDIS, scenes, startsBySeed, uniquePrefix, waitFor } from './helpers';
+import { CHECKPOINTS, cleanKeys, FAST_BACKOFF, REDIS, scenes, seedOf, startsBySeed, uniquePrefix, waitFor } from './helpers';
 
 jest.setTimeout(40_000);
 
@@ -21,25 +25,38 @@ let fleet: Fleet | undefined;
 let prefix = '';
 const children: ChildProcess[] = [];
 
-function startWorker(args: WorkerArgs): { child: ChildProcess; report: Promise<WorkerReport>; started: () => number } {
-	const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', WORKER, JSON.stringify(args)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+interface Worker {
+	child: ChildProcess;
+	report: Promise<WorkerReport>;
+	/** Connected (and, with `waitForGo`, waiting for go()). */
+	ready: () => boolean;
+	go: () => void;
+	started: () => number;
+	warnings: () => string[];
+}
+
+function startWorker(args: WorkerArgs): Worker {
+	const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', WORKER, JSON.stringify(args)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
 	children.push(child);
 	let out = '';
 	let err = '';
 	let started = 0;
+	const lines = () => out.split('\n').filter(Boolean);
 	child.stdout!.on('data', (chunk: Buffer) => {
 		out += chunk.toString();
-		started = out.split('\n').filter((line) => line.startsWith('{"started"')).length;
+		started = lines().filter((line) => line.startsWith('{"started"')).length;
 	});
 	child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
 	const report = new Promise<WorkerReport>((resolve, reject) => {
 		child.on('exit', (code, signal) => {
-			const last = out.trim().split('\n').pop() ?? '';
-			if (code === 0 && last.startsWith('{"results"')) resolve(JSON.parse(last) as WorkerReport);
+			const last = lines().find((line) => line.startsWith('{"results"'));
+			if (code === 0 && last) resolve(JSON.parse(last) as WorkerReport);
 			else reject(new Error(`worker ended with ${code ?? signal}: ${err.slice(-2000)}`));
 		});
 	});
-	return { child, report, started: () => started };
+	const warnings = () => lines().flatMap((line) => (line.startsWith('{"warn"') ? [(JSON.parse(line) as { warn: string }).warn] : []));
+	const ready = () => lines().some((line) => line.startsWith('{"ready"'));
+	return { child, report, ready, go: () => child.stdin!.end('go\n'), started: () => started, warnings };
 }
 
 async function freePort(): Promise<number> {
@@ -127,4 +144,97 @@ describe('workers sharing one Redis', () => {
 		expect(warnings.some((w) => /Redis is unreachable/.test(w))).toBe(true);
 		expect([...startsBySeed(fleet.servers).values()].every((n) => n === 1)).toBe(true);
 	});
+});
+
+describe('leases against a wiped Redis and skewed clocks', () => {
+	/** A short lease, so a test sees several renewals: renewed every second (renewalPeriodMs). */
+	const LEASE_TTL_MS = 3_000;
+	let redis: ThrowawayRedis | undefined;
+	afterEach(async () => {
+		await redis?.kill();
+		redis = undefined;
+	});
+
+	/** Prompts added to a server from `from` on: how many it then held (queued or running). */
+	const additions = (sim: ComfyUiSimulator, from: number) => sim.records.activity.filter((p, i, all) => p.at >= from && i > 0 && p.active > all[i - 1].active);
+
+	it('leases wiped by FLUSHDB mid-run are taken again at the next renewal: from then on no scene goes to a server at its max', async () => {
+		redis = await startThrowawayRedis();
+		// A scene takes 3 s: one running at the flush is renewed (a second after it started) and still
+		// runs when the renewal period after the flush is over.
+		fleet = await startFleet([{}, {}].map(() => ({ msPerStep: 75, models: CHECKPOINTS })));
+		const servers = fleet.urls.map((url) => `${url} max=1`).join('\n');
+		const shared = { servers, redis: { mode: 'single' as const, host: '127.0.0.1', port: redis.port, db: 0 }, keyPrefix: 'flush', steps: 40, leaseTtlMs: LEASE_TTL_MS };
+		const workers = [1000, 2000].map((base) => startWorker({ ...shared, count: 5, base }));
+		// Flush while a scene runs on the first server, after the exchange that passed its lease on
+		// (within 50 ms) and before its first renewal (a second after it started): its lease is lost.
+		await waitFor(() => fleet!.servers[0].records.started.length >= 2, 30_000);
+		await new Promise((resolve) => setTimeout(resolve, 500));
+		const flusher = new Redis({ host: '127.0.0.1', port: redis.port });
+		await flusher.flushdb();
+		const flushedAt = Date.now();
+		flusher.disconnect();
+		const finishedAtFlush = fleet.servers.reduce((n, s) => n + s.records.finished.length, 0);
+
+		const reports = await Promise.all(workers.map((w) => w.report));
+		for (const report of reports) expect(report.results.filter((r) => !r.ok)).toEqual([]);
+		expect([...startsBySeed(fleet.servers).values()]).toEqual(Array(10).fill(1));
+		expect(finishedAtFlush).toBeLessThan(6);
+		// Until the lost leases are back, other workers may place scenes where they ran: those wait
+		// behind them and run, nothing is stopped. Every lost lease is back within one renewal period
+		// (a second for the workers' next look at the store): from then on the store counts what
+		// runs, so a server above its max only drains, and no scene is added to a server at its max.
+		const renewed = flushedAt + renewalPeriodMs(LEASE_TTL_MS) + 1_000;
+		const added = fleet.servers.map((sim) => additions(sim, renewed));
+		for (const server of added) expect(server.filter((p) => p.active > 1)).toEqual([]);
+		// ...while the run still placed scenes after that.
+		expect(added.flat().length).toBeGreaterThanOrEqual(2);
+		const warnings = workers.flatMap((w) => w.warnings());
+		expect(warnings.filter((w) => /^The lease of scene \d+ on http:\/\/\S+ was lost/.test(w)).length).toBeGreaterThanOrEqual(1);
+		for (const w of workers) expect(new Set(w.warnings()).size).toBe(w.warnings().length);
+	}, 90_000);
+
+	it('a worker whose clock runs a minute ahead does not take the slots of a worker behind it', async () => {
+		redis = await startThrowawayRedis();
+		fleet = await startFleet([{}, {}].map(() => ({ msPerStep: 50, models: CHECKPOINTS })));
+		const servers = fleet.urls.map((url) => `${url} max=1`).join('\n');
+		const shared = { servers, redis: { mode: 'single' as const, host: '127.0.0.1', port: redis.port, db: 0 }, keyPrefix: 'skew', count: 8, steps: 20, leaseTtlMs: LEASE_TTL_MS, waitForGo: true };
+		const behind = startWorker({ ...shared, base: 1000, clockSkewMs: -30_000 });
+		const ahead = startWorker({ ...shared, base: 2000, clockSkewMs: +30_000 });
+		await waitFor(() => behind.ready() && ahead.ready(), 60_000);
+		// The worker behind holds both servers (8 scenes of 1 s) when the one ahead starts.
+		behind.go();
+		await waitFor(() => fleet!.servers.every((s) => s.records.started.length > 0), 20_000);
+		ahead.go();
+		const reports = await Promise.all([behind, ahead].map((w) => w.report));
+		for (const report of reports) expect(report.results.filter((r) => !r.ok)).toEqual([]);
+		for (const sim of fleet.servers) expect(sim.records.peakActive).toBe(1);
+		expect([...startsBySeed(fleet.servers).values()]).toEqual(Array(16).fill(1));
+	}, 90_000);
+
+	it("a dead worker's leases free their slots after their TTL for a worker whose clock is a minute behind its own", async () => {
+		redis = await startThrowawayRedis();
+		// Scenes of 1.5 s: the first worker still has a minute of them when it is killed.
+		fleet = await startFleet([{}, {}].map(() => ({ msPerStep: 50, models: CHECKPOINTS })));
+		const servers = fleet.urls.map((url) => `${url} max=1`).join('\n');
+		const shared = { servers, redis: { mode: 'single' as const, host: '127.0.0.1', port: redis.port, db: 0 }, keyPrefix: 'skew-dead', steps: 30, leaseTtlMs: LEASE_TTL_MS };
+		const doomed = startWorker({ ...shared, count: 80, base: 1000, clockSkewMs: +30_000 });
+		doomed.report.catch(() => undefined);
+		await waitFor(() => fleet!.servers.every((s) => s.records.started.length > 0), 60_000);
+		// The other worker waits: the first passes each lease on from scene to scene.
+		const late = startWorker({ ...shared, count: 2, base: 5000, steps: 5, clockSkewMs: -30_000 });
+		late.report.catch(() => undefined); // awaited below, unless a wait fails first
+		await waitFor(() => late.ready(), 60_000);
+		await new Promise((resolve) => setTimeout(resolve, 500));
+		doomed.child.kill('SIGKILL');
+		const killedAt = Date.now();
+		expect(late.started()).toBe(0);
+		// The dead worker renewed (or passed on) its leases at most a renewal period before it died:
+		// they are gone a TTL after, and the other worker's next look at the store finds the slots.
+		await waitFor(() => late.started() > 0, LEASE_TTL_MS + 5_000);
+		const report = await late.report;
+		expect(report.results.filter((r) => !r.ok)).toEqual([]);
+		const firstStart = Math.min(...fleet.servers.flatMap((s) => s.records.prompts.filter((p) => seedOf(p.prompt) >= 5000).map((p) => p.receivedAt)));
+		expect(firstStart).toBeGreaterThan(killedAt);
+	}, 180_000);
 });

@@ -76,6 +76,25 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 			expect((await store.snapshot(servers))[0].inFlight).toBe(1);
 		});
 
+		it('retake puts a lost lease back, counted even above max, and it renews and releases as before', async () => {
+			await open();
+			const servers = [srv('a', { max: 1 })];
+			const lost = lease(await select(servers, 'leastLoaded', { leaseTtlMs: 1_000 }));
+			clock.offset += 1_500;
+			expect(await store.renew(lost, 1_000)).toBe(false);
+			const other = lease(await select(servers));
+			const before = clock.now();
+			expect(await store.retake(lost, 60_000)).toBe(true);
+			expect(lost.expiresAt).toBeGreaterThanOrEqual(before + 60_000);
+			expect((await store.snapshot(servers))[0].inFlight).toBe(2);
+			expect(await select(servers)).toEqual({ none: 'no server is free: 1 at their max in-flight' });
+			clock.offset += 50_000; // the retaken lease outlives the TTL it was first taken with
+			expect(await store.renew(lost, 60_000)).toBe(true);
+			expect(await store.release(lost, { kind: 'cancelled', workflowKey: 'wf' })).toBe(true);
+			expect(await store.release(other, { kind: 'cancelled', workflowKey: 'wf' })).toBe(true);
+			expect((await store.snapshot(servers))[0].inFlight).toBe(0);
+		});
+
 		it('honours exclude', async () => {
 			await open();
 			expect(lease(await select([srv('a'), srv('b')], 'leastLoaded', { exclude: ['a'] })).serverId).toBe('b');
@@ -226,9 +245,12 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 			const [a] = await store.snapshot(servers);
 			expect(a.inFlight).toBe(1);
 			expect(a.ewma.wf).toEqual({ seconds: 0.5, samples: 1 });
-			// An expired lease cannot be kept: the slot may be someone else's by now.
+			// A lost lease is kept all the same, and says so: its next scene already runs on that server.
 			clock.offset += 20_000;
 			expect((await store.commit({ release: [{ lease: held, outcome: { kind: 'success', workflowKey: 'wf' }, keepTtlMs: 60_000 }] })).released).toEqual([false]);
+			expect((await store.snapshot(servers))[0].inFlight).toBe(1);
+			expect(await store.renew(held, 60_000)).toBe(true);
+			expect((await store.commit({ release: [{ lease: held, outcome: { kind: 'success', workflowKey: 'wf' } }] })).released).toEqual([true]);
 			expect((await store.snapshot(servers))[0].inFlight).toBe(0);
 		});
 

@@ -3,11 +3,12 @@ import { createHash } from 'crypto';
 import Redis from 'ioredis';
 import { join } from 'path';
 import { promisify } from 'util';
-import { TEST_REDIS_URL, testKeyPrefix } from '../../setup/redis';
+import { startThrowawayRedis, TEST_REDIS_URL, testKeyPrefix, type ThrowawayRedis } from '../../setup/redis';
 import { MemoryHealthStore } from '../../../src/cluster/store/MemoryHealthStore';
 import { RedisHealthStore } from '../../../src/cluster/store/RedisHealthStore';
 import { runScriptsAtomically } from '../../../src/cluster/store/scripts';
-import type { HealthStore, Lease, Outcome } from '../../../src/cluster/store/HealthStore';
+import { keepLease, renewalPeriodMs } from '../../../src/cluster/leases';
+import type { HealthStore, HealthStoreOptionsInput, Lease, Outcome, SelectResult } from '../../../src/cluster/store/HealthStore';
 import type { StrategyName } from '../../../src/cluster/strategies/types';
 import { lease } from './healthStoreSuite';
 import { seededRandom } from '../../sim/http-util';
@@ -25,14 +26,24 @@ afterAll(async () => {
 	await redis.quit();
 });
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!(await check())) {
+		if (Date.now() > deadline) throw new Error('condition not reached in time');
+		await sleep(50);
+	}
+}
+
 describe('RedisHealthStore against MemoryHealthStore', () => {
 	it.each([1, 2, 3, 4])('picks the same servers in a random scenario (seed %i)', async (seed) => {
 		const rand = seededRandom(seed);
-		// A frozen clock: both stores must see the very same times.
+		// A frozen clock: both stores must see the very same times (the scripts run on it, not on Redis's TIME).
 		const clock = { offset: 0, now: () => 1_800_000_000_000 + clock.offset };
 		const options = { now: clock.now, random: () => 0.25, breaker: { threshold: 2, baseMs: 2_000 }, selection: { slowStartMs: 5_000, minSamples: 2 } };
 		const memory = new MemoryHealthStore(options);
-		const remote = new RedisHealthStore(redis, { ...options, prefix, clusterHash: `diff${seed}` });
+		const remote = new RedisHealthStore(redis, { ...options, testClock: clock.now, prefix, clusterHash: `diff${seed}` });
 		const servers = [
 			{ id: 's1', weight: 3, max: 2 },
 			{ id: 's2', weight: 1, max: 3 },
@@ -153,5 +164,134 @@ describe('RedisHealthStore in Redis', () => {
 		const status = await new RedisHealthStore(redis, { prefix, clusterHash: 'procs' }).snapshot([{ id: 'a', weight: 1, max: 2 }]);
 		expect(status[0].inFlight).toBe(0);
 		expect(status[0].ewma.wf.samples).toBeGreaterThan(0);
+	});
+});
+
+describe("RedisHealthStore on Redis's clock, whatever the workers' clocks say", () => {
+	// Two workers sharing one cluster state, one clock 30 s ahead and one 30 s behind.
+	const SKEW_MS = 30_000;
+	const one = [{ id: 'a', weight: 1, max: 1 }];
+	const workers = (clusterHash: string, options: HealthStoreOptionsInput = {}) =>
+		[+SKEW_MS, -SKEW_MS].map((skew) => new RedisHealthStore(redis, { ...options, prefix, clusterHash, now: () => Date.now() + skew }));
+	const reserve = (store: HealthStore, leaseTtlMs: number) => store.selectAndReserve({ servers: one, strategy: 'leastLoaded', workflowKey: 'wf', leaseTtlMs });
+
+	it('a worker ahead does not expire the lease a worker behind just took', async () => {
+		const [ahead, behind] = workers('skew-early');
+		const held = lease(await reserve(behind, 5_000));
+		expect(await reserve(ahead, 5_000)).toEqual({ none: 'no server is free: 1 at their max in-flight' });
+		expect((await ahead.snapshot(one))[0].inFlight).toBe(1);
+		expect(await ahead.commit({ reserve: [{ servers: one, strategy: 'leastLoaded', workflowKey: 'wf', leaseTtlMs: 5_000 }] })).toMatchObject({ reserved: [{ none: expect.any(String) }] });
+		expect(await behind.renew(held, 5_000)).toBe(true);
+		expect(await behind.release(held, { kind: 'cancelled', workflowKey: 'wf' })).toBe(true);
+	});
+
+	it("a lease left by a dead worker ahead frees its slot after its TTL for a worker behind", async () => {
+		const [ahead, behind] = workers('skew-late');
+		lease(await reserve(ahead, 300)); // never renewed nor released: its worker died
+		expect('none' in (await reserve(behind, 300))).toBe(true);
+		await sleep(500);
+		expect(lease(await reserve(behind, 300)).serverId).toBe('a');
+	});
+
+	it('breaker times, probe and stats ages come from Redis and read right in each worker clock', async () => {
+		const [ahead, behind] = workers('skew-breaker', { breaker: { threshold: 1, baseMs: 3_000, jitter: 0 } });
+		await ahead.release(lease(await reserve(ahead, 5_000)), { kind: 'transient', workflowKey: 'wf', error: 'refused' });
+		const [seen] = await behind.snapshot(one);
+		const now = behind.options.now();
+		expect(seen.breaker.phase).toBe('open');
+		// Open for 3 s from the failure, which happened just now (a few ms of round trips aside).
+		expect(seen.breaker.openUntil - now).toBeGreaterThan(0);
+		expect(seen.breaker.openUntil - now).toBeLessThanOrEqual(3_250);
+		expect(seen.lastError?.at).toBeLessThanOrEqual(now + 250);
+		expect(seen.lastError?.at).toBeGreaterThan(now - 3_000);
+		await sleep(seen.breaker.openUntil - now + 250);
+		expect(await reserve(behind, 5_000)).toMatchObject({ trial: true, panic: false, lease: { serverId: 'a' } });
+
+		await behind.recordProbes([{ serverId: 'a', ok: true, queueRemaining: 2 }]);
+		await behind.recordSystemStats('a', { vramFree: 1, vramTotal: 2, ramFree: 1, ramTotal: 2 });
+		expect(await ahead.staleServers(one, 3_000)).toEqual([]);
+		const [fresh] = await ahead.snapshot(one);
+		for (const age of [fresh.queueAgeMs, fresh.systemAgeMs]) {
+			expect(age).toBeGreaterThanOrEqual(0);
+			expect(age).toBeLessThan(3_000);
+		}
+	});
+});
+
+describe('RedisHealthStore when Redis forgets its scripts (SCRIPT FLUSH)', () => {
+	let server: ThrowawayRedis;
+	let client: Redis;
+	beforeAll(async () => {
+		server = await startThrowawayRedis();
+		client = new Redis({ host: '127.0.0.1', port: server.port });
+	});
+	afterAll(async () => {
+		client.disconnect();
+		await server.kill();
+	});
+
+	it('loads them again, in order, and every call succeeds once', async () => {
+		const store = new RedisHealthStore(client, { clusterHash: 'noscript' });
+		const servers = [{ id: 'a', weight: 1, max: 2 }, { id: 'b', weight: 1, max: 1 }];
+		const select = { servers, strategy: 'leastLoaded' as const, workflowKey: 'wf', leaseTtlMs: 5_000 };
+		const forget = () => client.script('FLUSH');
+		await forget();
+		const first = lease(await store.selectAndReserve(select));
+		await forget();
+		expect(await store.renew(first, 5_000)).toBe(true);
+		await forget();
+		const result = await store.commit({ release: [{ lease: first, outcome: { kind: 'success', workflowKey: 'wf', executionMs: 1_000 } }], reserve: [select, select, select, select] });
+		expect(result.released).toEqual([true]);
+		expect(result.reserved.map((r) => ('none' in r ? 'none' : r.lease.serverId)).sort()).toEqual(['a', 'a', 'b', 'none']);
+		await forget();
+		await store.recordSystemStats('b', { vramFree: 1, vramTotal: 2, ramFree: 1, ramTotal: 2 });
+		await forget();
+		expect(await store.retake(first, 5_000)).toBe(true);
+		// Forgotten while many calls are under way: each runs exactly once, so max still holds.
+		await Promise.all(result.reserved.flatMap((r) => ('lease' in r ? [store.release(r.lease, { kind: 'cancelled', workflowKey: 'wf' })] : [])));
+		await store.release(first, { kind: 'cancelled', workflowKey: 'wf' });
+		await forget();
+		await store.recordProbes([{ serverId: 'a', ok: true, queueRemaining: 2 }]);
+		const calls = Array.from({ length: 20 }, (_, i) => (i === 10 ? forget().then(() => 'forgot') : store.selectAndReserve(select)));
+		const taken = (await Promise.all(calls)).filter((r): r is Exclude<SelectResult, { none: string }> => typeof r === 'object' && 'lease' in r);
+		expect(taken).toHaveLength(3);
+		const status = await store.snapshot(servers);
+		expect(status.map((s) => s.inFlight)).toEqual([2, 1]);
+		expect(status[0]).toMatchObject({ queueRemaining: 2, ewma: { wf: { seconds: 1, samples: 1 } } });
+		expect(status[1].system).toEqual({ vramFree: 1, vramTotal: 2, ramFree: 1, ramTotal: 2 });
+	});
+});
+
+// A lease held by a running scene, wiped from Redis behind its back (as FLUSHDB or a Redis restart
+// do): the next renewal notices, puts it back, and says so once.
+describe('keepLease over Redis', () => {
+	it('puts back a lease wiped from Redis at the next renewal, logs it once, and stops when told', async () => {
+		const store = new RedisHealthStore(redis, { prefix, clusterHash: 'wiped' });
+		const servers = [{ id: 'a', weight: 1, max: 1 }];
+		const ttlMs = 3_000;
+		const period = renewalPeriodMs(ttlMs);
+		const held = lease(await store.selectAndReserve({ servers, strategy: 'leastLoaded', workflowKey: 'wf', leaseTtlMs: ttlMs }));
+		const warnings: string[] = [];
+		const keeper = keepLease(store, held, { ttlMs, holder: 'scene 7 on http://gpu-1:8188', warn: (m) => warnings.push(m) });
+		try {
+			await redis.del(store.keys.leases);
+			const inFlight = async () => (await store.snapshot(servers))[0].inFlight;
+			expect(await inFlight()).toBe(0);
+			// Another worker fills the slot the store no longer counts.
+			const intruder = lease(await store.selectAndReserve({ servers, strategy: 'leastLoaded', workflowKey: 'wf', leaseTtlMs: ttlMs }));
+			await until(async () => (await inFlight()) === 2, period + 2_000);
+			expect(await store.selectAndReserve({ servers, strategy: 'leastLoaded', workflowKey: 'wf', leaseTtlMs: ttlMs })).toMatchObject({ none: expect.stringContaining('at their max') });
+			await store.release(intruder, { kind: 'cancelled', workflowKey: 'wf' });
+			// Renewed, not lost again, for longer than the TTL: one line in all.
+			await sleep(ttlMs + period);
+			expect(await inFlight()).toBe(1);
+			expect(warnings).toHaveLength(1);
+			expect(warnings[0]).toMatch(/^The lease of scene 7 on http:\/\/gpu-1:8188 was lost \(.*Redis restarted or was flushed\)/);
+		} finally {
+			keeper.stop();
+		}
+		await redis.del(store.keys.leases);
+		await sleep(period + 500);
+		expect((await store.snapshot(servers))[0].inFlight).toBe(0);
 	});
 });

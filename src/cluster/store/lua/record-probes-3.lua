@@ -1,14 +1,15 @@
 --[[
   Record probe results of many servers.
   KEYS[1] queue  KEYS[2] breaker  KEYS[3] errors
-  ARGV[1] JSON { now, probes: [{serverId, ok, queueRemaining?, external?, refused?, error?, random}], breaker: BreakerOptions, stateTtlMs }
+  ARGV[1] JSON { probes: [{serverId, ok, queueRemaining?, external?, refused?, error?, random}], breaker: BreakerOptions, stateTtlMs, testNow? }
   A failed probe counts as a transient failure and marks the server as probed (not stale).
 ]]
 -- @include util
 -- @include breaker
+-- @include clock
 
 local a = cjson.decode(ARGV[1])
-local now = a.now
+local now = clock_now(a.testNow)
 for _, p in ipairs(a.probes) do
   if p.ok then
     if p.queueRemaining ~= nil then

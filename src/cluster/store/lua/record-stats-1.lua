@@ -1,8 +1,13 @@
 --[[
-  Record one server's system stats. KEYS[1] stats. ARGV[1] serverId, ARGV[2] `vramFree,vramTotal,ramFree,ramTotal,seenAt`,
-  ARGV[3] state TTL (ms).
+  Record one server's system stats, seen now. KEYS[1] stats.
+  ARGV[1] JSON { serverId, vramFree, vramTotal, ramFree, ramTotal, stateTtlMs, testNow? }.
+  Stored as `vramFree,vramTotal,ramFree,ramTotal,seenAt`.
 ]]
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-local ttl = tonumber(ARGV[3])
-if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+-- @include util
+-- @include clock
+
+local a = cjson.decode(ARGV[1])
+local now = clock_now(a.testNow)
+redis.call('HSET', KEYS[1], a.serverId, table.concat({ fmt(a.vramFree), fmt(a.vramTotal), fmt(a.ramFree), fmt(a.ramTotal), fmt(now) }, ','))
+touch(KEYS, a.stateTtlMs)
 return 1

@@ -1,21 +1,23 @@
 --[[
   Release a lease and record how its scene ended.
   KEYS[1] leases  KEYS[2] breaker  KEYS[3] ewma  KEYS[4] queue  KEYS[5] errors
-  ARGV[1] JSON { now, member, keepUntil?, kind, workflowKey, executionMs?, work?, error?, random,
-                 breaker: BreakerOptions, alpha, stateTtlMs }
-  keepUntil: keep a live lease (new expiry) instead of freeing its slot; the caller's next scene takes it.
+  ARGV[1] JSON { member, keepTtlMs?, kind, workflowKey, executionMs?, work?, error?, random,
+                 breaker: BreakerOptions, alpha, stateTtlMs, testNow? }
+  keepTtlMs: keep the lease (renewed for this long) instead of freeing its slot: the caller's next scene
+  already runs on it. A lease that was lost is put back (as retake-1 does).
   Returns 1 when the lease was still live, else 0.
 ]]
 -- @include util
 -- @include breaker
+-- @include clock
 
 local a = cjson.decode(ARGV[1])
-local now = a.now
+local now = clock_now(a.testNow)
 local score = redis.call('ZSCORE', KEYS[1], a.member)
 local live = 0
 if score and tonumber(score) > now then live = 1 end
-if live == 1 and a.keepUntil then
-  redis.call('ZADD', KEYS[1], a.keepUntil, a.member)
+if a.keepTtlMs then
+  redis.call('ZADD', KEYS[1], now + a.keepTtlMs, a.member)
 else
   redis.call('ZREM', KEYS[1], a.member)
 end

@@ -1,16 +1,17 @@
 --[[
   Select a server and reserve a lease on it, in one step.
   KEYS[1] leases (zset)  KEYS[2] breaker  KEYS[3] queue  KEYS[4] ewma  KEYS[5] stats  KEYS[6] rr
-  ARGV[1] JSON { now, leaseId, leaseTtlMs, strategy, workflowKey, servers: [{id, weight, max}],
-                 exclude: [ids], options: SelectionOptions, stateTtlMs }
-  Returns JSON { serverId, reason, trial, panic, expiresAt } or { none }.
+  ARGV[1] JSON { leaseId, leaseTtlMs, strategy, workflowKey, servers: [{id, weight, max}],
+                 exclude: [ids], options: SelectionOptions, stateTtlMs, testNow? }
+  Returns JSON { serverId, reason, trial, panic } or { none }.
 ]]
 -- @include util
 -- @include breaker
 -- @include choose
+-- @include clock
 
 local a = cjson.decode(ARGV[1])
-local now = a.now
+local now = clock_now(a.testNow)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local inflight = {}
 for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
@@ -74,7 +75,6 @@ if choice.trial then
     end
   end
 end
-local expiresAt = now + a.leaseTtlMs
-redis.call('ZADD', KEYS[1], expiresAt, choice.serverId .. '|' .. a.leaseId)
+redis.call('ZADD', KEYS[1], now + a.leaseTtlMs, choice.serverId .. '|' .. a.leaseId)
 touch(KEYS, a.stateTtlMs)
-return cjson.encode({ serverId = choice.serverId, reason = choice.reason, trial = choice.trial, panic = choice.panic, expiresAt = expiresAt })
+return cjson.encode({ serverId = choice.serverId, reason = choice.reason, trial = choice.trial, panic = choice.panic })
