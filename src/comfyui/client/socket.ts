@@ -21,7 +21,8 @@ export interface SocketListener {
 export interface SocketOptions {
 	url: string;
 	headers: Record<string, string>;
-	dispatcher?: Dispatcher;
+	/** The client's connections; required so that undici's global dispatcher is never used. */
+	dispatcher: Dispatcher;
 	logger?: ClientLogger;
 	/** Longest wait for one connection attempt. */
 	connectTimeoutMs: number;
