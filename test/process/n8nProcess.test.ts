@@ -1,8 +1,9 @@
 /**
  * The nodes in a plain Node process with n8n's modules loaded first, as in n8n (test/process/scenarios.ts
  * runs there and reports): URL and binary input images, a UI-format workflow, Generate → Cloud Image
- * Storage to S3, an upload to Cloudflare Images; and nothing of ours goes through undici's global
- * dispatcher, which in such a process belongs to Node's bundled undici.
+ * Storage to S3, an upload to Cloudflare Images, Submit then Collect, Cancel, Cluster Status, Free
+ * Memory; and nothing of ours goes through undici's global dispatcher, which in such a process belongs
+ * to Node's bundled undici.
  */
 import { spawn } from 'child_process';
 import { join } from 'path';
@@ -89,6 +90,22 @@ describe('in a process loaded like n8n (axios and n8n-core first)', () => {
 		expectSuccess(facts, 2);
 		expect(facts.stored).toBe(2);
 		expect(facts.urls).toEqual([0, 1].map((i) => expect.stringMatching(new RegExp(`^https://imagedelivery\\.net/[^/]+/process-${i}/public$`))));
+	});
+
+	it('Submit in one run, Collect in another on its handles', () => {
+		const facts = report.submitThenCollect;
+		expect(facts.submitted).toBe(3);
+		expectSuccess(facts, 3);
+		expect(facts.items.every((i) => i.png)).toBe(true);
+	});
+
+	it('Cancel, Cluster Status and Free Memory answer for every scene and server', () => {
+		expectSuccess(report.cancel, 9);
+		for (const outcome of report.cancel.outcomes) expect(['deleted', 'interrupted', 'not-found']).toContain(outcome);
+		expectSuccess(report.clusterStatus, report.servers.length);
+		expect(report.clusterStatus.reachable).toEqual(report.servers.map((url) => [url, true]));
+		expectSuccess(report.freeMemory, report.servers.length);
+		expect(report.freeMemory.freed).toEqual(report.servers.map((url) => [url, true]));
 	});
 
 	it('sends nothing through undici\'s global dispatcher and leaves it as it found it (websockets included)', () => {

@@ -20,6 +20,13 @@ export interface ProcessReport {
 	uiFormat: RunFacts & { samplerSeeds: unknown[] };
 	generateToStorage: RunFacts & { uploaded: number; servedSameBytes: number };
 	cloudflareImages: RunFacts & { stored: number; urls: string[] };
+	/** Collect's run, on the handles an earlier run of Submit returned. */
+	submitThenCollect: RunFacts & { submitted: number };
+	cancel: RunFacts & { outcomes: string[] };
+	clusterStatus: RunFacts & { reachable: Array<[string, boolean]> };
+	freeMemory: RunFacts & { freed: Array<[string, boolean]> };
+	/** The simulated servers, in the credential's order. */
+	servers: string[];
 	/** Websockets the fleet accepted from the cluster node (the socket shares the server's pool). */
 	webSocketClients: number;
 }

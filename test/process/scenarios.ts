@@ -1,7 +1,7 @@
 /**
  * The nodes in a plain Node process loaded the way n8n loads them: axios and n8n-core first, then our
- * TypeScript (`node -r axios -r n8n-core -r ts-node/register/transpile-only test/process/scenarios.ts`),
- * no jest module registry. Runs workflows in n8n's engine (test/workflow/harness.ts) against simulators,
+ * TypeScript, no jest module registry. By hand:
+ *   TS_NODE_PREFER_TS_EXTS=true node -r axios -r n8n-core -r ts-node/register/transpile-only test/process/scenarios.ts Runs workflows in n8n's engine (test/workflow/harness.ts) against simulators,
  * a file server, fauxqs and the Cloudflare Images fake, and prints one line `@@report <json>` with what
  * happened, for test/process/n8nProcess.test.ts to check.
  *
@@ -34,6 +34,7 @@ import {
 	setParameters,
 	startFileServer,
 	startTestFleet,
+	useRedis,
 	type WorkflowJson,
 } from '../workflow/comfyui';
 import { NodeTypes, runWorkflow, type RunResult } from '../workflow/harness';
@@ -93,7 +94,7 @@ function factsOf(result: RunResult, nodeName: string): RunFacts {
 		status: result.status,
 		error: nodeError?.message ?? result.run.data.resultData.error?.message,
 		items: result.output(nodeName).map((item) => ({
-			error: item.json.error === undefined ? undefined : String(item.json.error),
+			error: item.json.error === undefined || item.json.error === null ? undefined : String(item.json.error),
 			server: typeof item.json.server === 'string' ? item.json.server : undefined,
 			png: isPng(bytesOf(item, 'image_0') ?? Buffer.alloc(0)),
 		})),
@@ -132,11 +133,11 @@ const seeds = (n: number, base: number) => Array.from({ length: n }, (_, i) => (
 async function main(): Promise<void> {
 	const globalDispatcher = watchGlobalDispatcher();
 	const fleet = await startTestFleet(3);
+	const catPng = encodePng({ width: 32, height: 32, color: 0x0ac85a });
 	const files = await startFileServer({
 		'/old/cat.png': { redirect: '/inputs/cat.png' },
-		'/inputs/cat.png': { body: encodePng({ width: 32, height: 32, color: 0x0ac85a }), type: 'image/png' },
+		'/inputs/cat.png': { body: catPng, type: 'image/png' },
 	});
-	const catPng = encodePng({ width: 32, height: 32, color: 0x0ac85a });
 	const s3 = await startFauxqs();
 	const cf = await startCloudflareImagesFake();
 	const s3Client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'k', secretAccessKey: 's' } });
@@ -148,8 +149,9 @@ async function main(): Promise<void> {
 		s3CompatibleApi: { preset: 'custom', endpoint: s3.endpoint, region: 'us-east-1', accessKeyId: 'k', secretAccessKey: 's', bucket: 'process', addressingStyle: 'path', checksumMode: 'WHEN_REQUIRED' },
 		cloudflareImagesApi: { accountId: cf.accountId, apiToken: cf.token, deliveryDomain: '', accountHash: cf.accountHash, apiBaseUrl: cf.apiBaseUrl, batchBaseUrl: cf.batchBaseUrl },
 	};
+	// The cluster state stays in this process's memory (fixtures that name a Redis credential lose it).
 	const run = (workflow: WorkflowJson, startNode?: string) =>
-		runWorkflow({ nodeTypes, credentialTypes, credentials, nodes: workflow.nodes, connections: workflow.connections, startNode, timeoutMs: 60_000 });
+		runWorkflow({ nodeTypes, credentialTypes, credentials, nodes: useRedis(workflow, false).nodes, connections: workflow.connections, startNode, timeoutMs: 60_000 });
 	const uploadsNow = () => fleet.servers.map((s) => s.records.uploads.length);
 
 	const urlInput = await attempt(async () => {
@@ -224,6 +226,34 @@ async function main(): Promise<void> {
 		return { ...factsOf(result, 'Store'), stored: cf.images.size, urls: result.output('Store').map((i) => String(i.json.url)) };
 	});
 
+	// The other operations, so that every HTTP path of the package runs in this process.
+	const handlesOf = (result: RunResult) => result.output('Submit').map((item) => ({ json: { handle: item.json.handle } }));
+	const submitThenCollect = await attempt(async () => {
+		const submitted = await run(setItems(fixture('submit-collect'), 'Scenes', seeds(3, 600)));
+		const submit = factsOf(submitted, 'Submit');
+		if (submit.status !== 'success' || submit.error) return { ...submit, submitted: 0 };
+		const collected = await run(setItems(fixture('collect'), 'Handles', handlesOf(submitted)));
+		return { ...factsOf(collected, 'Collect'), submitted: submit.items.length };
+	});
+
+	const cancel = await attempt(async () => {
+		const submitted = await run(setItems(fixture('submit-collect'), 'Scenes', seeds(9, 700)));
+		const submit = factsOf(submitted, 'Submit');
+		if (submit.status !== 'success' || submit.error) return { ...submit, outcomes: [] };
+		const cancelled = await run(setItems(fixture('cancel'), 'Handles', handlesOf(submitted)));
+		return { ...factsOf(cancelled, 'Cancel'), outcomes: cancelled.output('Cancel').map((i) => String(i.json.outcome)) };
+	});
+
+	const clusterStatus = await attempt(async () => {
+		const result = await run(fixture('status'));
+		return { ...factsOf(result, 'Status'), reachable: result.output('Status').map((i) => [String(i.json.server), i.json.reachable === true] as [string, boolean]) };
+	});
+
+	const freeMemory = await attempt(async () => {
+		const result = await run(fixture('free-memory'));
+		return { ...factsOf(result, 'Free Memory'), freed: result.output('Free Memory').map((i) => [String(i.json.server), i.json.freed === true] as [string, boolean]) };
+	});
+
 	const report: ProcessReport = {
 		node: process.version,
 		globalDispatcher: globalDispatcher(),
@@ -232,6 +262,11 @@ async function main(): Promise<void> {
 		uiFormat,
 		generateToStorage,
 		cloudflareImages,
+		submitThenCollect,
+		cancel,
+		clusterStatus,
+		freeMemory,
+		servers: fleet.urls,
 		webSocketClients: fleet.servers.reduce((n, s) => n + s.records.wsClients.length, 0),
 	};
 	await closeAllRuntimes();
