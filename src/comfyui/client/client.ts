@@ -46,7 +46,6 @@ export interface ComfyUiClientOptions {
 	webSocketConnectTimeoutMs?: number;
 	/** False: never open a websocket, follow prompts by polling only. */
 	useWebSocket?: boolean;
-	/** Connections to the server for requests and the websocket (default: a pool of the client's own). */
 	dispatcher?: Dispatcher;
 	logger?: ClientLogger;
 }
@@ -105,6 +104,7 @@ export class ComfyUiClient {
 	private readonly objectInfoTtlMs: number;
 	private readonly wsConnectTimeoutMs: number;
 	private readonly useWebSocket: boolean;
+	private readonly dispatcher?: Dispatcher;
 	private readonly logger?: ClientLogger;
 	private ws?: ComfySocket;
 	private objectInfoCache?: { at: number; value: ObjectInfoMap };
@@ -128,6 +128,7 @@ export class ComfyUiClient {
 		this.objectInfoTtlMs = options.objectInfoTtlMs ?? 300_000;
 		this.wsConnectTimeoutMs = options.webSocketConnectTimeoutMs ?? 3000;
 		this.useWebSocket = options.useWebSocket !== false;
+		this.dispatcher = options.dispatcher;
 		this.logger = options.logger;
 		this.http = new HttpTransport({
 			address: this.address,
@@ -445,8 +446,7 @@ export class ComfyUiClient {
 		this.ws ??= new ComfySocket({
 			url: webSocketUrl(this.address, this.clientId),
 			headers: this.headers,
-			// The server's own pool: inside n8n, undici's global dispatcher is Node's bundled undici.
-			dispatcher: this.http.dispatcher,
+			dispatcher: this.dispatcher,
 			logger: this.logger,
 			connectTimeoutMs: this.wsConnectTimeoutMs,
 			server: this.server,
