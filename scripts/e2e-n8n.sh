@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # End-to-end check in a real n8n 2.41.1 (not part of `npm test`).
 # Installs Node 24 + n8n into a scratch folder, installs this package the way n8n's community-package
-# installer does, starts simulated ComfyUI servers and a local S3 server on 127.0.0.1, imports the example
-# workflows and runs them with `n8n execute`, then checks every scene succeeded and has a URL.
+# installer does, starts on 127.0.0.1 simulated ComfyUI servers, a local S3 server (fauxqs), the package's
+# Cloudflare Images fake and a file server (scripts/e2e-n8n/fakes.ts), imports the example workflows and the
+# e2e workflows (scripts/e2e-n8n/workflows) and runs each with `n8n execute`; Collect runs in an execution
+# of its own on the handles the Submit execution returned. Prints one line per check, PASS or FAIL
+# "<workflow>: <what was seen>", and exits non-zero when any fails.
 #   scripts/e2e-n8n.sh                 full run
 #   scripts/e2e-n8n.sh --install-only  only prepare the scratch install
 #   scripts/e2e-n8n.sh --screenshots   full run, then `n8n start` + headless Chromium: docs/images/*.png
-# E2E_WORKFLOWS (space-separated file names in examples/) overrides which examples run (default: every
-# example that needs nothing from outside this machine); E2E_KEEP=1 keeps the run folder.
+# E2E_WORKFLOWS (space-separated file names in examples/ or scripts/e2e-n8n/workflows/) overrides which
+# workflows run (default: every example that needs nothing from outside this machine, then every e2e
+# workflow); E2E_KEEP=1 keeps the run folder.
 # E2E_DIR (default /tmp/n8n-e2e) holds the install and is reused when the versions match.
 set -euo pipefail
 
@@ -165,6 +169,12 @@ start_servers() {
 	BUCKET=e2e-images
 	curl -fsS -X PUT "$S3_ENDPOINT/$BUCKET" -o /dev/null || die "could not create bucket $BUCKET"
 	log "S3 at $S3_ENDPOINT, bucket $BUCKET"
+
+	log "starting the Cloudflare Images fake and the file server of input images on 127.0.0.1"
+	start_bg "$RUN_DIR/fakes.log" env PATH="$ORIGINAL_PATH" bash -c "cd '$REPO_DIR' && exec npx ts-node --transpile-only --prefer-ts-exts scripts/e2e-n8n/fakes.ts"
+	wait_for_lines "$RUN_DIR/fakes.log" '^\{"files"' 1 60 "scripts/e2e-n8n/fakes.ts"
+	grep -m 1 '^{"files"' "$RUN_DIR/fakes.log" >"$RUN_DIR/fakes.json"
+	log "files at $(node -p "require('$RUN_DIR/fakes.json').files"), Cloudflare Images API at $(node -p "require('$RUN_DIR/fakes.json').cloudflare.apiBaseUrl")"
 }
 
 n8n_env() {
@@ -185,60 +195,104 @@ n8n_cli() {
 	"$N8N_PREFIX/node_modules/.bin/n8n" "$@"
 }
 
+# Where a workflow named in the run list comes from, and the name its check line shows.
+workflow_source() {
+	local name="$1"
+	if [[ -f "$REPO_DIR/examples/$name" ]]; then
+		echo "examples/$name"
+	elif [[ -f "$E2E_WORKFLOWS_DIR/$name" ]]; then
+		echo "scripts/e2e-n8n/workflows/$name"
+	else
+		die "$name is neither in examples/ nor in scripts/e2e-n8n/workflows/"
+	fi
+}
+
+# Writes the n-th run's workflow file (id, credentials, local URLs and tokens filled in); extra args: handles file.
+prepare_workflow() {
+	local n="$1" src="$2"
+	shift 2
+	node "$HELPERS" workflow "$REPO_DIR/$src" "$RUN_DIR/workflows/wf-$n.json" "$(printf 'e2eWorkflow%05d' "$n")" "$BUCKET" "$RUN_DIR/fakes.json" "$@"
+}
+
 import_everything() {
 	log "creating credentials"
-	node "$HELPERS" credentials "$RUN_DIR/credentials.json" "$RUN_DIR/servers.txt" "$S3_ENDPOINT" "$BUCKET"
+	node "$HELPERS" credentials "$RUN_DIR/credentials.json" "$RUN_DIR/servers.txt" "$S3_ENDPOINT" "$BUCKET" "$RUN_DIR/fakes.json"
 	n8n_cli import:credentials --input="$RUN_DIR/credentials.json" >"$RUN_DIR/import-credentials.log" 2>&1 ||
 		{ cat "$RUN_DIR/import-credentials.log" >&2; die "n8n import:credentials failed"; }
 	WORKFLOW_FILES=()
 	WORKFLOW_IDS=()
-	local wanted="${E2E_WORKFLOWS:-$(node "$HELPERS" select "$REPO_DIR/examples")}"
+	# collect.json runs after submit.json, on its handles (see run_collect).
+	local wanted="${E2E_WORKFLOWS:-$(node "$HELPERS" select "$REPO_DIR/examples") $(cd "$E2E_WORKFLOWS_DIR" && ls -- *.json | grep -vx collect.json)}"
 	local n=0
 	mkdir -p "$RUN_DIR/workflows"
 	for name in $wanted; do
-		local src="$REPO_DIR/examples/$name"
-		[[ -f "$src" ]] || die "examples/$name not found"
+		[[ "$name" == collect.json ]] && continue
+		local src
+		src="$(workflow_source "$name")"
 		n=$((n + 1))
-		local id
-		id="$(printf 'e2eWorkflow%05d' "$n")"
-		node "$HELPERS" workflow "$src" "$RUN_DIR/workflows/wf-$n.json" "$id" "$BUCKET"
-		WORKFLOW_FILES+=("$name")
-		WORKFLOW_IDS+=("$id")
+		prepare_workflow "$n" "$src"
+		WORKFLOW_FILES+=("$src")
+		WORKFLOW_IDS+=("$(printf 'e2eWorkflow%05d' "$n")")
 	done
-	[[ $n -gt 0 ]] || die "no example workflow to run"
+	[[ $n -gt 0 ]] || die "no workflow to run"
 	n8n_cli import:workflow --separate --input="$RUN_DIR/workflows" >"$RUN_DIR/import-workflows.log" 2>&1 ||
 		{ cat "$RUN_DIR/import-workflows.log" >&2; die "n8n import:workflow failed"; }
-	log "imported $n example workflow(s): ${WORKFLOW_FILES[*]}"
-	[[ ${#WORKFLOW_IDS[@]} -gt 0 ]] || die "no example workflow to run"
+	log "imported $n workflow(s): ${WORKFLOW_FILES[*]}"
+}
+
+# Runs the n-th workflow with `n8n execute` and checks its output: one line in SUMMARY; returns 1 on FAIL.
+execute_and_check() {
+	local n="$1" label="$2"
+	local id
+	id="$(printf 'e2eWorkflow%05d' "$n")"
+	log "n8n execute --id $id ($label)"
+	local started=$SECONDS rc=0 note=""
+	timeout 600 "$N8N_PREFIX/node_modules/.bin/n8n" execute --id "$id" --rawOutput >"$RUN_DIR/execute-$n.out" 2>"$RUN_DIR/execute-$n.err" || rc=$?
+	if [[ $rc -eq 139 ]]; then
+		# Seen once in about 20 runs: n8n 2.41.1 on Node 24 died with SIGSEGV after printing a finished,
+		# stored, successful run. This package loads no native code (n8n loads sqlite3 and isolated-vm).
+		log "n8n execute exited with SIGSEGV (139); output kept as execute-$n.segv.out; running it again"
+		mv "$RUN_DIR/execute-$n.out" "$RUN_DIR/execute-$n.segv.out"
+		note=", retried after a SIGSEGV at exit"
+		rc=0
+		timeout 600 "$N8N_PREFIX/node_modules/.bin/n8n" execute --id "$id" --rawOutput >"$RUN_DIR/execute-$n.out" 2>"$RUN_DIR/execute-$n.err" || rc=$?
+	fi
+	local took=$((SECONDS - started)) report
+	if report="$(node "$HELPERS" check "$RUN_DIR/workflows/wf-$n.json" "$RUN_DIR/execute-$n.out" "$label" "$RUN_DIR/fakes.json" "$RUN_DIR/servers.txt" 2>&1)" && [[ $rc -eq 0 ]]; then
+		SUMMARY+=("PASS $report (${took}s$note)")
+		return 0
+	fi
+	SUMMARY+=("FAIL $report (n8n execute exit $rc, ${took}s$note)")
+	log "n8n output of $label (last lines):"
+	tail -n 40 "$RUN_DIR/execute-$n.out" >&2 || true
+	tail -n 40 "$RUN_DIR/execute-$n.err" >&2 || true
+	return 1
+}
+
+# Collect in an execution of its own (run n): the handles the Submit execution (run submit_n) returned,
+# given to a workflow imported only now.
+run_collect() {
+	local submit_n="$1" n="$2" label="scripts/e2e-n8n/workflows/collect.json (another execution than Submit)"
+	if ! node "$HELPERS" handles "$RUN_DIR/execute-$submit_n.out" "Submit Scenes" "$RUN_DIR/handles.json" 2>"$RUN_DIR/handles.err"; then
+		SUMMARY+=("FAIL $label: no handles from the Submit execution: $(cat "$RUN_DIR/handles.err")")
+		return 1
+	fi
+	prepare_workflow "$n" scripts/e2e-n8n/workflows/collect.json "$RUN_DIR/handles.json"
+	if ! n8n_cli import:workflow --input="$RUN_DIR/workflows/wf-$n.json" >"$RUN_DIR/import-collect.log" 2>&1; then
+		SUMMARY+=("FAIL $label: n8n import:workflow failed: $(tail -n 3 "$RUN_DIR/import-collect.log" | tr '\n' ' ')")
+		return 1
+	fi
+	execute_and_check "$n" "$label"
 }
 
 run_workflows() {
 	SUMMARY=()
-	local failed=0
+	local failed=0 runs=${#WORKFLOW_IDS[@]}
 	for i in "${!WORKFLOW_IDS[@]}"; do
-		local id="${WORKFLOW_IDS[$i]}" name="${WORKFLOW_FILES[$i]}" n=$((i + 1))
-		log "n8n execute --id $id ($name)"
-		local started=$SECONDS rc=0 note=""
-		timeout 600 "$N8N_PREFIX/node_modules/.bin/n8n" execute --id "$id" --rawOutput >"$RUN_DIR/execute-$n.out" 2>"$RUN_DIR/execute-$n.err" || rc=$?
-		if [[ $rc -eq 139 ]]; then
-			# Seen once in about 20 runs: n8n 2.41.1 on Node 24 died with SIGSEGV after printing a finished,
-			# stored, successful run. This package loads no native code (n8n loads sqlite3 and isolated-vm).
-			log "n8n execute exited with SIGSEGV (139); output kept as execute-$n.segv.out; running it again"
-			mv "$RUN_DIR/execute-$n.out" "$RUN_DIR/execute-$n.segv.out"
-			note=", retried after a SIGSEGV at exit"
-			rc=0
-			timeout 600 "$N8N_PREFIX/node_modules/.bin/n8n" execute --id "$id" --rawOutput >"$RUN_DIR/execute-$n.out" 2>"$RUN_DIR/execute-$n.err" || rc=$?
-		fi
-		local took=$((SECONDS - started))
-		local report
-		if report="$(node "$HELPERS" check "$RUN_DIR/workflows/wf-$n.json" "$RUN_DIR/execute-$n.out" "$name (n8n execute exit $rc, ${took}s$note)" 2>&1)" && [[ $rc -eq 0 ]]; then
-			SUMMARY+=("PASS $report")
-		else
-			failed=$((failed + 1))
-			SUMMARY+=("FAIL $report")
-			log "n8n output of $name (last lines):"
-			tail -n 40 "$RUN_DIR/execute-$n.out" >&2 || true
-			tail -n 40 "$RUN_DIR/execute-$n.err" >&2 || true
+		execute_and_check "$((i + 1))" "${WORKFLOW_FILES[$i]}" || failed=$((failed + 1))
+		if [[ "${WORKFLOW_FILES[$i]}" == scripts/e2e-n8n/workflows/submit.json ]]; then
+			runs=$((runs + 1))
+			run_collect "$((i + 1))" "$runs" || failed=$((failed + 1))
 		fi
 	done
 	return $failed
@@ -275,6 +329,7 @@ main() {
 	RUN_DIR="$(mktemp -d "$E2E_DIR/run.XXXXXX")"
 	N8N_USER_FOLDER="$RUN_DIR/home"
 	HELPERS="$REPO_DIR/scripts/e2e-n8n/helpers.mjs"
+	E2E_WORKFLOWS_DIR="$REPO_DIR/scripts/e2e-n8n/workflows"
 	N8N_PORT="$(free_port)"
 	N8N_RUNNERS_BROKER_PORT="$(free_port)"
 	mkdir -p "$N8N_USER_FOLDER"
@@ -289,10 +344,10 @@ main() {
 	echo "=== n8n $N8N_VERSION on Node $(node -v), package $PKG_NAME@$PKG_VERSION (installed as a community package) ==="
 	printf '%s\n' "${SUMMARY[@]}"
 	if [[ $failed -ne 0 ]]; then
-		echo "=== $failed of ${#WORKFLOW_IDS[@]} workflow(s) FAILED ==="
+		echo "=== $failed of ${#SUMMARY[@]} check(s) FAILED ==="
 		exit 1
 	fi
-	echo "=== all ${#WORKFLOW_IDS[@]} workflow(s) passed ==="
+	echo "=== all ${#SUMMARY[@]} checks passed ==="
 	if [[ "${1:-}" == "--screenshots" ]]; then take_screenshots; fi
 }
 

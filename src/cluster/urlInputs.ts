@@ -3,7 +3,7 @@
  * at most 10 at once, retried after 1 s, 2 s and 4 s on network errors, 429 and 5xx.
  */
 import pLimit from 'p-limit';
-import { getGlobalDispatcher, interceptors, request, type Dispatcher } from 'undici';
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { retry } from '../util/backoff';
 import { redactUrl } from '../util/redact';
 
@@ -113,9 +113,15 @@ export class UrlFetcher {
 
 let redirectDispatcher: Dispatcher | undefined;
 
-/** undici 7 follows redirects only through its interceptor (the `maxRedirections` option was removed). */
+/**
+ * The package's own connections for input URLs, following up to 5 redirects (undici 7 follows them only
+ * through its interceptor; the `maxRedirections` option was removed). Never undici's global dispatcher:
+ * inside n8n that is the Agent of Node's bundled undici (set when axios loads), whose handler API this
+ * undici's interceptors do not speak ("invalid onError method" on Node 20). Idle sockets do not keep
+ * the process alive.
+ */
 function redirecting(): Dispatcher {
-	redirectDispatcher ??= getGlobalDispatcher().compose(interceptors.redirect({ maxRedirections: 5 }));
+	redirectDispatcher ??= new Agent({ connections: 10, keepAliveTimeout: 10_000 }).compose(interceptors.redirect({ maxRedirections: 5 }));
 	return redirectDispatcher;
 }
 

@@ -153,6 +153,16 @@ describe('test fixtures', () => {
 		for (const n of workflow.nodes.filter((x) => x.type === NODE_TYPE)) expect(parameterProblems(n.parameters)).toEqual([]);
 	});
 
+	// The workflows scripts/e2e-n8n.sh runs in real n8n; "@@…@@" tokens are filled in by the script.
+	const e2eDir = join(__dirname, '../../scripts/e2e-n8n/workflows');
+	const e2eWorkflows = readdirSync(e2eDir).filter((f) => f.endsWith('.json') && readWorkflowJson(join(e2eDir, f)).nodes.some((n) => n.type === NODE_TYPE));
+	it.each(e2eWorkflows)('scripts/e2e-n8n/workflows/%s sets only parameters the ComfyUI Cluster node declares', (file) => {
+		for (const n of readWorkflowJson(join(e2eDir, file)).nodes.filter((x) => x.type === NODE_TYPE)) {
+			const parameters = Object.fromEntries(Object.entries(n.parameters).filter(([, v]) => !(typeof v === 'string' && /^@@file:.+@@$/.test(v))));
+			expect(parameterProblems(parameters)).toEqual([]);
+		}
+	});
+
 	it('the checker reports undeclared parameters and values', () => {
 		expect(parameterProblems({ operation: 'generate', bogus: 1, options: { strategy: 'fastestest', colour: 'red' }, overrides: { override: [{ node: '3', field: 'x' }] } })).toEqual([
 			'bogus is not a parameter of operation generate',

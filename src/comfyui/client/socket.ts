@@ -3,7 +3,7 @@
  * client's dispatcher apply). Shared by every watch; reconnects with backoff while someone listens.
  * A drop never fails a job: watches keep polling and are told to poll at once.
  */
-import { WebSocket, type Dispatcher } from 'undici';
+import { Agent, WebSocket, type Dispatcher } from 'undici';
 import { backoffDelay } from '../../util/backoff';
 import type { ClientLogger } from './types';
 
@@ -32,6 +32,18 @@ export interface SocketOptions {
 type State = 'idle' | 'connecting' | 'open' | 'backoff' | 'closed';
 
 const RECONNECT = { initialMs: 250, maxMs: 10_000 };
+
+let ownAgent: Agent | undefined;
+
+/**
+ * Websockets of clients given no dispatcher connect through the package's own Agent, never undici's
+ * global dispatcher (inside n8n that is Node's bundled undici, not ours). Kept apart from the client's
+ * request pool, so an upgrade never takes one of its warm connections.
+ */
+function socketDispatcher(): Dispatcher {
+	ownAgent ??= new Agent();
+	return ownAgent;
+}
 
 /** Parses a text frame; binary frames (previews) and malformed text give undefined. */
 export function parseSocketFrame(data: unknown): SocketMessage | undefined {
@@ -111,7 +123,7 @@ export class ComfySocket {
 		this.state = 'connecting';
 		let ws: WebSocket;
 		try {
-			ws = new WebSocket(this.options.url, { headers: this.options.headers, dispatcher: this.options.dispatcher });
+			ws = new WebSocket(this.options.url, { headers: this.options.headers, dispatcher: this.options.dispatcher ?? socketDispatcher() });
 		} catch (error) {
 			this.options.logger?.warn('ComfyUI websocket could not be created', { server: this.options.server, error: String(error) });
 			this.failed();
