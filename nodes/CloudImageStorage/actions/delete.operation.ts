@@ -25,7 +25,7 @@ export const description: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		required: true,
-		placeholder: '={{ $json.files[0].ID }}',
+		placeholder: '={{ $json.key }}',
 		displayOptions: { show: { ...show, ...cfOnly } },
 		description: 'ID of the image to delete',
 	},
