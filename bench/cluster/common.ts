@@ -18,6 +18,19 @@ export const ZERO_CLASS_COSTS: Record<string, number> = {
 };
 export const MODELS = { checkpoints: ['sd15.safetensors'] };
 
+const SUBJECTS = ['a lighthouse at dusk', 'a fox in the snow', 'a street market in the rain', 'an old tram', 'a glass teapot', 'a mountain lake'];
+
+/**
+ * Scene `i` of a batch as users send them: its own prompt text and one other literal of its own
+ * (cfg), besides its seed — not only the seed.
+ */
+export function scene(i: number, seed: number, cost: number): ApiGraph {
+	const g = graph(seed, cost);
+	g['6'].inputs.text = `${SUBJECTS[i % SUBJECTS.length]}, shot ${i}, cinematic light`;
+	g['3'].inputs.cfg = 5 + (i % 7) * 0.5;
+	return g;
+}
+
 /** A scene of `cost` units (cost 0: one step of a fleet whose msPerStep is 0). */
 export function graph(seed: number, cost: number, width = 64): ApiGraph {
 	const steps = Math.max(1, Math.round(cost * STEPS_PER_UNIT));

@@ -10,15 +10,16 @@
  */
 import { spawn } from 'child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'fs';
+import { createServer as createNetServer } from 'net';
 import { join } from 'path';
 import Redis from 'ioredis';
-import { ComfyUiClient } from '../../src/comfyui/client';
+import { ComfyUiClient, type ApiGraph } from '../../src/comfyui/client';
 import { runBatch, type BatchOptions } from '../../src/cluster/batch';
 import { closeAllRuntimes, getRuntime } from '../../src/cluster/runtime';
+import type { SceneOutcome } from '../../src/cluster/scene';
 import { buildScene } from '../../src/cluster/sceneBuilder';
-import type { StrategyName } from '../../src/cluster/strategies/types';
-import { startFleet, type Fleet } from '../../test/sim';
-import { COST_UNIT_MS, graph, lowerBound, MODELS, MS_PER_STEP, ZERO_CLASS_COSTS } from './common';
+import { startFleet, startProcessFleet, type Fleet, type ProcessFleet } from '../../test/sim';
+import { COST_UNIT_MS, lowerBound, MODELS, MS_PER_STEP, scene, ZERO_CLASS_COSTS } from './common';
 
 // Simulator folders in memory where the machine has /dev/shm: every simulated image is written to
 // disk, and the disk's hiccups are not what this measures.
@@ -29,7 +30,8 @@ const RUNS = QUICK ? 1 : 3;
 const ROOT = join(__dirname, '../..');
 const REDIS = { mode: 'single' as const, host: '127.0.0.1', port: 6379, db: 13 };
 const P2_SPEEDS = [3, 2, 2, 1, 1, 1];
-const POOL_DEADLINE_MS = 30_000;
+const P2D_SPEEDS = [3, 2, 1];
+const POOL_DEADLINE_MS = 60_000;
 let seedBase = 1;
 
 interface Measured {
@@ -43,7 +45,7 @@ interface Row {
 	variant: string;
 	lb?: number;
 	runs: Measured[];
-	/** Goal on the worst run: returns a description and whether it is met. */
+	/** Goal: returns a description and whether it is met. */
 	goal?: (worst: number, row: Row) => { text: string; met: boolean };
 	extra?: string;
 }
@@ -56,8 +58,38 @@ function median(values: number[]): number {
 	return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
-async function fleetOf(speeds: number[], msPerStep = MS_PER_STEP): Promise<Fleet> {
-	return startFleet(speeds.map((speed) => ({ speed, msPerStep, classCostMs: ZERO_CLASS_COSTS, models: MODELS })));
+/** What the benchmark needs of a fleet, in-process or one process per server. */
+interface BenchFleet {
+	urls: string[];
+	/** Prompts still queued or running anywhere. */
+	active(): Promise<number>;
+	stop(): Promise<void>;
+}
+
+function inProcess(fleet: Fleet): BenchFleet & { fleet: Fleet } {
+	return { fleet, urls: fleet.urls, active: async () => fleet.servers.reduce((n, s) => n + s.activePromptIds().length, 0), stop: () => fleet.stop() };
+}
+
+function apart(fleet: ProcessFleet): BenchFleet & { fleet: ProcessFleet } {
+	return {
+		fleet,
+		urls: fleet.urls,
+		active: async () => (await Promise.all(fleet.servers.map((s) => (s.pid && !s.frozen ? s.activePromptIds().then((ids) => ids.length, () => 0) : 0)))).reduce((a, b) => a + b, 0),
+		stop: () => fleet.stop(),
+	};
+}
+
+function simOptions(speeds: number[], msPerStep = MS_PER_STEP) {
+	return speeds.map((speed) => ({ speed, msPerStep, classCostMs: ZERO_CLASS_COSTS, models: MODELS }));
+}
+
+async function fleetOf(speeds: number[], msPerStep = MS_PER_STEP): Promise<BenchFleet & { fleet: Fleet }> {
+	return inProcess(await startFleet(simOptions(speeds, msPerStep)));
+}
+
+/** One process per server: for faults of the operating system (SIGKILL, SIGSTOP). */
+async function processFleetOf(speeds: number[]): Promise<BenchFleet & { fleet: ProcessFleet }> {
+	return apart(await startProcessFleet(simOptions(speeds)));
 }
 
 function prefix(): string {
@@ -76,34 +108,51 @@ async function cleanKeys(keyPrefix: string): Promise<void> {
 	redis.disconnect();
 }
 
-function serverLines(fleet: Fleet, options: { weights?: number[]; max?: number } = {}): string {
-	return fleet.urls.map((url, i) => `${url} max=${options.max ?? 2}${options.weights ? ` weight=${options.weights[i]}` : ''}`).join('\n');
+/** The credential's server list: as a new user writes it (URLs only), or tuned with weights. */
+function serverLines(urls: readonly string[], weights?: number[]): string {
+	return urls.map((url, i) => (weights ? `${url} weight=${weights[i]}` : url)).join('\n');
 }
 
-/** Our batch on the fleet; records a per-server timeline for the profile. */
-async function ours(
-	fleet: Fleet,
-	costs: number[],
-	strategy: StrategyName,
-	options: { weights?: number[]; during?: (startedAt: number) => void; batch?: Partial<BatchOptions>; label?: string; keyPrefix?: string } = {},
-): Promise<Measured & { roundTrips: number }> {
-	const keyPrefix = options.keyPrefix ?? prefix();
-	const runtime = await getRuntime({ servers: serverLines(fleet, { weights: options.weights }), redis: REDIS, keyPrefix });
+/** The scenes of a batch, as users send them: each its own prompt text, cfg and seed. */
+function graphsOf(costs: readonly number[]): ApiGraph[] {
 	const base = (seedBase += 10_000);
-	const scenes = costs.map((cost, index) => buildScene({ index, workflow: graph(base + index, cost), download: false }));
+	return costs.map((cost, i) => scene(i, base + i, cost));
+}
+
+interface OursOptions {
+	weights?: number[];
+	during?: (startedAt: number) => void;
+	batch?: Partial<BatchOptions>;
+	label?: string;
+	keyPrefix?: string;
+	/** Keeps the runtime open after the batch (its janitor keeps removing abandoned prompts); the caller closes it. */
+	keepOpen?: boolean;
+	onOutcomes?: (outcomes: SceneOutcome[], startedAt: number) => void;
+}
+
+/**
+ * Our batch with the node's defaults (strategy Least Loaded, no options) on a cold store (a key
+ * prefix of its own); records a per-server timeline for the profile.
+ */
+async function ours(fleet: BenchFleet, costs: number[], options: OursOptions = {}): Promise<Measured & { roundTrips: number; firstSubmitMs?: number; keyPrefix: string }> {
+	const keyPrefix = options.keyPrefix ?? prefix();
+	const runtime = await getRuntime({ servers: serverLines(fleet.urls, options.weights), redis: REDIS, keyPrefix });
+	const scenes = graphsOf(costs).map((workflow, index) => buildScene({ index, workflow, download: false }));
 	const timeline = new Map<string, Array<{ index: number; start: number; end?: number }>>();
 	const open = new Map<number, { index: number; start: number; end?: number }>();
 	// Warm runtime, as in a running n8n (runtimes are cached per credential): connections open and
 	// /object_info cached before the clock starts. The websocket still opens on the first submit.
-	await Promise.all(runtime.servers.map((s) => runtime.clientFor(s.id).objectInfo().catch(() => undefined)));
+	await Promise.all(runtime.servers.map((s) => runtime.clientFor(s.id).objectInfo({ signal: AbortSignal.timeout(2_000) }).catch(() => undefined)));
 	await runtime.store.snapshot(runtime.servers);
 	const trips = runtime.store.roundTrips;
 	const started = Date.now();
+	let firstSubmitMs: number | undefined;
 	options.during?.(started);
 	const outcomes = await runBatch(runtime, scenes, {
-		strategy,
+		strategy: 'leastLoaded',
 		...options.batch,
 		onEvent: (event) => {
+			if (event.type === 'start' && firstSubmitMs === undefined) firstSubmitMs = Date.now() - started;
 			if (event.type === 'progress' && event.phase === 'running' && !open.has(event.index)) {
 				const entry = { index: event.index, start: Date.now() - started };
 				open.set(event.index, entry);
@@ -120,23 +169,24 @@ async function ours(
 	const seconds = (Date.now() - started) / 1000;
 	const roundTrips = runtime.store.roundTrips - trips;
 	const failed = outcomes.filter((o) => !o.ok).length;
+	options.onOutcomes?.(outcomes, started);
 	const lines = [...timeline.entries()].map(
 		([server, list]) => `  ${server}: ${list.map((e) => `#${e.index}[${(e.start / 1000).toFixed(2)}–${e.end !== undefined ? (e.end / 1000).toFixed(2) : '?'}]`).join(' ')}`,
 	);
-	profiles.push(`${options.label ?? strategy}: ${seconds.toFixed(2)} s\n${lines.join('\n')}`);
-	await closeAllRuntimes();
+	profiles.push(`${options.label ?? 'ours'}: ${seconds.toFixed(2)} s\n${lines.join('\n')}`);
+	if (!options.keepOpen) await closeAllRuntimes();
 	// A shared prefix carries the learned speeds to the next run; its owner deletes it.
-	if (!options.keyPrefix) await cleanKeys(keyPrefix);
-	return { seconds, failed, roundTrips };
+	if (!options.keyPrefix && !options.keepOpen) await cleanKeys(keyPrefix);
+	return { seconds, failed, roundTrips, firstSubmitMs, keyPrefix };
 }
 
-function clientsOf(fleet: Fleet): ComfyUiClient[] {
-	return fleet.urls.map((url) => new ComfyUiClient({ url }));
+function clientsOf(urls: readonly string[]): ComfyUiClient[] {
+	return urls.map((url) => new ComfyUiClient({ url }));
 }
 
-async function runOne(client: ComfyUiClient, cost: number, seed: number, readHistory = false): Promise<boolean> {
+async function runOne(client: ComfyUiClient, workflow: ApiGraph, readHistory = false): Promise<boolean> {
 	try {
-		const { promptId } = await client.submit(graph(seed, cost));
+		const { promptId } = await client.submit(workflow);
 		await client.watch(promptId, { totalMs: 600_000 });
 		if (readHistory) await client.history(promptId);
 		return true;
@@ -146,40 +196,64 @@ async function runOne(client: ComfyUiClient, cost: number, seed: number, readHis
 }
 
 /** One scene after another on one server, with the plain client. */
-async function serial(fleet: Fleet, serverIndex: number, costs: number[]): Promise<Measured> {
-	const [client] = clientsOf({ ...fleet, urls: [fleet.urls[serverIndex]] });
-	const base = (seedBase += 10_000);
+async function serial(fleet: BenchFleet, serverIndex: number, costs: number[]): Promise<Measured> {
+	const [client] = clientsOf([fleet.urls[serverIndex]]);
+	const graphs = graphsOf(costs);
 	const started = Date.now();
 	let failed = 0;
-	for (const [i, cost] of costs.entries()) if (!(await runOne(client, cost, base + i))) failed++;
+	for (const workflow of graphs) if (!(await runOne(client, workflow))) failed++;
 	const seconds = (Date.now() - started) / 1000;
 	await client.close();
 	return { seconds, failed };
 }
 
 /** Scene i → server i mod n, all queued at once, with the plain client. */
-async function roundRobin(fleet: Fleet, costs: number[]): Promise<Measured> {
-	const clients = clientsOf(fleet);
-	const base = (seedBase += 10_000);
+async function roundRobin(fleet: BenchFleet, costs: number[]): Promise<Measured> {
+	const clients = clientsOf(fleet.urls);
+	const graphs = graphsOf(costs);
 	const started = Date.now();
-	const results = await Promise.all(costs.map((cost, i) => runOne(clients[i % clients.length], cost, base + i)));
+	const results = await Promise.all(graphs.map((workflow, i) => runOne(clients[i % clients.length], workflow)));
 	const seconds = (Date.now() - started) / 1000;
 	await Promise.all(clients.map((c) => c.close()));
 	return { seconds, failed: results.filter((ok) => !ok).length };
 }
 
+/**
+ * The simplest peer: one loop per server, one prompt in flight each, the next scene taken when the
+ * server is idle. A scene that fails goes back to the queue and its server's loop stops (a loop
+ * that cannot reach its server has nothing more to do).
+ */
+async function greedyPull(fleet: BenchFleet, costs: number[]): Promise<Measured> {
+	const clients = clientsOf(fleet.urls);
+	const queue = graphsOf(costs);
+	const started = Date.now();
+	await Promise.all(
+		clients.map(async (client) => {
+			for (let workflow = queue.shift(); workflow; workflow = queue.shift()) {
+				if (!(await runOne(client, workflow))) {
+					queue.push(workflow);
+					return;
+				}
+			}
+		}),
+	);
+	const seconds = (Date.now() - started) / 1000;
+	await Promise.all(clients.map((c) => c.close()));
+	return { seconds, failed: queue.length, note: queue.length ? `${queue.length} lost` : undefined };
+}
+
 /** N loops (loop j on server j mod n): submit, wait, read history — the bare client at a given concurrency. */
-async function bareLoop(fleet: Fleet, costs: number[], concurrency: number): Promise<Measured> {
-	const clients = clientsOf(fleet);
-	const base = (seedBase += 10_000);
+async function bareLoop(fleet: BenchFleet, costs: number[], concurrency: number): Promise<Measured> {
+	const clients = clientsOf(fleet.urls);
+	const graphs = graphsOf(costs);
 	let next = 0;
 	let failed = 0;
 	const started = Date.now();
 	await Promise.all(
 		Array.from({ length: concurrency }, async (_, j) => {
-			while (next < costs.length) {
+			while (next < graphs.length) {
 				const i = next++;
-				if (!(await runOne(clients[j % clients.length], costs[i], base + i, true))) failed++;
+				if (!(await runOne(clients[j % clients.length], graphs[i], true))) failed++;
 			}
 		}),
 	);
@@ -189,9 +263,8 @@ async function bareLoop(fleet: Fleet, costs: number[], concurrency: number): Pro
 }
 
 /** @saintno/comfyui-sdk ComfyPool (ESM only) in a child process. */
-async function comfyPool(fleet: Fleet, costs: number[], mode: 'PICK_LOWEST' | 'PICK_ZERO'): Promise<Measured> {
-	const base = (seedBase += 10_000);
-	const graphs = costs.map((cost, i) => graph(base + i, cost));
+async function comfyPool(fleet: BenchFleet, costs: number[], mode: 'PICK_LOWEST' | 'PICK_ZERO'): Promise<Measured> {
+	const graphs = graphsOf(costs);
 	const out = await new Promise<string>((resolve, reject) => {
 		const child = spawn(process.execPath, [join(__dirname, 'comfyPool.mjs'), JSON.stringify({ urls: fleet.urls, mode, graphs, deadlineMs: POOL_DEADLINE_MS })], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
 		let text = '';
@@ -201,13 +274,14 @@ async function comfyPool(fleet: Fleet, costs: number[], mode: 'PICK_LOWEST' | 'P
 		child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`ComfyPool child failed (${code}): ${err.slice(-1000)}`))));
 	});
 	const result = JSON.parse(out.trim().split('\n').pop()!) as { elapsedMs: number | null; ok: number; failed: number; backgroundErrors: number; timedOut?: boolean };
-	const notes = [result.timedOut ? `not done after ${POOL_DEADLINE_MS / 1000} s` : '', result.backgroundErrors ? `${result.backgroundErrors} SDK errors` : ''].filter(Boolean);
-	return { seconds: (result.elapsedMs ?? POOL_DEADLINE_MS) / 1000, failed: costs.length - result.ok, note: notes.join(', ') || undefined };
+	const lost = costs.length - result.ok;
+	const notes = [result.timedOut ? `not done after ${POOL_DEADLINE_MS / 1000} s` : '', lost ? `${lost} lost` : '', result.backgroundErrors ? `${result.backgroundErrors} SDK errors` : ''].filter(Boolean);
+	return { seconds: (result.elapsedMs ?? POOL_DEADLINE_MS) / 1000, failed: lost, note: notes.join(', ') || undefined };
 }
 
-async function idle(fleet: Fleet): Promise<void> {
+async function idle(fleet: BenchFleet): Promise<void> {
 	const deadline = Date.now() + 60_000;
-	while (fleet.servers.some((s) => s.activePromptIds().length > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+	while ((await fleet.active()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
 function row(workload: string, variant: string, lb: number | undefined, goal?: Row['goal']): Row {
@@ -216,7 +290,59 @@ function row(workload: string, variant: string, lb: number | undefined, goal?: R
 	return r;
 }
 
-const ratioGoal = (limit: number) => (worst: number, r: Row) => ({ text: `≤ ${limit.toFixed(2)} × LB`, met: worst / r.lb! <= limit && r.runs.every((m) => m.failed === 0) });
+const lost = (r: Row) => r.runs.every((m) => m.failed === 0);
+/** Worst run within `limit` × LB, nothing lost. */
+const ratioGoal = (limit: number) => (worst: number, r: Row) => ({ text: `≤ ${limit.toFixed(2)} × LB`, met: worst / r.lb! <= limit && lost(r) });
+/** Median run within `medianLimit` × LB and worst within `worstLimit` × LB, nothing lost. */
+const medianWorstGoal = (medianLimit: number, worstLimit: number) => (worst: number, r: Row) => ({
+	text: `median ≤ ${medianLimit.toFixed(2)}, worst ≤ ${worstLimit.toFixed(2)} × LB`,
+	met: median(r.runs.map((m) => m.seconds)) / r.lb! <= medianLimit && worst / r.lb! <= worstLimit && lost(r),
+});
+
+type Variant = [name: string, measure: (fleet: BenchFleet) => Promise<Measured>, goal?: Row['goal']];
+
+/** The simplest peers, measured in the same runs as ours. */
+function baselines(costs: number[], speeds: readonly number[]): Variant[] {
+	const fastest = speeds.indexOf(Math.max(...speeds));
+	return [
+		['serial on the fastest server', (f) => serial(f, fastest, costs)],
+		['round robin (i mod n, all queued)', (f) => roundRobin(f, costs)],
+		['ComfyPool PICK_ZERO', (f) => comfyPool(f, costs, 'PICK_ZERO')],
+		[GREEDY, (f) => greedyPull(f, costs)],
+	];
+}
+
+const GREEDY = 'greedy pull (one prompt per server, next scene when idle)';
+const DEFAULTS = 'ours, defaults (URLs only, cold store)';
+
+/**
+ * Runs every variant RUNS times, each on a fleet of its own (`fresh`) or on one fleet per run, and
+ * adds a row comparing our median with the greedy pull's.
+ */
+async function compare(name: string, lb: number, variants: Variant[], newFleet: () => Promise<BenchFleet>, options: { fresh?: boolean } = {}): Promise<void> {
+	const table = variants.map(([variant, , goal]) => row(name, variant, lb, goal));
+	for (let run = 0; run < RUNS; run++) {
+		let fleet = options.fresh ? undefined : await newFleet();
+		for (const [i, [variant, measure]] of variants.entries()) {
+			fleet ??= await newFleet();
+			await idle(fleet);
+			const t = Date.now();
+			table[i].runs.push(await measure(fleet));
+			process.stderr.write(`  ${name} · ${variant}: ${((Date.now() - t) / 1000).toFixed(2)} s\n`);
+			if (options.fresh) {
+				await fleet.stop();
+				fleet = undefined;
+			}
+		}
+		await fleet?.stop();
+	}
+	const oursRow = table[variants.findIndex(([v]) => v === DEFAULTS)];
+	const greedyRow = table[variants.findIndex(([v]) => v === GREEDY)];
+	if (oursRow && greedyRow) {
+		const ratio = row(name, 'ours ÷ greedy pull (medians)', undefined, (value) => ({ text: '≤ 1.00', met: value <= 1 }));
+		ratio.runs.push({ seconds: median(oursRow.runs.map((m) => m.seconds)) / median(greedyRow.runs.map((m) => m.seconds)), failed: 0 });
+	}
+}
 
 // ── workloads ───────────────────────────────────────────────────────────────────────────────
 
@@ -224,80 +350,199 @@ async function p1(): Promise<void> {
 	const costs = Array(6).fill(5);
 	const speeds = Array(6).fill(1);
 	const lb = lowerBound(costs, speeds);
-	const serialRow = row('P1 6 scenes (cost 5), 6 equal servers', 'serial on one server', lb);
-	const oursRow = row('P1 6 scenes (cost 5), 6 equal servers', 'ours (leastLoaded)', lb);
-	const speedup = row('P1 6 scenes (cost 5), 6 equal servers', 'speed-up serial ÷ ours', undefined, (worst) => ({ text: '≥ 5.8×', met: worst >= 5.8 }));
+	const name = 'P1 6 scenes (cost 5), 6 equal servers';
+	const serialRow = row(name, 'serial on one server', lb);
+	const greedyRow = row(name, GREEDY, lb);
+	const oursRow = row(name, DEFAULTS, lb);
+	const speedup = row(name, 'speed-up serial ÷ ours', undefined, (worst) => ({ text: '≥ 5.8×', met: worst >= 5.8 }));
 	for (let run = 0; run < RUNS; run++) {
 		const fleet = await fleetOf(speeds);
 		const s = await serial(fleet, 0, costs);
 		await idle(fleet);
-		const o = await ours(fleet, costs, 'leastLoaded', { label: `P1 run ${run + 1}` });
+		greedyRow.runs.push(await greedyPull(fleet, costs));
+		await idle(fleet);
+		const o = await ours(fleet, costs, { label: `P1 run ${run + 1}` });
 		serialRow.runs.push(s);
 		oursRow.runs.push(o);
 		speedup.runs.push({ seconds: s.seconds / o.seconds, failed: o.failed });
 		await fleet.stop();
 	}
+	const ratio = row(name, 'ours ÷ greedy pull (medians)', undefined, (value) => ({ text: '≤ 1.00', met: value <= 1 }));
+	ratio.runs.push({ seconds: median(oursRow.runs.map((m) => m.seconds)) / median(greedyRow.runs.map((m) => m.seconds)), failed: 0 });
+}
+
+/** P2 and P2d: scenes of cost 1 over servers of different speeds, nothing else going on. */
+async function speedsWorkload(name: string, count: number, speeds: number[]): Promise<void> {
+	const costs = Array(count).fill(1);
+	const lb = lowerBound(costs, speeds);
+	await compare(
+		name,
+		lb,
+		[
+			...baselines(costs, speeds),
+			[DEFAULTS, (f) => ours(f, costs, { label: `${name.slice(0, 3)} defaults` }), medianWorstGoal(1.03, 1.06)],
+			['ours, tuned (weight = speed written in the credential)', (f) => ours(f, costs, { weights: speeds, label: `${name.slice(0, 3)} tuned` })],
+		],
+		() => fleetOf(speeds),
+	);
 }
 
 async function p2(): Promise<void> {
-	const costs = Array(60).fill(1);
-	const lb = lowerBound(costs, P2_SPEEDS);
-	const name = 'P2 60 scenes (cost 1), speeds 3,2,2,1,1,1';
-	const variants: Array<[string, (fleet: Fleet) => Promise<Measured>, Row['goal']?]> = [
-		['serial on the fastest server', (f) => serial(f, 0, costs)],
-		['round robin (i mod 6, all queued)', (f) => roundRobin(f, costs)],
-		['ComfyPool PICK_LOWEST', (f) => comfyPool(f, costs, 'PICK_LOWEST')],
-		['ComfyPool PICK_ZERO', (f) => comfyPool(f, costs, 'PICK_ZERO')],
-		['ours leastLoaded (weights = speeds)', (f) => ours(f, costs, 'leastLoaded', { weights: P2_SPEEDS, label: 'P2 leastLoaded' }), ratioGoal(1.05)],
-		['ours fastest (speeds learned)', (f) => ours(f, costs, 'fastest', { label: 'P2 fastest' }), ratioGoal(1.05)],
-	];
-	const table = variants.map(([variant, , goal]) => row(name, variant, lb, goal));
-	for (let run = 0; run < RUNS; run++) {
-		const fleet = await fleetOf(P2_SPEEDS);
-		for (const [i, [, measure]] of variants.entries()) {
-			await idle(fleet);
-			const t = Date.now();
-			table[i].runs.push(await measure(fleet));
-			process.stderr.write(`  ${variants[i][0]}: ${((Date.now() - t) / 1000).toFixed(2)} s\n`);
-		}
-		await fleet.stop();
-	}
+	await speedsWorkload(`P2 60 scenes (cost 1), speeds ${P2_SPEEDS.join(',')}`, 60, P2_SPEEDS);
 }
 
+async function p2d(): Promise<void> {
+	await speedsWorkload(`P2d 24 scenes (cost 1), speeds ${P2D_SPEEDS.join(',')}`, 24, P2D_SPEEDS);
+}
+
+/** P3: the speed-2 server's process is SIGKILLed at 30 % of the full fleet's LB. */
 async function p3(): Promise<void> {
 	const costs = Array(60).fill(1);
 	const surviving = P2_SPEEDS.filter((_, i) => i !== 1);
 	const lb = lowerBound(costs, surviving);
-	const name = 'P3 P2 with the speed-2 server crashing at 30 %';
-	const r = row(name, 'ours leastLoaded (weights = speeds, unreachableMs 2 s)', lb, ratioGoal(1.15));
-	for (let run = 0; run < RUNS; run++) {
-		const fleet = await fleetOf(P2_SPEEDS);
-		const crashAfter = 0.3 * lowerBound(costs, P2_SPEEDS) * 1000;
-		let timer: NodeJS.Timeout | undefined;
-		const m = await ours(fleet, costs, 'leastLoaded', {
-			weights: P2_SPEEDS,
-			label: `P3 run ${run + 1}`,
-			batch: { unreachableMs: 2000 },
-			during: () => (timer = setTimeout(() => fleet.servers[1].crash(), crashAfter)),
+	const crashAfter = 0.3 * lowerBound(costs, P2_SPEEDS) * 1000;
+	const withCrash = (measure: (fleet: BenchFleet) => Promise<Measured>) => async (fleet: BenchFleet) => {
+		const { fleet: processes } = fleet as BenchFleet & { fleet: ProcessFleet };
+		const timer = setTimeout(() => void processes.servers[1].kill(), crashAfter);
+		try {
+			return await measure(fleet);
+		} finally {
+			clearTimeout(timer);
+		}
+	};
+	await compare(
+		'P3 P2 with the speed-2 server killed (SIGKILL) at 30 %',
+		lb,
+		[
+			...baselines(costs, P2_SPEEDS).map(([n, m]): Variant => [n, withCrash(m)]),
+			[DEFAULTS, withCrash((f) => ours(f, costs, { label: 'P3 defaults' })), ratioGoal(1.15)],
+		],
+		() => processFleetOf(P2_SPEEDS),
+		{ fresh: true },
+	);
+}
+
+/**
+ * P3f: the speed-2 server's process is stopped (SIGSTOP: its kernel still accepts connections,
+ * nothing answers) at 30 % of the full fleet's LB and resumed (SIGCONT) 20 s later. After each
+ * variant the fleet is watched until 3 s after the resume: a prompt the batch abandoned there must
+ * not produce outputs once the server runs again.
+ */
+async function p3f(): Promise<void> {
+	const costs = Array(60).fill(1);
+	const surviving = P2_SPEEDS.filter((_, i) => i !== 1);
+	const lb = lowerBound(costs, surviving);
+	const freezeAfter = 0.3 * lowerBound(costs, P2_SPEEDS) * 1000;
+	const frozenMs = 20_000;
+	const withFreeze = (measure: (fleet: BenchFleet, keep: (results: string[]) => void) => Promise<Measured & { keyPrefix?: string }>) => async (fleet: BenchFleet) => {
+		const { fleet: processes } = fleet as BenchFleet & { fleet: ProcessFleet };
+		const frozen = processes.servers[1];
+		let thawedAt = 0;
+		const freezing = new Promise<void>((resolve) =>
+			setTimeout(async () => {
+				await frozen.freeze();
+				await new Promise((r) => setTimeout(r, frozenMs));
+				await frozen.thaw();
+				thawedAt = Date.now();
+				resolve();
+			}, freezeAfter),
+		);
+		let kept: string[] = [];
+		const measured: Measured & { keyPrefix?: string } = await measure(fleet, (results) => (kept = results));
+		await freezing;
+		await new Promise((r) => setTimeout(r, 3_000));
+		await frozen.getRecords();
+		// Prompts that produced outputs on the resumed server without being a scene's result.
+		const late = frozen.records.finished.filter((f) => f.at >= thawedAt && f.status === 'success' && !kept.includes(f.promptId));
+		await closeAllRuntimes();
+		if (measured.keyPrefix) await cleanKeys(measured.keyPrefix);
+		const notes = [measured.note, `${late.length} abandoned prompt(s) ran after the resume`].filter(Boolean);
+		return { ...measured, failed: measured.failed + late.length, note: notes.join(', ') };
+	};
+	await compare(
+		'P3f P2 with the speed-2 server frozen (SIGSTOP) for 20 s at 30 %',
+		lb,
+		[
+			...baselines(costs, P2_SPEEDS).map(([n, m]): Variant => [n, withFreeze((f) => m(f))]),
+			[
+				DEFAULTS,
+				withFreeze((f, keep) =>
+					ours(f, costs, {
+						label: 'P3f defaults',
+						keepOpen: true,
+						onOutcomes: (outcomes) => keep(outcomes.flatMap((o) => (o.ok ? [o.result.promptId] : []))),
+					}),
+				),
+				ratioGoal(1.25),
+			],
+		],
+		() => processFleetOf(P2_SPEEDS),
+		{ fresh: true },
+	);
+}
+
+/** P3d: one healthy server and 999 addresses where nothing listens, 8 scenes. */
+async function p3d(): Promise<void> {
+	const costs = Array(8).fill(0.25);
+	const lb = lowerBound(costs, [1]);
+	const dead = await refusingUrls(999);
+	const name = 'P3d 1 healthy + 999 refusing servers, 8 scenes (cost 0.25)';
+	const withDead = (fleet: BenchFleet): BenchFleet => ({ ...fleet, urls: [...dead, ...fleet.urls] });
+	const firstSubmit = row(name, 'ours: first submit after (s)', undefined, (worst) => ({ text: '≤ 2 s', met: worst <= 2 }));
+	await compare(
+		name,
+		lb,
+		[
+			[GREEDY, (f) => greedyPull(withDead(f), costs)],
+			[
+				DEFAULTS,
+				async (f) => {
+					const measured = await ours(withDead(f), costs, { label: 'P3d defaults' });
+					firstSubmit.runs.push({ seconds: (measured.firstSubmitMs ?? Infinity) / 1000, failed: measured.failed });
+					return measured;
+				},
+				(worst, r) => ({ text: 'all succeed', met: lost(r) }),
+			],
+		],
+		() => fleetOf([1]),
+	);
+}
+
+/**
+ * Addresses on which nothing listens: ports below the ephemeral range (no outgoing connection can
+ * take one and connect to itself) that could be bound, then released.
+ */
+async function refusingUrls(n: number): Promise<string[]> {
+	const ports: number[] = [];
+	for (let port = 20_000; ports.length < n && port < 32_000; port++) {
+		const free = await new Promise<boolean>((resolve) => {
+			const server = createNetServer();
+			server.once('error', () => resolve(false));
+			server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
 		});
-		clearTimeout(timer);
-		r.runs.push({ ...m, note: `${m.failed} lost` });
-		await fleet.stop();
+		if (free) ports.push(port);
 	}
+	return ports.map((port) => `http://127.0.0.1:${port}`);
 }
 
 async function p4(): Promise<void> {
 	const perWorker = 30;
 	const costs = Array(perWorker * 3).fill(1);
 	const lb = lowerBound(costs, P2_SPEEDS);
-	const r = row('P4 3 worker processes sharing Redis, 90 scenes (cost 1), speeds 3,2,2,1,1,1', 'ours leastLoaded (weights = speeds)', lb, ratioGoal(1.1));
+	const name = `P4 3 worker processes sharing Redis, 90 scenes (cost 1), speeds ${P2_SPEEDS.join(',')}`;
+	const greedyRow = row(name, `${GREEDY}, one process`, lb);
+	const r = row(name, DEFAULTS, lb, ratioGoal(1.1));
 	const peaks: string[] = [];
 	for (let run = 0; run < RUNS; run++) {
-		const fleet = await fleetOf(P2_SPEEDS);
+		const bench = await fleetOf(P2_SPEEDS);
+		greedyRow.runs.push(await greedyPull(bench, costs));
+		await idle(bench);
+		const { fleet } = bench;
+		for (const s of fleet.servers) s.records.peakActive = 0;
 		const keyPrefix = prefix();
-		const servers = serverLines(fleet, { weights: P2_SPEEDS });
+		const servers = serverLines(fleet.urls);
 		const workers = [0, 1, 2].map((w) => {
-			const args = { servers, redis: REDIS, keyPrefix, costs: Array(perWorker).fill(1), base: (seedBase += 10_000) + w * 1000, strategy: 'leastLoaded' };
+			const args = { servers, redis: REDIS, keyPrefix, costs: Array(perWorker).fill(1), base: (seedBase += 10_000) + w * 1000, first: w * perWorker, strategy: 'leastLoaded' };
 			const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'worker.ts'), JSON.stringify(args)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
 			let out = '';
 			let err = '';
@@ -320,17 +565,19 @@ async function p4(): Promise<void> {
 		const over = fleet.servers.filter((s) => s.records.peakActive > 2).length;
 		peaks.push(fleet.servers.map((s) => s.records.peakActive).join('/'));
 		r.runs.push({ seconds, failed: results.reduce((n, x) => n + x.failed, 0) + over, note: `peak ${peaks[peaks.length - 1]}` });
-		await fleet.stop();
+		await bench.stop();
 		await cleanKeys(keyPrefix);
 	}
-	r.extra = `peakActive per server (max=2): ${peaks.join('; ')}`;
+	r.extra = `peakActive per server (default max 2): ${peaks.join('; ')}`;
+	const ratio = row(name, 'ours ÷ greedy pull (medians)', undefined, (value) => ({ text: '≤ 1.00', met: value <= 1 }));
+	ratio.runs.push({ seconds: median(r.runs.map((m) => m.seconds)) / median(greedyRow.runs.map((m) => m.seconds)), failed: 0 });
 }
 
 async function p5(): Promise<void> {
 	const costs = Array(QUICK ? 300 : 1000).fill(0);
-	const name = `P5 ${costs.length} zero-cost scenes, 4 servers (max 2)`;
+	const name = `P5 ${costs.length} zero-cost scenes, 4 servers`;
 	const bare = row(name, 'bare loop, concurrency 8 (scenes/s)', undefined);
-	const oursRow = row(name, 'ours leastLoaded (scenes/s)', undefined);
+	const oursRow = row(name, 'ours, defaults (scenes/s)', undefined);
 	const ratio = row(name, 'ours ÷ bare throughput', undefined, (worst) => ({ text: '≥ 0.80', met: worst >= 0.8 }));
 	const trips = row(name, 'Redis round trips per scene', undefined, (_, r) => {
 		const worst = Math.max(...r.runs.map((m) => m.seconds));
@@ -338,7 +585,7 @@ async function p5(): Promise<void> {
 	});
 	// Each measurement gets a fresh fleet (a simulator, like ComfyUI, lists its output folder on every
 	// save, so a fleet that already saved 1000 images is slower).
-	const onFreshFleet = async <T>(fn: (fleet: Fleet) => Promise<T>): Promise<T> => {
+	const onFreshFleet = async <T>(fn: (fleet: BenchFleet) => Promise<T>): Promise<T> => {
 		const fleet = await fleetOf([1, 1, 1, 1], 0);
 		try {
 			return await fn(fleet);
@@ -362,7 +609,7 @@ async function p5(): Promise<void> {
 				bareSeconds += b.seconds;
 				failed += b.failed;
 			} else {
-				const o = await onFreshFleet((fleet) => ours(fleet, half, 'leastLoaded', { label: `P5 run ${run + 1}` }));
+				const o = await onFreshFleet((fleet) => ours(fleet, half, { label: `P5 run ${run + 1}` }));
 				oursSeconds += o.seconds;
 				failed += o.failed;
 				roundTrips += o.roundTrips;
@@ -379,22 +626,18 @@ async function p5(): Promise<void> {
 async function p8(): Promise<void> {
 	const costs = Array.from({ length: 36 }, (_, i) => (i % 6 === 0 ? 8 : 1));
 	const lb = lowerBound(costs, P2_SPEEDS);
-	const r = row('P8 6 video (cost 8) + 30 image (cost 1), speeds 3,2,2,1,1,1', 'ours fastest, speeds learned, every run cold', lb, ratioGoal(1.1));
-	for (let run = 0; run < RUNS; run++) {
-		const fleet = await fleetOf(P2_SPEEDS);
-		r.runs.push(await ours(fleet, costs, 'fastest', { label: `P8 run ${run + 1}` }));
-		await fleet.stop();
-	}
+	const name = `P8 6 video (cost 8) + 30 image (cost 1), speeds ${P2_SPEEDS.join(',')}`;
+	await compare(name, lb, [...baselines(costs, P2_SPEEDS), [DEFAULTS, (f) => ours(f, costs, { label: 'P8 defaults' }), ratioGoal(1.1)]], () => fleetOf(P2_SPEEDS));
 	// As in production, where the speed averages live on in Redis between executions: one untimed
 	// run learns them (every workflow on every server it happened to use), then the timed runs.
-	const warm = row('P8 6 video (cost 8) + 30 image (cost 1), speeds 3,2,2,1,1,1', 'ours fastest, speeds learned by one earlier run', lb, ratioGoal(1.1));
+	const warm = row(name, 'ours, defaults, speeds learned by one earlier run', lb, ratioGoal(1.1));
 	const keyPrefix = prefix();
 	const fleet = await fleetOf(P2_SPEEDS);
 	try {
-		await ours(fleet, costs, 'fastest', { label: 'P8 learning run', keyPrefix });
+		await ours(fleet, costs, { label: 'P8 learning run', keyPrefix });
 		await idle(fleet);
 		for (let run = 0; run < RUNS; run++) {
-			warm.runs.push(await ours(fleet, costs, 'fastest', { label: `P8 warm run ${run + 1}`, keyPrefix }));
+			warm.runs.push(await ours(fleet, costs, { label: `P8 warm run ${run + 1}`, keyPrefix }));
 			await idle(fleet);
 		}
 	} finally {
@@ -444,7 +687,17 @@ function render(parts: { lines: string[]; extras: string[] }): string {
 	].join('\n');
 }
 
-const WORKLOADS: Array<[string, () => Promise<void>]> = [['P1', p1], ['P2', p2], ['P3', p3], ['P4', p4], ['P5', p5], ['P8', p8]];
+const WORKLOADS: Array<[string, () => Promise<void>]> = [
+	['P1', p1],
+	['P2', p2],
+	['P2d', p2d],
+	['P3', p3],
+	['P3f', p3f],
+	['P3d', p3d],
+	['P4', p4],
+	['P5', p5],
+	['P8', p8],
+];
 
 /** Runs workloads in this process. */
 async function runHere(names: readonly string[]): Promise<void> {

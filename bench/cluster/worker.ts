@@ -7,7 +7,7 @@ import { closeAllRuntimes, getRuntime } from '../../src/cluster/runtime';
 import { buildScene } from '../../src/cluster/sceneBuilder';
 import type { RedisConfig } from '../../src/cluster/store/redisConnection';
 import type { StrategyName } from '../../src/cluster/strategies/types';
-import { graph } from './common';
+import { scene } from './common';
 
 interface Args {
 	servers: string;
@@ -15,13 +15,15 @@ interface Args {
 	keyPrefix: string;
 	costs: number[];
 	base: number;
+	/** Index of this worker's first scene in the whole batch (its prompts and cfg differ from the others'). */
+	first: number;
 	strategy: StrategyName;
 }
 
 async function main(): Promise<void> {
 	const args = JSON.parse(process.argv[2]) as Args;
 	const runtime = await getRuntime({ servers: args.servers, redis: args.redis, keyPrefix: args.keyPrefix });
-	const scenes = args.costs.map((cost, index) => buildScene({ index, workflow: graph(args.base + index, cost), download: false }));
+	const scenes = args.costs.map((cost, index) => buildScene({ index, workflow: scene(args.first + index, args.base + index, cost), download: false }));
 	await runtime.store.snapshot(runtime.servers);
 	process.stdout.write('ready\n');
 	await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));

@@ -11,7 +11,7 @@ import http from 'http';
 import { join } from 'path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
-import { S3Storage, uploadAll, type UploadFileSpec } from '../../src/storage';
+import { DEFAULT_UPLOAD_CONCURRENCY, S3Storage, uploadAll, type UploadFileSpec } from '../../src/storage';
 import { startFauxqs } from '../../test/fakes/fauxqs';
 
 const FILES = 200;
@@ -85,8 +85,8 @@ async function main(): Promise<void> {
 		const contenders: Array<[string, (round: string) => Promise<void>]> = [
 			['serial (one by one, like n8n\'s AWS S3 node)', serial],
 			['raw SDK loop, concurrency 32', raw32],
-			['ours, concurrency 8 (node default)', ours(8)],
-			['ours, concurrency 32', ours(32)],
+			[`ours, node defaults (concurrency ${DEFAULT_UPLOAD_CONCURRENCY})`, ours(DEFAULT_UPLOAD_CONCURRENCY)],
+			['ours, concurrency 8 (the earlier default)', ours(8)],
 		];
 		const times = new Map<string, number[]>();
 		for (let run = 0; run < RUNS; run++) {
@@ -109,6 +109,18 @@ async function main(): Promise<void> {
 			const med = median(values);
 			lines.push(`| ${name} | ${med.toFixed(0)} ms | ${Math.max(...values).toFixed(0)} ms | ${(FILES / (med / 1000)).toFixed(0)} | ${(serialMedian / med).toFixed(1)} | ${(rawMedian / med).toFixed(2)} |`);
 		}
+		// Judged at the node's defaults, worst run against the other contenders' medians.
+		const defaults = times.get(contenders[2][0]) ?? [];
+		const worstDefaults = Math.max(...defaults);
+		const timesSerial = serialMedian / worstDefaults;
+		const timesRaw = rawMedian / worstDefaults;
+		lines.push(
+			'',
+			'| Goal (node defaults, worst run) | Measured | Met |',
+			'|---|---|---|',
+			`| ≥ 10 × serial | ${timesSerial.toFixed(1)} × | ${timesSerial >= 10 ? 'yes' : '**no**'} |`,
+			`| ≥ 0.9 × the raw SDK loop | ${timesRaw.toFixed(2)} × | ${timesRaw >= 0.9 ? 'yes' : '**no**'} |`,
+		);
 		await server.control({ latencyMs: 0 });
 
 		const runP7 = (partMb: string, queue: string) =>

@@ -48,8 +48,15 @@ export type UploadTarget =
 			signedUrlExpirySeconds?: number;
 	  };
 
+/**
+ * Files uploading at once by default: most of an upload's time is the provider's latency, not
+ * bandwidth, so many small uploads in flight pay off (large files also share a multipart limit of
+ * their own, so this does not multiply memory).
+ */
+export const DEFAULT_UPLOAD_CONCURRENCY = 32;
+
 export interface UploaderOptions {
-	/** Files uploading at once, across all items (default 8). */
+	/** Files uploading at once, across all items (default DEFAULT_UPLOAD_CONCURRENCY). */
 	concurrency?: number;
 	/** Attempts per file including the first (default 4: retries after about 1 s, 2 s, 4 s). */
 	attempts?: number;
@@ -94,7 +101,7 @@ export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 30_000,
 /** Runs every file through one limiter and returns one result per distinct item index, in input order. */
 export async function uploadAll(files: UploadFileSpec[], target: UploadTarget, options: UploaderOptions = {}): Promise<ItemResult[]> {
 	preflight(target);
-	const limit = pLimit(Math.max(1, Math.floor(options.concurrency ?? 8)));
+	const limit = pLimit(Math.max(1, Math.floor(options.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY)));
 	const items = new Map<number, ItemResult>();
 	for (const file of files) if (!items.has(file.itemIndex)) items.set(file.itemIndex, { itemIndex: file.itemIndex, files: [] });
 	const settled = await Promise.all(

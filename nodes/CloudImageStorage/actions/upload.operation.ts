@@ -1,6 +1,6 @@
 /** Upload: every (or the named) binary property of every item, through one concurrency limit. */
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { uploadAll, type FileResult, type UploadBody, type UploadFileSpec, type UploadTarget } from '../../../src/storage';
+import { DEFAULT_UPLOAD_CONCURRENCY, uploadAll, type FileResult, type UploadBody, type UploadFileSpec, type UploadTarget } from '../../../src/storage';
 import { bucketField, cfOnly, createCloudflare, createS3, itemError, nodeLogger, presignExpiryField, type Provider, s3Only, storageSecrets, toNodeError } from './common';
 
 const show = { operation: ['upload'] };
@@ -71,7 +71,14 @@ export const description: INodeProperties[] = [
 			], description: 'Canned ACL; never sent to R2 or B2, which reject it' },
 			{ displayName: 'Attempts', name: 'attempts', type: 'number', default: 4, typeOptions: { minValue: 1, maxValue: 10 }, description: 'Tries per file, including the first; retries wait about 1 s, 2 s, 4 s (or what the provider asks)' },
 			{ displayName: 'Cache-Control', name: 'cacheControl', type: 'string', default: '', placeholder: 'public, max-age=31536000, immutable', displayOptions: { show: { '/provider': ['s3'] } }, description: 'Cache-Control header stored with each object' },
-			{ displayName: 'Concurrency', name: 'concurrency', type: 'number', default: 8, typeOptions: { minValue: 1, maxValue: 64 }, description: 'Files uploading at once across all items' },
+			{
+				displayName: 'Concurrency',
+				name: 'concurrency',
+				type: 'number',
+				default: DEFAULT_UPLOAD_CONCURRENCY,
+				typeOptions: { minValue: 1, maxValue: 64 },
+				description: 'Files uploading at once across all items (Cloudflare Images: its Requests per Second governs)',
+			},
 			{ displayName: 'Content Type', name: 'contentType', type: 'string', default: '', placeholder: 'image/png', description: 'Overrides the type; by default the binary\'s mime type, or the file\'s bytes when that is generic' },
 			{ displayName: 'Content-Disposition', name: 'contentDisposition', type: 'string', default: '', placeholder: 'inline', displayOptions: { show: { '/provider': ['s3'] } }, description: 'Content-Disposition header stored with each object' },
 			{ displayName: 'Initial Retry Delay (Ms)', name: 'retryDelayMs', type: 'number', default: 1000, typeOptions: { minValue: 1 }, description: 'First backoff delay; it doubles per retry, with jitter' },
@@ -131,7 +138,7 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 	let target: UploadTarget;
 	let close: () => Promise<void> | void;
 	if (provider === 's3') {
-		const concurrency = options.concurrency ?? 8;
+		const concurrency = options.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY;
 		const storage = await createS3(this, this.getNodeParameter('bucket', 0, '') as string, {
 			multipartThresholdBytes: (options.multipartThresholdMb ?? 16) * 1024 * 1024,
 			maxSockets: Math.max(64, concurrency * 2),
@@ -160,7 +167,7 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 	let results;
 	try {
 		results = await uploadAll(files, target, {
-			concurrency: options.concurrency ?? 8,
+			concurrency: options.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
 			attempts: options.attempts ?? 4,
 			backoff: { initialMs: options.retryDelayMs ?? 1000, maxMs: 30_000, factor: 2, jitter: 0.2 },
 			skipIfExists: options.skipIfExists ?? false,
