@@ -6,7 +6,8 @@ import type { ClusterRuntime } from './batch';
 import { describeSameServer, sameServers, type ResolveHost } from './duplicates';
 import type { ServerSpec } from './serverSpec';
 import type { SystemStats as SystemStatsReply } from '../comfyui/client';
-import type { ProbeResult } from './store/HealthStore';
+import type { Reachability } from './liveness';
+import { WORK_KEY } from './planning/durationModel';
 import type { SystemStats } from './strategies/types';
 
 const PROBE_TIMEOUT_MS = 3000;
@@ -18,12 +19,20 @@ export interface ServerStatusRow {
 	max: number;
 	tags: string[];
 	reachable: boolean;
+	/** As this process sees it now: `down` (refused), `silent` (no answer in time) or `up`. */
+	reachability: Reachability;
 	error: string | null;
 	breaker: 'closed' | 'open' | 'half-open';
 	breakerOpenUntil: string | null;
 	queueRemaining: number | null;
+	/** Entries of its queue that no execution of this cluster submitted (someone else's work). */
+	queueExternal: number | null;
 	inFlight: number;
 	ewmaSeconds: Record<string, { seconds: number; samples: number }>;
+	/** Learned seconds per work unit (one sampling step on a 512² image), over every scene it ran. */
+	secondsPerWorkUnit: number | null;
+	/** Prompts abandoned there while it did not answer, still to be removed. */
+	abandonedPrompts: number;
 	vramFree: number | null;
 	vramTotal: number | null;
 	ramFree: number | null;
@@ -41,21 +50,20 @@ export async function clusterStatus(
 	options: { resolve?: ResolveHost } = {},
 ): Promise<ServerStatusRow[]> {
 	const { servers, store } = runtime;
+	// The queue probe is this process's: an answer also brings a server marked down back at once.
 	const probes = await Promise.all(
 		servers.map(async (server) => {
-			const client = runtime.clientFor(server.id);
 			const timeout = AbortSignal.timeout(PROBE_TIMEOUT_MS);
-			const s = signal ? AbortSignal.any([signal, timeout]) : timeout;
-			try {
-				const [queue, stats] = await Promise.all([client.queueInfo({ signal: s }), client.systemStats({ signal: s })]);
-				return { server, probe: { serverId: server.id, ok: true, queueRemaining: queue.queueRemaining } as ProbeResult, stats };
-			} catch (error) {
-				const message = error instanceof Error ? error.message : String(error);
-				return { server, probe: { serverId: server.id, ok: false, error: message } as ProbeResult, stats: undefined };
-			}
+			const [queue, stats] = await Promise.all([
+				runtime.prober.probe(server.id, signal),
+				runtime
+					.clientFor(server.id)
+					.systemStats({ signal: signal ? AbortSignal.any([signal, timeout]) : timeout })
+					.catch(() => undefined),
+			]);
+			return { server, queue, stats };
 		}),
 	);
-	if (!signal?.aborted) await store.recordProbes(probes.map((p) => p.probe)).catch(() => undefined);
 	await Promise.all(probes.filter((p) => p.stats).map((p) => store.recordSystemStats(p.server.id, memoryOf(p.stats!)).catch(() => undefined)));
 	const snapshot = await store.snapshot(servers);
 	const warnings = new Map<string, string>();
@@ -65,22 +73,27 @@ export async function clusterStatus(
 		for (const url of group) warnings.set(url, warning);
 	}
 	const now = Date.now();
-	return probes.map(({ server, probe }) => {
+	return probes.map(({ server, queue }) => {
 		const s = snapshot.find((x) => x.id === server.id);
 		const open = s && s.breaker.phase !== 'closed';
+		const { [WORK_KEY]: rate, ...ewma } = s?.ewma ?? {};
 		return {
 			server: server.url,
 			serverId: server.id,
 			weight: server.weight,
 			max: server.max,
 			tags: server.tags,
-			reachable: probe.ok,
-			error: probe.ok ? null : probe.error ?? 'unreachable',
+			reachable: queue.ok,
+			reachability: runtime.liveness.get(server.id)?.state ?? 'up',
+			error: queue.ok ? null : queue.error ?? 'unreachable',
 			breaker: s ? (s.breaker.phase === 'open' && s.breaker.openUntil <= now ? 'half-open' : s.breaker.phase) : 'closed',
 			breakerOpenUntil: open && s!.breaker.openUntil > now ? new Date(s!.breaker.openUntil).toISOString() : null,
-			queueRemaining: probe.ok ? probe.queueRemaining ?? null : null,
+			queueRemaining: queue.ok ? queue.total ?? null : null,
+			queueExternal: queue.ok ? queue.external ?? null : null,
 			inFlight: s?.inFlight ?? 0,
-			ewmaSeconds: s?.ewma ?? {},
+			ewmaSeconds: ewma,
+			secondsPerWorkUnit: rate?.seconds ?? null,
+			abandonedPrompts: s?.tombstones?.length ?? 0,
 			vramFree: s?.system?.vramFree ?? null,
 			vramTotal: s?.system?.vramTotal ?? null,
 			ramFree: s?.system?.ramFree ?? null,

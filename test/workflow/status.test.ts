@@ -51,12 +51,15 @@ describe.each([
 		for (const row of rows) {
 			expect(row.json.store).toBe(store);
 			if (row.json.server === crashed.url) {
-				expect(row.json).toMatchObject({ reachable: false, breaker: 'open', queueRemaining: null });
+				expect(row.json).toMatchObject({ reachable: false, reachability: 'down', breaker: 'open', queueRemaining: null, queueExternal: null });
 				expect(typeof row.json.error).toBe('string');
 				expect(typeof row.json.lastError).toBe('string');
 				expect(Date.parse(String(row.json.breakerOpenUntil))).toBeGreaterThan(Date.now());
 			} else {
-				expect(row.json).toMatchObject({ reachable: true, breaker: 'closed', error: null, queueRemaining: 0, inFlight: 0 });
+				expect(row.json).toMatchObject({ reachable: true, reachability: 'up', breaker: 'closed', error: null, queueRemaining: 0, queueExternal: 0, inFlight: 0, abandonedPrompts: 0 });
+				// Every scene taught its server's speed, apart from the per-workflow averages.
+				expect(row.json.secondsPerWorkUnit).toEqual(expect.any(Number));
+				expect(Object.keys(row.json.ewmaSeconds as object)).not.toContain('#work');
 				expect(row.json.vramFree).toEqual(expect.any(Number));
 				expect(row.json.ramFree).toEqual(expect.any(Number));
 				expect(Object.keys(row.json.ewmaSeconds as object).length).toBeGreaterThan(0);
