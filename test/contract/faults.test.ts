@@ -104,6 +104,8 @@ describe('simulator fault switches', () => {
 		expect(sim.activePromptIds()).toEqual([id]);
 		sim.setSpeed(1000);
 		await finished(sim, id);
+		// the record is made before the last frames reach the socket: count once the end arrived
+		await until(() => ws.frames.some((f) => f.type === 'executing' && f.data?.node === null && f.data?.prompt_id === id), 5000, 'end');
 		expect(ws.types().filter((t) => t === 'progress')).toHaveLength(10);
 		ws.close();
 	});
@@ -128,9 +130,13 @@ describe('simulator fault switches', () => {
 		const closed = new Promise<number>((r) => ws.ws.once('close', (code) => r(code)));
 		const id = await submit(sim, { prompt: workflow(60), client_id: 'd1' });
 		await until(() => ws.types().includes('progress'), 5000, 'progress');
+		// held while the socket reconnects, so the job cannot end before the new socket is there
+		sim.setHang(true);
 		sim.dropWebSockets();
 		await closed;
 		const again = await Recorder.open(`${sim.url.replace('http', 'ws')}/ws?clientId=d1`);
+		expect(sim.activePromptIds()).toEqual([id]);
+		sim.setHang(false);
 		await finished(sim, id);
 		await until(() => again.types().includes('execution_success'), 5000, 'success on the new socket');
 		expect(again.types()[0]).toBe('status');

@@ -30,7 +30,8 @@ export async function startFauxqs(options: { latencyMs?: number } = {}): Promise
 		cwd: join(__dirname, '..', '..'),
 	});
 	const port = await new Promise<number>((resolve, reject) => {
-		const timer = setTimeout(() => reject(new Error('fauxqs did not start within 15 s')), 15_000);
+		// a hang guard, not a speed check: loading fauxqs takes seconds on a loaded machine
+		const timer = setTimeout(() => reject(new Error('fauxqs did not start within 50 s')), 50_000);
 		let buffer = '';
 		child.stdout?.on('data', (chunk: Buffer) => {
 			buffer += chunk.toString();

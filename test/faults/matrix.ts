@@ -23,7 +23,7 @@ import { startCloudflareImagesFake, type CloudflareImagesFake } from '../fakes/c
 import { startFauxqs, type FauxqsHandle } from '../fakes/fauxqs';
 import { defaultCatalogue, startFleet, type ComfyUiSimulator, type Fleet, type SimulatorOptions } from '../sim';
 import { chain, node, NodeTypes, runWorkflow, type RunResult } from '../workflow/harness';
-import { deleteKeysUnder } from '../setup/redis';
+import { deleteKeysUnder, TEST_REDIS } from '../setup/redis';
 
 export const CHECKPOINT = 'v1-5-pruned-emaonly.safetensors';
 export const OTHER_CHECKPOINT = 'sdxl-base-1.0.safetensors';
@@ -78,7 +78,7 @@ export function uniquePrefix(name: string): string {
 }
 
 export function redisCredential(extra: ICredentialDataDecryptedObject = {}): ICredentialDataDecryptedObject {
-	return { mode: 'single', host: '127.0.0.1', port: 6379, database: 13, user: '', password: '', ssl: false, ...extra };
+	return { mode: 'single', host: TEST_REDIS.host, port: TEST_REDIS.port, database: TEST_REDIS.db, user: '', password: '', ssl: false, ...extra };
 }
 
 /** Deletes every key under a prefix in the test database. */

@@ -7,11 +7,9 @@ import { createServer, type AddressInfo } from 'net';
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/13';
 
-/** Host, port and database of the test Redis. */
-export function testRedis(): { host: string; port: number; db: number } {
-	const url = new URL(TEST_REDIS_URL);
-	return { host: url.hostname, port: Number(url.port || 6379), db: Number(url.pathname.slice(1) || 13) };
-}
+const testUrl = new URL(TEST_REDIS_URL);
+/** TEST_REDIS_URL's parts: the cluster state of every test goes there, so cleanup finds it. */
+export const TEST_REDIS = { host: testUrl.hostname, port: Number(testUrl.port || 6379), db: Number(testUrl.pathname.slice(1) || 13) };
 
 /** A key prefix unique to one test file run. */
 export function testKeyPrefix(name: string): string {
@@ -19,10 +17,9 @@ export function testKeyPrefix(name: string): string {
 }
 
 /** Deletes every key under `prefix` in the test database (of the Redis on `port`); returns how many. */
-export async function deleteKeysUnder(prefix: string, port = 6379): Promise<number> {
+export async function deleteKeysUnder(prefix: string, port = TEST_REDIS.port): Promise<number> {
 	const { default: Redis } = await import('ioredis');
-	const { host, db } = testRedis();
-	const redis = new Redis({ host, port, db, lazyConnect: true, maxRetriesPerRequest: 1 });
+	const redis = new Redis({ host: TEST_REDIS.host, port, db: TEST_REDIS.db, lazyConnect: true, maxRetriesPerRequest: 1 });
 	let deleted = 0;
 	try {
 		await redis.connect();

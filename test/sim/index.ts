@@ -1,3 +1,20 @@
+/**
+ * A ComfyUI 0.3.64 simulator for tests, benchmarks and the demo: the real routes, JSON shapes and
+ * websocket message order (checked against recordings by test/contract/). What it simplifies:
+ *
+ * - One worker per server; a node costs `msPerStep` per sampling step plus a fixed cost per class,
+ *   divided by the server's speed. No GPU, no model files: model names are only checked against the
+ *   server's lists, and nodes "compute" just the size, batch, colour and seed of their outputs.
+ * - Output files are small valid PNG / WebP / GIF / MP4 / WebM / FLAC files, not real pictures.
+ * - Faults in this process (startFleet): `setHang` stops execution while HTTP and websocket keep
+ *   answering (a stuck node); `crash()` closes the listening socket and every connection (refused
+ *   from then on); `restart()` loses queue and history but keeps files and records.
+ * - Faults of the machine (startProcessFleet, each server a child process): `freeze()` is SIGSTOP —
+ *   the kernel still accepts connections, nothing answers; `thaw()` is SIGCONT; `kill()` is SIGKILL;
+ *   `respawn()` starts a fresh server on the same port. A run counts time spent frozen as work done
+ *   (its timers fire late), so a thawed run finishes its current step at once, then goes on.
+ * - Fault rates (HTTP errors) come from a seeded generator: the same seed, the same failures.
+ */
 export { ComfyUiSimulator } from './server';
 export type { SimulatorOptions, SimulatorFaults, SimulatorRecords, HttpErrorRule, ExecutionErrorRule, MemoryPressure } from './server';
 export { defaultCatalogue, probeCatalogue, progressProbeClass } from './catalogue';
@@ -5,3 +22,5 @@ export type { Catalogue, NodeClassDef, ObjectInfoEntry, NodeBehaviour, ComboSour
 export { startFleet } from './fleet';
 export type { Fleet } from './fleet';
 export { encodePng, encodeAnimatedWebp, pngSize } from './media';
+export { startProcessFleet, SimulatorProcess } from './processFleet';
+export type { ProcessFleet, SimulatorMethod, TimelineEntry, OsFault } from './processFleet';

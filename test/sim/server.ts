@@ -121,7 +121,8 @@ interface ClientSocket {
 export interface SimulatorRecords {
 	prompts: Array<{ promptId: string; clientId?: string; number: number; receivedAt: number; prompt: Record<string, unknown>; front: boolean }>;
 	started: string[];
-	finished: Array<{ promptId: string; status: 'success' | 'error' | 'interrupted'; at: number }>;
+	/** how each run ended, when, and how many files it wrote to output/ (an interrupted run may have written some) */
+	finished: Array<{ promptId: string; status: 'success' | 'error' | 'interrupted'; at: number; outputs: number }>;
 	deleted: string[];
 	interrupted: string[];
 	uploads: string[];
@@ -1024,6 +1025,7 @@ export class ComfyUiSimulator {
 
 		type Outcome = { kind: 'success' } | { kind: 'interrupted'; node: string } | { kind: 'error'; node: string; message: string; exceptionType: string; inputs: Record<string, unknown> };
 		let outcome: Outcome = { kind: 'success' };
+		let outputFiles = 0;
 		for (const id of order) {
 			const node = prompt[id];
 			const def = classDef(this.catalogue, node.class_type)!;
@@ -1087,7 +1089,7 @@ export class ComfyUiSimulator {
 			}
 			let result: NodeResult;
 			try {
-				result = runNode(def.behaviour, inputs, this.nodeIo(), pngText);
+				result = runNode(def.behaviour, inputs, this.nodeIo(() => outputFiles++), pngText);
 			} catch (e) {
 				const err = e instanceof NodeRuntimeError ? e : new NodeRuntimeError(e instanceof Error ? e.message : String(e), 'Exception');
 				outcome = { kind: 'error', node: id, message: err.message, exceptionType: err.exceptionType, inputs };
@@ -1147,7 +1149,7 @@ export class ComfyUiSimulator {
 		});
 		while (this.history.size > 10000) this.history.delete(this.history.keys().next().value as string);
 		this.running = null;
-		this.records.finished.push({ promptId, status: recordStatus, at: Date.now() });
+		this.records.finished.push({ promptId, status: recordStatus, at: Date.now(), outputs: outputFiles });
 		this.broadcastStatus();
 		toClient('executing', { node: null, prompt_id: promptId });
 	}
@@ -1173,7 +1175,7 @@ export class ComfyUiSimulator {
 		}
 	}
 
-	private nodeIo(): NodeIo {
+	private nodeIo(onOutputFile?: () => void): NodeIo {
 		const dirOf = (type: string, subfolder: string): string => join(this.dataDir, type, subfolder);
 		return {
 			nextCounter: (type, subfolder, prefix) => {
@@ -1193,6 +1195,7 @@ export class ComfyUiSimulator {
 				mkdirSync(dir, { recursive: true });
 				const full = join(dir, filename);
 				writeFileSync(full, bytes);
+				if (type === 'output') onOutputFile?.();
 				return full;
 			},
 			readInput: (name) => {

@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from 'child_process';
 import Redis from 'ioredis';
 import { join } from 'path';
+import { TEST_REDIS } from '../setup/redis';
 import { startFleet, type Fleet } from '../sim';
 import { analyse, type ServerFacts, type SoakReport } from './analyse';
 import { Chaos } from './chaos';
@@ -35,7 +36,7 @@ export const DEFAULT_SOAK: SoakOptions = { seed: 20240611, scenes: 300, servers:
 
 const ROOT = join(__dirname, '../..');
 const WORKER = join(__dirname, 'soakWorker.ts');
-const REDIS = { mode: 'single' as const, host: '127.0.0.1', port: 6379, db: 13 };
+const REDIS = { mode: 'single' as const, ...TEST_REDIS };
 const SPEEDS = [1, 1.5, 0.75, 2, 1, 0.5, 1.25, 1];
 const MAXES = [2, 1, 2, 1, 2, 1, 2, 1];
 const MS_PER_STEP = 10;

@@ -14,7 +14,7 @@ import { ComfyUiCluster } from '../../nodes/ComfyUiCluster/ComfyUiCluster.node';
 import { startFleet, type ComfyUiSimulator, type Fleet, type SimulatorOptions } from '../sim';
 import { registerBuiltins } from './builtins';
 import { NodeTypes, runWorkflow, type RunOptions, type RunResult } from './harness';
-import { deleteKeysUnder, testRedis } from '../setup/redis';
+import { deleteKeysUnder, TEST_REDIS } from '../setup/redis';
 
 export const CHECKPOINT = 'v1-5-pruned-emaonly.safetensors';
 export const NODE_TYPE = 'n8n-nodes-comfyui-cluster.comfyUiCluster';
@@ -71,8 +71,7 @@ export function clusterCredential(urls: readonly string[], extra: ICredentialDat
 }
 
 export function redisCredential(): ICredentialDataDecryptedObject {
-	const { host, port, db } = testRedis();
-	return { mode: 'single', host, port, database: db, user: '', password: '', ssl: false };
+	return { mode: 'single', host: TEST_REDIS.host, port: TEST_REDIS.port, database: TEST_REDIS.db, user: '', password: '', ssl: false };
 }
 
 /** Runs a workflow JSON in n8n's engine with the given credential data. */
@@ -135,7 +134,7 @@ export async function deleteKeys(prefix: string): Promise<number> {
 
 /** Keys under a prefix in the test database. */
 export async function keysUnder(prefix: string): Promise<string[]> {
-	const redis = new Redis({ ...testRedis(), lazyConnect: true, maxRetriesPerRequest: 1 });
+	const redis = new Redis({ ...TEST_REDIS, lazyConnect: true, maxRetriesPerRequest: 1 });
 	const found: string[] = [];
 	try {
 		await redis.connect();

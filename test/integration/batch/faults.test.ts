@@ -38,7 +38,8 @@ afterEach(async () => {
 
 describe('runBatch over a simulator fleet', () => {
 	it('gives the faster server more scenes', async () => {
-		const runtime = await setup([{ speed: 4 }, { speed: 1 }], ['max=1', 'max=1']);
+		// 16 × slower: a scene's extra time there (over 0.5 s) outweighs what a loaded machine adds to both.
+		const runtime = await setup([{ speed: 4 }, { speed: 0.25 }], ['max=1', 'max=1']);
 		const outcomes = await runBatch(runtime, scenes(12, { steps: 10 }), options({ strategy: 'fastest' }));
 		expect(failures(outcomes)).toEqual([]);
 		const [fast, slow] = fleet!.servers.map((s) => s.records.finished.filter((f) => f.status === 'success').length);
@@ -238,7 +239,9 @@ describe('runBatch over a simulator fleet', () => {
 	});
 
 	it('moves a scene waiting on a slow server to a fast one that went idle', async () => {
-		const runtime = await setup([{ speed: 0.25 }, { speed: 4 }], ['max=2', 'max=2']);
+		// The slow server's first scene takes about 5 s, so the one waiting behind it is still waiting
+		// when the fast server goes idle, however loaded the machine.
+		const runtime = await setup([{ speed: 0.05 }, { speed: 4 }], ['max=2', 'max=2']);
 		const events: BatchEvent[] = [];
 		const outcomes = await runBatch(runtime, scenes(4, { steps: 20 }), options({ onEvent: (e) => events.push(e) }));
 		expect(failures(outcomes)).toEqual([]);

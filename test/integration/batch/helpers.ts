@@ -6,9 +6,9 @@ import { buildScene } from '../../../src/cluster/sceneBuilder';
 import type { SceneRequest } from '../../../src/cluster/scene';
 import type { SceneSpec } from '../../../src/cluster/sceneBuilder';
 import type { ComfyUiSimulator } from '../../sim';
-import { deleteKeysUnder } from '../../setup/redis';
+import { deleteKeysUnder, TEST_REDIS } from '../../setup/redis';
 
-export const REDIS = { mode: 'single' as const, host: '127.0.0.1', port: 6379, db: 13 };
+export const REDIS = { mode: 'single' as const, ...TEST_REDIS };
 export const FAST_BACKOFF = { initialMs: 20, maxMs: 100, factor: 2, jitter: 0 };
 
 export function txt2img(seed: number, steps = 10, ckpt = 'sd15.safetensors', extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -144,13 +144,25 @@ describe('RedisHealthStore in Redis', () => {
 		for (const key of keys) expect(key.startsWith(`${prefix}{tagged}:`)).toBe(true);
 	});
 
-	it('a lease with a short TTL frees its slot in real time', async () => {
-		const store = new RedisHealthStore(redis, { prefix, clusterHash: 'ttl' });
-		const servers = [{ id: 'a', weight: 1, max: 1 }];
-		lease(await store.selectAndReserve({ servers, strategy: 'leastLoaded', workflowKey: 'wf', leaseTtlMs: 150 }));
-		expect('none' in (await store.selectAndReserve({ servers, strategy: 'leastLoaded', workflowKey: 'wf', leaseTtlMs: 150 }))).toBe(true);
-		await new Promise((resolve) => setTimeout(resolve, 250));
-		expect(lease(await store.selectAndReserve({ servers, strategy: 'leastLoaded', workflowKey: 'wf', leaseTtlMs: 150 })).serverId).toBe('a');
+	it('a lease frees its slot in real time once its TTL ends, without a release', async () => {
+		// The real clock, read through a wrapper: each try is judged by the time the store itself saw.
+		let seen = 0;
+		const store = new RedisHealthStore(redis, { prefix, clusterHash: 'ttl', now: () => (seen = Date.now()) });
+		const args = { servers: [{ id: 'a', weight: 1, max: 1 }], strategy: 'leastLoaded' as const, workflowKey: 'wf', leaseTtlMs: 1_000 };
+		const held = lease(await store.selectAndReserve(args));
+		const tries: Array<{ at: number; free: boolean }> = [];
+		const deadline = held.expiresAt + 10_000;
+		for (;;) {
+			const result = await store.selectAndReserve(args);
+			tries.push({ at: seen, free: !('none' in result) });
+			if (!('none' in result) || Date.now() > deadline) break;
+			await new Promise((resolve) => setTimeout(resolve, 25));
+		}
+		// taken while its TTL ran, free from its expiry on
+		expect(tries.filter((t) => t.at < held.expiresAt).length).toBeGreaterThan(0);
+		expect(tries.filter((t) => t.at < held.expiresAt && t.free)).toEqual([]);
+		expect(tries[tries.length - 1].free).toBe(true);
+		expect(tries[tries.length - 1].at).toBeGreaterThanOrEqual(held.expiresAt);
 	});
 
 	it('three OS processes sharing Redis never push a server above max', async () => {
