@@ -447,15 +447,18 @@ async function p3f(): Promise<void> {
 				resolve();
 			}, freezeAfter),
 		);
-		let kept: string[] = [];
+		let kept: string[] | undefined;
 		const measured: Measured & { keyPrefix?: string } = await measure(fleet, (results) => (kept = results));
 		await freezing;
 		await new Promise((r) => setTimeout(r, 3_000));
 		await frozen.getRecords();
-		// Prompts that produced outputs on the resumed server without being a scene's result.
-		const late = frozen.records.finished.filter((f) => f.at >= thawedAt && f.status === 'success' && !kept.includes(f.promptId));
 		await closeAllRuntimes();
 		if (measured.keyPrefix) await cleanKeys(measured.keyPrefix);
+		// A batch that abandons prompts (ours): none may produce outputs on the resumed server
+		// without being a scene's result. The baselines abandon nothing: they wait for the server.
+		if (!kept) return measured;
+		const results = kept;
+		const late = frozen.records.finished.filter((f) => f.at >= thawedAt && f.status === 'success' && !results.includes(f.promptId));
 		const notes = [measured.note, `${late.length} abandoned prompt(s) ran after the resume`].filter(Boolean);
 		return { ...measured, failed: measured.failed + late.length, note: notes.join(', ') };
 	};

@@ -17,7 +17,7 @@
  *   scene moves (deleted there, submitted here).
  * - The abort signal cancels everything and cleans up on the servers.
  */
-import { backoffDelay, type BackoffOptions } from '../util/backoff';
+import { backoffDelay, sleep, type BackoffOptions } from '../util/backoff';
 import { redact } from '../util/redact';
 import type { ComfyUiClient, ProgressEvent } from '../comfyui/client';
 import { CancelledError, ComfyUiError, ExecutionError, IncapableServerError, InvalidWorkflowError, TransientServerError } from '../comfyui/errors';
@@ -98,6 +98,8 @@ const DEFAULT_UNREACHABLE_MS = 10_000;
 const DEFAULT_LIVENESS_MS = 1_000;
 const DEFAULT_SILENT_GRACE_MS = 3_000;
 const OBJECT_INFO_TIMEOUT_MS = 10_000;
+/** Once one server has joined, how long the first placement waits for the others. */
+const JOIN_GRACE_MS = 25;
 /** After a reservation was refused (another worker took the slot), look again this soon. */
 const CONTENDED_RETRY_MS = 100;
 /** Refresh period while other workers hold leases on our servers. */
@@ -198,6 +200,8 @@ class Batch {
 	private readonly probeAbort = new AbortController();
 	private unsubscribe?: () => void;
 	private finish!: () => void;
+	/** Servers being probed or read (catalogue, memory) before they take scenes. */
+	private readonly joining = new Set<string>();
 	private prepared = false;
 	private aborted = false;
 
@@ -230,7 +234,6 @@ class Batch {
 			if (signal?.aborted) this.abort();
 			else {
 				await this.prepare();
-				this.checkCapabilities();
 				this.prepared = true;
 				this.pump();
 			}
@@ -249,58 +252,70 @@ class Batch {
 	// ── setup ────────────────────────────────────────────────────────────────────────────────
 
 	/**
-	 * Reads the shared state and probes the servers nobody probed lately; then reads the catalogue
-	 * and memory of the servers that answer (one that does not answer is not waited for).
+	 * Reads the shared state, then lets every server join: a probe when nobody probed it lately, then
+	 * its catalogue and memory when it answers. Scenes start as soon as one server has joined (and a
+	 * moment for the others); the rest join while scenes run. A server still joining takes no scene:
+	 * 999 dead servers or a frozen one do not hold up the first submit.
 	 */
 	private async prepare(): Promise<void> {
 		await this.refresh();
-		await this.runtime.prober.probeStale(this.servers, this.options.probeMaxAgeMs ?? 3000, this.options.signal).catch((error) => {
-			this.runtime.logger?.warn(`Could not probe the servers: ${this.clean(String(error))}`);
-		});
-		const answering = this.servers.filter((s) => this.runtime.liveness.reachable(s.id));
-		await Promise.all([this.loadObjectInfo(answering), refreshSystemStats(this.runtime, answering, this.options.signal)]);
-	}
-
-	private async loadObjectInfo(servers: readonly ServerSpec[]): Promise<void> {
-		const needed = this.queue.some((w) => w.scene.requirements.nodeClasses.length > 0);
-		if (!needed) return;
-		await Promise.all(
-			servers.map(async (server) => {
-				try {
-					const info = await this.runtime.clientFor(server.id).objectInfo({ signal: AbortSignal.timeout(OBJECT_INFO_TIMEOUT_MS) });
-					this.objectInfo.set(server.id, info as ObjectInfo);
-				} catch {
-					// Unknown catalogue: the server is not excluded for capability; its breaker handles reachability.
-					this.objectInfo.set(server.id, undefined);
-				}
-			}),
+		const maxAgeMs = this.options.probeMaxAgeMs ?? 3000;
+		const stale = new Set(
+			(
+				await this.runtime.store.staleServers(this.servers, maxAgeMs).catch((error) => {
+					this.runtime.logger?.warn(`Could not read when the servers were probed: ${this.clean(String(error))}`);
+					return this.servers;
+				})
+			).map((s) => s.id),
 		);
+		let firstJoined!: () => void;
+		const first = new Promise<void>((resolve) => (firstJoined = resolve));
+		const all = Promise.all(this.servers.map((server) => this.join(server, stale.has(server.id)).then(() => this.runtime.liveness.reachable(server.id) && firstJoined())));
+		await Promise.race([all, first.then(() => sleep(JOIN_GRACE_MS))]);
 	}
 
-	/** Scenes that no server can run fail at once, naming what is missing where. */
-	private checkCapabilities(): void {
+	/** Probes a server (when asked), then reads its catalogue and memory if it answers. */
+	private async join(server: ServerSpec, probe: boolean): Promise<void> {
+		this.joining.add(server.id);
+		try {
+			if (probe) await this.runtime.prober.probe(server.id, this.probeAbort.signal);
+			if (this.runtime.liveness.reachable(server.id)) {
+				await Promise.all([this.loadObjectInfo(server), refreshSystemStats(this.runtime, [server], this.options.signal)]);
+			}
+		} finally {
+			this.joining.delete(server.id);
+		}
+		this.checkCapabilities([server]);
+		this.pump();
+	}
+
+	private async loadObjectInfo(server: ServerSpec): Promise<void> {
+		const needed = this.queue.some((w) => w.scene.requirements.nodeClasses.length > 0);
+		if (!needed || this.objectInfo.has(server.id)) return;
+		try {
+			const info = await this.runtime.clientFor(server.id).objectInfo({ signal: AbortSignal.timeout(OBJECT_INFO_TIMEOUT_MS) });
+			this.objectInfo.set(server.id, info as ObjectInfo);
+		} catch {
+			// Unknown catalogue: the server is not excluded for capability; its breaker handles reachability.
+			this.objectInfo.set(server.id, undefined);
+		}
+	}
+
+	/** Scenes that these servers cannot run leave them out; scenes no server can run fail at once, naming what is missing where. */
+	private checkCapabilities(servers: readonly ServerSpec[] = this.servers): void {
 		for (const waiting of [...this.queue]) {
-			const missingBy: string[] = [];
-			for (const server of this.servers) {
+			for (const server of servers) {
 				const info = this.objectInfo.get(server.id);
-				if (!info) continue;
-				const missing = checkCapability(waiting.scene.requirements, info);
-				if (!isCapable(missing)) {
-					waiting.incapable.add(server.id);
-					missingBy.push(`${server.url} is ${describeMissing(missing)}`);
-				}
+				if (info && !isCapable(checkCapability(waiting.scene.requirements, info))) waiting.incapable.add(server.id);
 			}
 			if (waiting.incapable.size === this.servers.length) {
-				const first = this.objectInfo.get(this.servers[0].id);
-				const missing = first ? checkCapability(waiting.scene.requirements, first) : { nodeClasses: [], values: [] };
-				this.settle(
-					waiting,
-					this.failed(
-						waiting.scene.index,
-						new IncapableServerError(`No server can run this workflow: ${missingBy.join('; ')}.`, missing),
-						waiting.attempts,
-					),
-				);
+				const gaps = this.servers.flatMap((server) => {
+					const info = this.objectInfo.get(server.id);
+					return info ? [{ server, missing: checkCapability(waiting.scene.requirements, info) }] : [];
+				});
+				const text = gaps.map(({ server, missing }) => `${server.url} is ${describeMissing(missing)}`).join('; ');
+				const cause = new IncapableServerError(`No server can run this workflow: ${text}.`, gaps[0]?.missing ?? { nodeClasses: [], values: [] });
+				this.settle(waiting, this.failed(waiting.scene.index, cause, waiting.attempts));
 			}
 		}
 	}
@@ -386,6 +401,9 @@ class Batch {
 	 */
 	private onReachability(serverId: string, state: Reachability): void {
 		const now = Date.now();
+		// Back from the start of the batch: its catalogue is read before it takes a scene.
+		const server = this.byId.get(serverId);
+		if (state === 'up' && server && this.prepared && !this.objectInfo.has(serverId) && !this.joining.has(serverId)) void this.join(server, false);
 		for (const run of this.running) {
 			if (run.serverId !== serverId || run.abandoned) continue;
 			if (state === 'up') run.silentDeadline = undefined;
@@ -633,7 +651,13 @@ class Batch {
 		const now = Date.now();
 		const admissions = this.servers.map((server) => {
 			const b = this.status.get(server.id)?.breaker;
-			return { id: server.id, server, breakerOpen: b !== undefined && b.phase === 'open' && b.openUntil > now, unreachable: !this.runtime.liveness.reachable(server.id) };
+			return {
+				id: server.id,
+				server,
+				breakerOpen: b !== undefined && b.phase === 'open' && b.openUntil > now,
+				unreachable: !this.runtime.liveness.reachable(server.id),
+				joining: this.joining.has(server.id),
+			};
 		});
 		return candidateServers(admissions, waiting).map((a) => a.server);
 	}

@@ -8,6 +8,8 @@ export interface ServerAdmission {
 	breakerOpen: boolean;
 	/** This process saw it refuse a connection or stay silent, and it has not answered since. */
 	unreachable: boolean;
+	/** Not known yet (its first probe or catalogue is on its way): takes nothing until it is. */
+	joining?: boolean;
 }
 
 export interface SceneHistory {
@@ -24,7 +26,7 @@ export interface SceneHistory {
  * fails its scenes after Max Attempts instead of holding them.
  */
 export function candidateServers<S extends ServerAdmission>(servers: readonly S[], scene: SceneHistory): S[] {
-	const capable = servers.filter((s) => !scene.incapable.has(s.id));
+	const capable = servers.filter((s) => !scene.incapable.has(s.id) && !s.joining);
 	const fresh = capable.filter((s) => !scene.failedOn.has(s.id));
 	const pool = fresh.length > 0 ? fresh : capable;
 	const reachable = pool.filter((s) => !s.unreachable);
