@@ -109,7 +109,7 @@ export async function startThrowawayRedis(options: { password?: string } = {}): 
 	const child: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' });
 	const client = new Redis({ host: '127.0.0.1', port, password: options.password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
 	client.on('error', () => undefined);
-	const deadline = Date.now() + 20_000;
+	const deadline = Date.now() + 5000;
 	for (;;) {
 		try {
 			await client.connect();
