@@ -11,8 +11,7 @@
  *   from then on); `restart()` loses queue and history but keeps files and records.
  * - Faults of the machine (startProcessFleet, each server a child process): `freeze()` is SIGSTOP —
  *   the kernel still accepts connections, nothing answers; `thaw()` is SIGCONT; `kill()` is SIGKILL;
- *   `respawn()` starts a fresh server on the same port. A run counts time spent frozen as work done
- *   (its timers fire late), so a thawed run finishes its current step at once, then goes on.
+ *   `respawn()` starts a fresh server on the same port.
  * - Fault rates (HTTP errors) come from a seeded generator: the same seed, the same failures.
  */
 export { ComfyUiSimulator } from './server';

@@ -72,8 +72,11 @@ type State = 'starting' | 'running' | 'frozen' | 'killed' | 'stopped';
 
 export class SimulatorProcess {
 	readonly name: string;
-	/** Live copy of the child's records, kept from the records it sends (see the top of this file). */
-	readonly records: SimulatorRecords = { prompts: [], started: [], finished: [], deleted: [], interrupted: [], uploads: [], frees: 0, peakActive: 0, activity: [], wsClients: [] };
+	/**
+	 * Live copy of the child's records, kept from the records it sends (see the top of this file);
+	 * filled with the child's first records when it is ready, whatever fields the simulator has.
+	 */
+	readonly records = {} as SimulatorRecords;
 	/** Every record with the time the child made it. */
 	readonly timeline: TimelineEntry[] = [];
 	/** The OS faults played on this server, with their times. */
@@ -313,7 +316,7 @@ export class SimulatorProcess {
 					this.state = 'running';
 					const fields = this.records as unknown as Record<string, unknown>;
 					for (const [field, value] of Object.entries(message.records)) {
-						// record fields this copy does not know yet start as the child has them
+						// fields this copy does not hold yet start as the child has them (after a respawn, all are kept)
 						if (!(field in fields)) fields[field] = Array.isArray(value) ? [...value] : value;
 						if (typeof value === 'number') this.lifeCounters.set(field, value);
 					}

@@ -149,7 +149,7 @@ describe('workers sharing one Redis', () => {
 			await new Promise((r) => setTimeout(r, 100));
 		}
 		const batch = runBatch(runtime, scenes(18, { steps: 20 }), { strategy: 'leastLoaded', refreshMs: 100, backoff: FAST_BACKOFF });
-		await waitFor(() => fleet!.servers.reduce((n, s) => n + s.records.finished.length, 0) >= 3);
+		await waitFor(() => fleet!.servers.reduce((n, s) => n + s.records.finished.length, 0) >= 3, 60_000);
 		redis.kill('SIGKILL');
 		const outcomes = await batch;
 		expect(outcomes.filter((o) => !o.ok)).toEqual([]);
