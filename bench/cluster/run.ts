@@ -458,7 +458,7 @@ async function p3f(): Promise<void> {
 		// without being a scene's result. The baselines abandon nothing: they wait for the server.
 		if (!kept) return measured;
 		const results = kept;
-		const late = frozen.records.finished.filter((f) => f.at >= thawedAt && f.status === 'success' && !results.includes(f.promptId));
+		const late = frozen.records.finished.filter((f) => f.at >= thawedAt && (f.status === 'success' || f.outputs > 0) && !results.includes(f.promptId));
 		const notes = [measured.note, `${late.length} abandoned prompt(s) ran after the resume`].filter(Boolean);
 		return { ...measured, failed: measured.failed + late.length, note: notes.join(', ') };
 	};

@@ -72,7 +72,8 @@ describe('a frozen server (SIGSTOP)', () => {
 		await frozen.thaw();
 		expect(await runtime.janitor.settled(20_000)).toBe(true);
 		await frozen.getRecords();
-		const produced = frozen.records.finished.filter((f) => f.at >= thawedAt && f.status === 'success');
+		// Nothing ran to the end there, and nothing interrupted late had written a file.
+		const produced = frozen.records.finished.filter((f) => f.at >= thawedAt && (f.status === 'success' || f.outputs > 0));
 		expect(produced).toEqual([]);
 		expect(await frozen.activePromptIds()).toEqual([]);
 		const status = await runtime.store.snapshot(runtime.servers);

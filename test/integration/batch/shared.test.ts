@@ -217,7 +217,7 @@ describe('leases against a wiped Redis and skewed clocks', () => {
 		await waitFor(() => behind.ready() && ahead.ready(), 60_000);
 		// The worker behind holds both servers (8 scenes of 1 s) when the one ahead starts.
 		behind.go();
-		await waitFor(() => fleet!.servers.every((s) => s.records.started.length > 0), 20_000);
+		await waitFor(() => fleet!.servers.every((s) => s.records.started.length > 0), 60_000);
 		ahead.go();
 		const reports = await Promise.all([behind, ahead].map((w) => w.report));
 		for (const report of reports) expect(report.results.filter((r) => !r.ok)).toEqual([]);
