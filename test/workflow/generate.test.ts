@@ -81,7 +81,10 @@ describe('Generate', () => {
 			expect(item.json).toMatchObject({ store: 'memory', cached: false });
 			expect(fleet.urls).toContain(item.json.server);
 			for (const field of ['queueWaitMs', 'executionMs', 'totalMs']) expect(typeof item.json[field]).toBe('number');
-			expect(item.json.attempts).toEqual([expect.objectContaining({ server: item.json.server, promptId: item.json.promptId, outcome: 'success' })]);
+			// One success, where the item says; before it at most moves (a scene still waiting may move to a server that went idle).
+			const attempts = item.json.attempts as Array<{ outcome: string }>;
+			expect(attempts.at(-1)).toEqual(expect.objectContaining({ server: item.json.server, promptId: item.json.promptId, outcome: 'success' }));
+			expect(attempts.slice(0, -1).every((a) => a.outcome === 'moved')).toBe(true);
 			// Item order: the prompt behind output i carries item i's override values (by id "6" and by title "Sampler").
 			const received = promptOf(item.json.promptId);
 			expect(received.url).toBe(item.json.server);
