@@ -226,14 +226,31 @@ async function roundRobin(fleet: BenchFleet, costs: number[]): Promise<Measured>
 async function greedyPull(fleet: BenchFleet, costs: number[]): Promise<Measured> {
 	const clients = clientsOf(fleet.urls);
 	const queue = graphsOf(costs);
+	let inFlight = 0;
+	// A loop that finds the queue empty while scenes are out waits: one may fail and come back.
+	let wake = () => {};
+	let changed = new Promise<void>((resolve) => (wake = resolve));
+	const notify = () => {
+		const woken = wake;
+		changed = new Promise<void>((resolve) => (wake = resolve));
+		woken();
+	};
 	const started = Date.now();
 	await Promise.all(
 		clients.map(async (client) => {
-			for (let workflow = queue.shift(); workflow; workflow = queue.shift()) {
-				if (!(await runOne(client, workflow))) {
-					queue.push(workflow);
-					return;
+			for (;;) {
+				const workflow = queue.shift();
+				if (!workflow) {
+					if (inFlight === 0) return;
+					await changed;
+					continue;
 				}
+				inFlight++;
+				const ok = await runOne(client, workflow);
+				inFlight--;
+				if (!ok) queue.push(workflow);
+				notify();
+				if (!ok) return;
 			}
 		}),
 	);
@@ -459,6 +476,13 @@ async function p3f(): Promise<void> {
 		if (!kept) return measured;
 		const results = kept;
 		const late = frozen.records.finished.filter((f) => f.at >= thawedAt && (f.status === 'success' || f.outputs > 0) && !results.includes(f.promptId));
+		if (process.env.DEBUG_P3F) {
+			for (const f of late) {
+				const p = frozen.records.prompts.find((x) => x.promptId === f.promptId);
+				const dbg = frozen.timeline.filter((t) => JSON.stringify(t.value).includes(f.promptId)).map((t) => `${t.field}@${t.at - thawedAt}`);
+				process.stderr.write(`LATE ${f.promptId} status=${f.status} outputs=${f.outputs} at=+${f.at - thawedAt} received=${p ? p.receivedAt - thawedAt : '?'} ${dbg.join(' ')}\n`);
+			}
+		}
 		const notes = [measured.note, `${late.length} abandoned prompt(s) ran after the resume`].filter(Boolean);
 		return { ...measured, failed: measured.failed + late.length, note: notes.join(', ') };
 	};

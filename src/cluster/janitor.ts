@@ -10,6 +10,7 @@
  */
 import { sleep } from '../util/backoff';
 import type { ComfyUiClient } from '../comfyui/client';
+import { TransientServerError } from '../comfyui/errors';
 import type { HealthStore, Tombstone } from './store/HealthStore';
 
 /** A removal request waits this long for a server that does not answer (it is handled on resume). */
@@ -18,7 +19,9 @@ const PURGE_TIMEOUT_MS = 30_000;
 const RETRY_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
 /** A prompt that is still interrupting: look again this soon. */
-const CONFIRM_AGAIN_MS = 200;
+const CONFIRM_AGAIN_MS = 50;
+/** Reset connections retried at once before the usual pause. */
+const IMMEDIATE_RETRIES = 3;
 /** Tombstones older than this are forgotten (the server never came back). */
 export const TOMBSTONE_MAX_AGE_MS = 24 * 3600_000;
 
@@ -36,6 +39,8 @@ export class Janitor {
 	private readonly pending = new Map<string, Map<string, number>>();
 	private readonly running = new Set<string>();
 	private readonly failures = new Map<string, number>();
+	/** Connections reset in a row, per server (retried at once up to IMMEDIATE_RETRIES). */
+	private readonly resets = new Map<string, number>();
 	private readonly abort = new AbortController();
 	private readonly now: () => number;
 
@@ -105,12 +110,20 @@ export class Janitor {
 			try {
 				pause = await this.purge(serverId, [...ids.keys()], signal);
 				this.failures.delete(serverId);
+				this.resets.delete(serverId);
 			} catch (error) {
 				if (signal.aborted) return;
+				this.deps.logger?.debug('Abandoned prompts not removed yet', { serverId, reason: this.deps.clean(error instanceof Error ? error.message : String(error)) });
+				// A server that resumes first closes the connections it kept alive before it stopped, with
+				// our requests on them unread: send them again at once, on new connections.
+				const resets = this.resets.get(serverId) ?? 0;
+				if (error instanceof TransientServerError && error.reason === 'reset' && resets < IMMEDIATE_RETRIES) {
+					this.resets.set(serverId, resets + 1);
+					continue;
+				}
 				const failures = (this.failures.get(serverId) ?? 0) + 1;
 				this.failures.set(serverId, failures);
 				pause = Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** (failures - 1));
-				this.deps.logger?.debug('Abandoned prompts not removed yet', { serverId, reason: this.deps.clean(error instanceof Error ? error.message : String(error)) });
 			}
 			if (pause > 0) await sleep(pause, signal).catch(() => undefined);
 		}

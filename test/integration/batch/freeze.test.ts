@@ -67,7 +67,10 @@ describe('a frozen server (SIGSTOP)', () => {
 		const abandoned = there.flatMap((a) => (a.promptId ? [a.promptId] : []));
 		expect(runtime.janitor.waiting(runtime.servers[1].id).sort()).toEqual([...new Set(abandoned)].sort());
 
-		// The server resumes: the prompts left there are removed before they produce anything.
+		// The server resumes — after longer than it keeps idle connections alive (5 s), so it first
+		// resets the connections it had before it stopped, requests of ours on them unread — and the
+		// prompts left there are removed before they produce anything.
+		await new Promise((resolve) => setTimeout(resolve, Math.max(0, frozenAt + 8_000 - Date.now())));
 		const thawedAt = Date.now();
 		await frozen.thaw();
 		expect(await runtime.janitor.settled(20_000)).toBe(true);
