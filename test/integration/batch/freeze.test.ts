@@ -3,10 +3,13 @@
  * still accepts connections, nothing answers. The batch must finish on the other servers within a
  * bounded window, and what it abandoned there must never run once the server resumes (SIGCONT).
  */
+import { ComfyUiClient } from '../../../src/comfyui/client';
 import { runBatch, type BatchEvent } from '../../../src/cluster/batch';
+import { Janitor } from '../../../src/cluster/janitor';
 import { closeAllRuntimes, getRuntime } from '../../../src/cluster/runtime';
+import { MemoryHealthStore } from '../../../src/cluster/store/MemoryHealthStore';
 import { startProcessFleet, type ProcessFleet } from '../../sim';
-import { CHECKPOINTS, cleanKeys, FAST_BACKOFF, REDIS, scenes, uniquePrefix } from './helpers';
+import { CHECKPOINTS, cleanKeys, FAST_BACKOFF, REDIS, scenes, txt2img, uniquePrefix } from './helpers';
 
 jest.setTimeout(120_000);
 
@@ -81,5 +84,33 @@ describe('a frozen server (SIGSTOP)', () => {
 		expect(await frozen.activePromptIds()).toEqual([]);
 		const status = await runtime.store.snapshot(runtime.servers);
 		expect(status[1].tombstones).toEqual([]);
+	});
+
+	it('removes what was left there when it resumes, also when it first resets the connections it kept alive', async () => {
+		fleet = await startProcessFleet([{ speed: 2, msPerStep: 125, models: CHECKPOINTS }]);
+		const [sim] = fleet.servers;
+		const client = new ComfyUiClient({ url: sim.url });
+		try {
+			// One prompt running, one waiting; the requests that queued them leave connections kept alive.
+			const running = await client.submit(txt2img(1, 4));
+			const waiting = await client.submit(txt2img(2, 4));
+			await sim.freeze();
+			const janitor = new Janitor({ store: new MemoryHealthStore(), clientFor: () => client, clean: (text) => text });
+			janitor.abandon('sim', running.promptId);
+			janitor.abandon('sim', waiting.promptId);
+			// Longer than the server keeps idle connections alive (5 s): on resume it closes them first.
+			await new Promise((resolve) => setTimeout(resolve, 7_000));
+			const thawedAt = Date.now();
+			await sim.thaw();
+			expect(await janitor.settled(10_000)).toBe(true);
+			janitor.close();
+			// What remained of them (under a second of work) would have run by now.
+			await new Promise((resolve) => setTimeout(resolve, 1_500));
+			await sim.getRecords();
+			expect(sim.records.finished.filter((f) => f.at >= thawedAt && (f.status === 'success' || f.outputs > 0))).toEqual([]);
+			expect(await sim.activePromptIds()).toEqual([]);
+		} finally {
+			await client.close();
+		}
 	});
 });
