@@ -83,13 +83,17 @@ function simOptions(speeds: number[], msPerStep = MS_PER_STEP) {
 	return speeds.map((speed) => ({ speed, msPerStep, classCostMs: ZERO_CLASS_COSTS, models: MODELS }));
 }
 
-async function fleetOf(speeds: number[], msPerStep = MS_PER_STEP): Promise<BenchFleet & { fleet: Fleet }> {
-	return inProcess(await startFleet(simOptions(speeds, msPerStep)));
+/**
+ * One process per server, as ComfyUI servers are: a server's work does not wait for the benchmark's
+ * (or our scheduler's) event loop, and it can fail as a machine does (SIGKILL, SIGSTOP).
+ */
+async function fleetOf(speeds: number[]): Promise<BenchFleet & { fleet: ProcessFleet }> {
+	return apart(await startProcessFleet(simOptions(speeds)));
 }
 
-/** One process per server: for faults of the operating system (SIGKILL, SIGSTOP). */
-async function processFleetOf(speeds: number[]): Promise<BenchFleet & { fleet: ProcessFleet }> {
-	return apart(await startProcessFleet(simOptions(speeds)));
+/** Servers in this process: P5 measures our overhead per scene against a bare loop on the same fleet. */
+async function inProcessFleetOf(speeds: number[], msPerStep: number): Promise<BenchFleet & { fleet: Fleet }> {
+	return inProcess(await startFleet(simOptions(speeds, msPerStep)));
 }
 
 function prefix(): string {
@@ -434,7 +438,7 @@ async function p3(): Promise<void> {
 			...baselines(costs, P2_SPEEDS).map(([n, m]): Variant => [n, withCrash(m)]),
 			[DEFAULTS, withCrash((f) => ours(f, costs, { label: 'P3 defaults' })), ratioGoal(1.15)],
 		],
-		() => processFleetOf(P2_SPEEDS),
+		() => fleetOf(P2_SPEEDS),
 		{ fresh: true },
 	);
 }
@@ -503,7 +507,7 @@ async function p3f(): Promise<void> {
 				ratioGoal(1.25),
 			],
 		],
-		() => processFleetOf(P2_SPEEDS),
+		() => fleetOf(P2_SPEEDS),
 		{ fresh: true },
 	);
 }
@@ -565,7 +569,6 @@ async function p4(): Promise<void> {
 		greedyRow.runs.push(await greedyPull(bench, costs));
 		await idle(bench);
 		const { fleet } = bench;
-		for (const s of fleet.servers) s.records.peakActive = 0;
 		const keyPrefix = prefix();
 		const servers = serverLines(fleet.urls);
 		const workers = [0, 1, 2].map((w) => {
@@ -589,8 +592,11 @@ async function p4(): Promise<void> {
 		for (const w of workers) w.child.stdin.write('go\n');
 		const results = await Promise.all(workers.map((w) => w.done));
 		const seconds = (Math.max(...results.map((x) => x.done)) - started) / 1000;
-		const over = fleet.servers.filter((s) => s.records.peakActive > 2).length;
-		peaks.push(fleet.servers.map((s) => s.records.peakActive).join('/'));
+		// Prompts each server held at most while our workers ran (its activity records).
+		await Promise.all(fleet.servers.map((s) => s.getRecords()));
+		const peak = fleet.servers.map((s) => Math.max(0, ...s.records.activity.filter((a) => a.at >= started).map((a) => a.active)));
+		const over = peak.filter((n) => n > 2).length;
+		peaks.push(peak.join('/'));
 		r.runs.push({ seconds, failed: results.reduce((n, x) => n + x.failed, 0) + over, note: `peak ${peaks[peaks.length - 1]}` });
 		await bench.stop();
 		await cleanKeys(keyPrefix);
@@ -613,7 +619,7 @@ async function p5(): Promise<void> {
 	// Each measurement gets a fresh fleet (a simulator, like ComfyUI, lists its output folder on every
 	// save, so a fleet that already saved 1000 images is slower).
 	const onFreshFleet = async <T>(fn: (fleet: BenchFleet) => Promise<T>): Promise<T> => {
-		const fleet = await fleetOf([1, 1, 1, 1], 0);
+		const fleet = await inProcessFleetOf([1, 1, 1, 1], 0);
 		try {
 			return await fn(fleet);
 		} finally {

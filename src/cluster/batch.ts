@@ -17,7 +17,7 @@
  *   scene moves (deleted there, submitted here).
  * - The abort signal cancels everything and cleans up on the servers.
  */
-import { backoffDelay, sleep, type BackoffOptions } from '../util/backoff';
+import { backoffDelay, type BackoffOptions } from '../util/backoff';
 import { redact } from '../util/redact';
 import type { ComfyUiClient, ProgressEvent } from '../comfyui/client';
 import { CancelledError, ComfyUiError, ExecutionError, IncapableServerError, InvalidWorkflowError, TransientServerError } from '../comfyui/errors';
@@ -98,8 +98,6 @@ const DEFAULT_UNREACHABLE_MS = 10_000;
 const DEFAULT_LIVENESS_MS = 1_000;
 const DEFAULT_SILENT_GRACE_MS = 3_000;
 const OBJECT_INFO_TIMEOUT_MS = 10_000;
-/** Once one server has joined, how long the first placement waits for the others. */
-const JOIN_GRACE_MS = 25;
 /** After a reservation was refused (another worker took the slot), look again this soon. */
 const CONTENDED_RETRY_MS = 100;
 /** Refresh period while other workers hold leases on our servers. */
@@ -202,6 +200,8 @@ class Batch {
 	private finish!: () => void;
 	/** Servers being probed or read (catalogue, memory) before they take scenes. */
 	private readonly joining = new Set<string>();
+	/** Servers whose catalogue and memory were read while they answered. */
+	private readonly joined = new Set<string>();
 	private prepared = false;
 	private aborted = false;
 
@@ -252,35 +252,37 @@ class Batch {
 	// ── setup ────────────────────────────────────────────────────────────────────────────────
 
 	/**
-	 * Reads the shared state, then lets every server join: a probe when nobody probed it lately, then
-	 * its catalogue and memory when it answers. Scenes start as soon as one server has joined (and a
-	 * moment for the others); the rest join while scenes run. A server still joining takes no scene:
-	 * 999 dead servers or a frozen one do not hold up the first submit.
+	 * Reads the shared state while every server joins: a probe (a cheap `GET /queue` that also tells
+	 * whose prompts wait there), then its catalogue and memory when it answers. Scenes start as soon
+	 * as one server has joined; the
+	 * rest join while scenes run. A server still joining takes no scene (999 dead servers or a frozen
+	 * one do not hold up the first submit), and while any is joining the others take one scene each,
+	 * so the first to answer does not take a queue of scenes the others would have started at once.
 	 */
 	private async prepare(): Promise<void> {
-		await this.refresh();
-		const maxAgeMs = this.options.probeMaxAgeMs ?? 3000;
-		const stale = new Set(
-			(
-				await this.runtime.store.staleServers(this.servers, maxAgeMs).catch((error) => {
-					this.runtime.logger?.warn(`Could not read when the servers were probed: ${this.clean(String(error))}`);
-					return this.servers;
-				})
-			).map((s) => s.id),
-		);
 		let firstJoined!: () => void;
 		const first = new Promise<void>((resolve) => (firstJoined = resolve));
-		const all = Promise.all(this.servers.map((server) => this.join(server, stale.has(server.id)).then(() => this.runtime.liveness.reachable(server.id) && firstJoined())));
-		await Promise.race([all, first.then(() => sleep(JOIN_GRACE_MS))]);
+		const refreshed = this.refresh();
+		const all = Promise.all(this.servers.map((server) => this.join(server, true).then(() => this.runtime.liveness.reachable(server.id) && firstJoined())));
+		await Promise.all([refreshed, Promise.race([all, first])]);
 	}
 
-	/** Probes a server (when asked), then reads its catalogue and memory if it answers. */
+	/**
+	 * Probes a server (when asked) and reads its memory meanwhile, then its catalogue if it answers.
+	 * Its websocket starts opening at once, so the first submit does not wait for it.
+	 */
 	private async join(server: ServerSpec, probe: boolean): Promise<void> {
 		this.joining.add(server.id);
+		const client = this.runtime.clientFor(server.id);
+		client.warmUp();
 		try {
-			if (probe) await this.runtime.prober.probe(server.id, this.probeAbort.signal);
+			// The probe first: it takes the connection kept alive since the last request, if any.
+			const probing = probe ? this.runtime.prober.probe(server.id, this.probeAbort.signal) : undefined;
+			const stats = refreshSystemStats(this.runtime, [server], this.options.signal);
+			await probing;
 			if (this.runtime.liveness.reachable(server.id)) {
-				await Promise.all([this.loadObjectInfo(server), refreshSystemStats(this.runtime, [server], this.options.signal)]);
+				await Promise.all([this.loadObjectInfo(server), stats]);
+				this.joined.add(server.id);
 			}
 		} finally {
 			this.joining.delete(server.id);
@@ -395,23 +397,21 @@ class Batch {
 	}
 
 	/**
-	 * A server stopped answering or answers again (seen by any execution of this process). Silent or
-	 * down: scenes waiting there (or not yet accepted) move now; running ones are given a window
-	 * (silent) or left to their watch, which sees the refused connections (down).
+	 * A server stopped answering or answers again (seen by any execution of this process). Silent:
+	 * scenes waiting there (or not yet accepted) move now, the running one gets a window. Down: every
+	 * scene there sees the refused connections itself within half a second (one not yet accepted
+	 * costs no attempt, one the server had accepted does: it was lost with the server).
 	 */
 	private onReachability(serverId: string, state: Reachability): void {
 		const now = Date.now();
 		// Back from the start of the batch: its catalogue is read before it takes a scene.
 		const server = this.byId.get(serverId);
-		if (state === 'up' && server && this.prepared && !this.objectInfo.has(serverId) && !this.joining.has(serverId)) void this.join(server, false);
+		if (state === 'up' && server && this.prepared && !this.joined.has(serverId) && !this.joining.has(serverId)) void this.join(server, false);
 		for (const run of this.running) {
 			if (run.serverId !== serverId || run.abandoned) continue;
 			if (state === 'up') run.silentDeadline = undefined;
-			else if (run.phase === 'queued') {
-				this.giveUp(run, 'moved', state === 'down' ? `${this.urlOf(serverId)} refused the connection` : `${this.urlOf(serverId)} stopped answering`);
-			} else if (state === 'silent') {
-				run.silentDeadline ??= now + this.remaining(run, now) * 1000 + (this.options.silentGraceMs ?? DEFAULT_SILENT_GRACE_MS);
-			}
+			else if (state === 'silent' && run.phase === 'queued') this.giveUp(run, 'moved', `${this.urlOf(serverId)} stopped answering`);
+			else if (state === 'silent') run.silentDeadline ??= now + this.remaining(run, now) * 1000 + (this.options.silentGraceMs ?? DEFAULT_SILENT_GRACE_MS);
 		}
 		this.pump();
 	}
@@ -672,10 +672,12 @@ class Batch {
 			list.push(this.remaining(run, now));
 			ownWork.set(run.serverId, list);
 		}
+		// While servers are still joining, those that joined run one scene each (see prepare).
+		const settling = this.joining.size > 0;
 		return this.servers.map((server) => {
 			return planServer({
 				id: server.id,
-				max: server.max,
+				max: settling ? Math.min(1, server.max) : server.max,
 				ownWork: ownWork.get(server.id) ?? [],
 				foreignLeases: this.foreign.get(server.id) ?? 0,
 				external: externalSeen(this.runtime.prober.last(server.id), this.status.get(server.id), this.statusAt, now),

@@ -178,6 +178,8 @@ export class ComfyUiSimulator {
 	private cache = new Map<string, NodeResult>();
 	private freeMemoryPending = false;
 	private interruptFlag = false;
+	/** Work (cost ms) the running prompt's last pause did beyond what it asked (a late timer). */
+	private overrun = 0;
 	private wakers = new Set<() => void>();
 
 	// faults
@@ -913,7 +915,10 @@ export class ComfyUiSimulator {
 
 	/** Sleep for `cost` ms of work at the current speed; wakes early on interrupt, hang and shutdown. */
 	private async pause(costMs: number, epoch: number): Promise<PauseResult> {
-		let remaining = costMs;
+		// Work a late timer did beyond the previous pause counts toward this one: a prompt's steps add
+		// up to its cost, as on a GPU, instead of each step adding the timer's lateness.
+		let remaining = costMs - this.overrun;
+		this.overrun = 0;
 		for (;;) {
 			if (epoch !== this.epoch) return 'dead';
 			if (this.hang) {
@@ -921,7 +926,10 @@ export class ComfyUiSimulator {
 				continue;
 			}
 			if (this.interruptFlag) return 'interrupt';
-			if (remaining <= 0) return 'ok';
+			if (remaining <= 0) {
+				this.overrun = -remaining;
+				return 'ok';
+			}
 			const started = Date.now();
 			const speed = this.speed;
 			const ms = remaining / speed;
@@ -982,6 +990,7 @@ export class ComfyUiSimulator {
 
 	private async execute(item: QueueItem, epoch: number): Promise<void> {
 		const [, promptId, prompt, extra, outputs] = item;
+		this.overrun = 0;
 		const sid = typeof extra.client_id === 'string' ? extra.client_id : undefined;
 		const messages: Array<[string, Record<string, unknown>]> = [];
 		const alive = (): boolean => epoch === this.epoch;

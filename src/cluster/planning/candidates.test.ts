@@ -20,6 +20,12 @@ describe('candidateServers: refusals are news for every scene at once', () => {
 		expect(candidateServers(servers, { incapable: new Set(['c']), failedOn: new Set(['b']) }).map((s) => s.id)).toEqual(['a']);
 	});
 
+	it('waits for servers still joining rather than offer ones known to be down', () => {
+		const servers = [server('dead', { unreachable: true }), server('joining', { joining: true })];
+		expect(candidateServers(servers, fresh)).toEqual([]);
+		expect(candidateServers([...servers, server('ok')], fresh).map((s) => s.id)).toEqual(['ok']);
+	});
+
 	it('when every server is unreachable, still offers them all (the tries then count)', () => {
 		const servers = [server('a', { unreachable: true }), server('b', { unreachable: true })];
 		expect(candidateServers(servers, fresh).map((s) => s.id)).toEqual(['a', 'b']);

@@ -20,19 +20,22 @@ export interface SceneHistory {
 }
 
 /**
- * Capable servers that have not failed the scene (while others exist), that answer, and whose
- * breaker admits. When none is left: the capable ones that answer, then every capable one — the
- * scene is then tried anyway (and that try counts), so a cluster whose every server is down still
- * fails its scenes after Max Attempts instead of holding them.
+ * Capable servers that have joined, have not failed the scene (while others exist), that answer,
+ * and whose breaker admits. When none is left: the ones that answer, then — once no server is still
+ * joining — every capable one: the scene is then tried anyway (and that try counts), so a cluster
+ * whose every server is down still fails its scenes after Max Attempts instead of holding them.
  */
 export function candidateServers<S extends ServerAdmission>(servers: readonly S[], scene: SceneHistory): S[] {
-	const capable = servers.filter((s) => !scene.incapable.has(s.id) && !s.joining);
-	const fresh = capable.filter((s) => !scene.failedOn.has(s.id));
-	const pool = fresh.length > 0 ? fresh : capable;
+	const capable = servers.filter((s) => !scene.incapable.has(s.id));
+	const known = capable.filter((s) => !s.joining);
+	const fresh = known.filter((s) => !scene.failedOn.has(s.id));
+	const pool = fresh.length > 0 ? fresh : known;
 	const reachable = pool.filter((s) => !s.unreachable);
 	const admitted = reachable.filter((s) => !s.breakerOpen);
 	if (admitted.length > 0) return admitted;
 	if (reachable.length > 0) return reachable;
+	// Nothing answers yet: wait for the servers still joining rather than try ones known to be down.
+	if (capable.some((s) => s.joining)) return [];
 	return pool;
 }
 

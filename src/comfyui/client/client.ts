@@ -216,6 +216,11 @@ export class ComfyUiClient {
 		};
 	}
 
+	/** Starts opening the websocket ahead of the first submit (which otherwise waits for it). */
+	warmUp(): void {
+		if (this.useWebSocket && !this.closed) void this.socket().ensureOpen(this.wsConnectTimeoutMs);
+	}
+
 	/** Follows a prompt to its end; see `watch.ts`. */
 	watch(promptId: string, options: WatchOptions = {}): Promise<WatchResult> {
 		this.assertOpen();
