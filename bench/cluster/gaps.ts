@@ -8,14 +8,10 @@ async function main() {
 	const speeds = (process.env.SPEEDS ?? '3,2,2,1,1,1').split(',').map(Number);
 	const n = Number(process.env.N ?? 60);
 	const fleet = await startProcessFleet(speeds.map((speed) => ({ speed, msPerStep: MS_PER_STEP, classCostMs: ZERO_CLASS_COSTS, models: MODELS })));
-	for (let run = 0; run < 2; run++) {
+	for (let run = 0; run < Number(process.env.RUNS ?? 2); run++) {
 		const runtime = await getRuntime({ servers: fleet.urls.join('\n'), redis: { mode: 'single', host: '127.0.0.1', port: 6379, db: 13 }, keyPrefix: `g-${Date.now()}` });
 		await Promise.all(runtime.servers.map((s) => runtime.clientFor(s.id).objectInfo()));
-		const scenes = Array.from({ length: n }, (_, i) => buildScene({ index: i, workflow: scene(i, 5000 * run + i + 300000, 1), download: false }));
-		for (const s of runtime.servers) { const T = Date.now(); await runtime.clientFor(s.id).queue(); console.log('seq probe', Date.now() - T); }
-		{ const T = Date.now(); await Promise.all(runtime.servers.map((s) => runtime.clientFor(s.id).queue())); console.log('parallel probes', Date.now() - T); }
-		{ const T = Date.now(); await Promise.all(runtime.servers.map((s) => runtime.clientFor(s.id).systemStats())); console.log('parallel stats', Date.now() - T); }
-		{ const T = Date.now(); await runtime.store.snapshot(runtime.servers); console.log('snapshot', Date.now() - T); }
+		const scenes = Array.from({ length: n }, (_, i) => buildScene({ index: i, workflow: scene(i, 5000 * run + i + 300000, Number(process.env.COST ?? 1)), download: false }));
 		let t = Date.now();
 		if (process.env.GREEDY) {
 			const { ComfyUiClient } = await import('../../src/comfyui/client');
