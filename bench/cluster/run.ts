@@ -698,10 +698,14 @@ async function p8(): Promise<void> {
 
 const NOTES = [
 	'Notes:',
-	`- Simulators run in the benchmark process (P4: workers in child processes, fleet in the parent); scene cost is KSampler steps only, so a speed-s server takes cost × ${COST_UNIT_MS} ms ÷ s plus the protocol overhead (submit, websocket, /history).`,
-	'- Ours: Redis store (db 13, own key prefix, emptied before each run, so every run starts with no speed averages); the runtime is warm as in a running n8n (HTTP connections and /object_info cached); outputs are not downloaded (download: false) — neither do the baselines.',
-	'- ComfyPool times start after its clients are connected; serial and round robin use our plain ComfyUiClient (submit + watch).',
-	'- P3: the speed-2 server crashes (process gone) at 30 % of the full-fleet LB; the batch is told to give up on a silent server after 2 s (unreachableMs; default 10 s). LB is that of the five surviving servers.',
+	`- Every simulated server runs in a child process of its own (P5: in the benchmark process, as it measures our overhead per scene against a bare loop on the same fleet); scene cost is KSampler steps only, so a speed-s server takes cost × ${COST_UNIT_MS} ms ÷ s plus the protocol overhead (submit, websocket, /history, saving the image).`,
+	'- Scenes are as users send them: each has its own prompt text and cfg besides its seed (bench/cluster/common.ts `scene`), the same list for every contender.',
+	'- "ours, defaults": the credential as a new user writes it (plain URLs: no weight, no max), the node\'s default options, a cold store (Redis db 13, a key prefix of its own for every run, so nothing is known of any server). The runtime is warm as in a running n8n (HTTP connections and /object_info cached, the code compiled by one untimed batch per process); outputs are not downloaded (download: false) — neither do the baselines. "tuned": the same with weight = speed written in the credential.',
+	'- greedy pull: one loop per server with our plain ComfyUiClient (submit, watch to the end, next scene); a scene that fails goes back to the queue and its loop stops. Serial and round robin use the same client. ComfyPool times start after its clients are connected.',
+	'- "ours ÷ greedy pull (medians)": the goal is ≤ 1.00 in every workload.',
+	'- P3: the speed-2 server\'s process is SIGKILLed at 30 % of the full-fleet LB; P3f: it is SIGSTOPped then for 20 s, and each contender is then watched until 3 s after the SIGCONT: a prompt ours abandoned there that finished or wrote a file after the resume counts as a failure. LB is that of the five surviving servers.',
+	'- P3d: 999 addresses where nothing listens (ports bound, then released) before one healthy server, in one credential; "first submit" is the time from the batch start to the first scene started.',
+	'- P4: three worker processes share Redis and the fleet, 30 scenes each; the greedy pull row runs all 90 scenes from one process. Peak: prompts each server held at most while the workers ran.',
 	'- P5: "bare loop" = 8 loops (loop j on server j mod 4) each doing submit, watch, read /history; "ours" = runBatch at its default concurrency (Σ max = 8). Each run measures both on 2 × 500 scenes in the order bare, ours, ours, bare (next run reversed), each on a fresh fleet (a simulator, like ComfyUI, lists its output folder on every save), so drift of the machine hits both alike. Round trips counted by the store.',
 	'- Simulator folders live on /dev/shm where the machine has it (TMPDIR), so disk hiccups do not enter the figures.',
 	'- Each workload runs in a process of its own; the benchmark, its simulators and Redis share the 2 cores of one machine.',
