@@ -2,7 +2,12 @@
  * Shared pieces of the cluster benchmark: a txt2img graph whose cost is its KSampler steps (every
  * other node costs nothing), and the simulator settings that make one cost unit last COST_UNIT_MS.
  */
+import Redis from 'ioredis';
 import type { ApiGraph } from '../../src/comfyui/client';
+import { runBatch } from '../../src/cluster/batch';
+import { getRuntime } from '../../src/cluster/runtime';
+import { buildScene } from '../../src/cluster/sceneBuilder';
+import type { RedisConfig } from '../../src/cluster/store/redisConnection';
 
 export const MS_PER_STEP = 250;
 export const STEPS_PER_UNIT = 4;
@@ -50,4 +55,34 @@ export function lowerBound(costs: readonly number[], speeds: readonly number[]):
 	const total = costs.reduce((a, b) => a + b, 0) / speeds.reduce((a, b) => a + b, 0);
 	const longest = Math.max(...costs) / Math.max(...speeds);
 	return (Math.max(total, longest) * COST_UNIT_MS) / 1000;
+}
+
+/** Deletes every key under a prefix of its own. */
+export async function cleanKeys(redisConfig: RedisConfig & { mode: 'single' }, keyPrefix: string): Promise<void> {
+	const redis = new Redis({ host: redisConfig.host, port: redisConfig.port, db: redisConfig.db, lazyConnect: true });
+	await redis.connect();
+	let cursor = '0';
+	do {
+		const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000);
+		cursor = next;
+		if (keys.length) await redis.del(...keys);
+	} while (cursor !== '0');
+	redis.disconnect();
+}
+
+let codeWarm = false;
+
+/**
+ * The first batch of a process runs code that is not compiled yet (a running n8n did that with its
+ * first execution long ago): one scene of no cost, untimed, on a runtime and key prefix of its own,
+ * once per process.
+ */
+export async function warmUpCode(urls: readonly string[], redis: RedisConfig & { mode: 'single' }): Promise<void> {
+	if (codeWarm) return;
+	codeWarm = true;
+	const keyPrefix = `bench-warm-${process.pid}-${Date.now().toString(36)}`;
+	const runtime = await getRuntime({ servers: urls.slice(-1).join('\n'), redis, keyPrefix });
+	await runBatch(runtime, [buildScene({ index: 0, workflow: scene(0, 1, 0), download: false })], { strategy: 'leastLoaded' });
+	await runtime.close();
+	await cleanKeys(redis, keyPrefix);
 }

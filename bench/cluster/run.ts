@@ -12,14 +12,13 @@ import { spawn } from 'child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'fs';
 import { createServer as createNetServer } from 'net';
 import { join } from 'path';
-import Redis from 'ioredis';
 import { ComfyUiClient, type ApiGraph } from '../../src/comfyui/client';
 import { runBatch, type BatchOptions } from '../../src/cluster/batch';
 import { closeAllRuntimes, getRuntime } from '../../src/cluster/runtime';
 import type { SceneOutcome } from '../../src/cluster/scene';
 import { buildScene } from '../../src/cluster/sceneBuilder';
 import { startFleet, startProcessFleet, type Fleet, type ProcessFleet } from '../../test/sim';
-import { COST_UNIT_MS, lowerBound, MODELS, MS_PER_STEP, scene, ZERO_CLASS_COSTS } from './common';
+import { cleanKeys, COST_UNIT_MS, lowerBound, MODELS, MS_PER_STEP, scene, warmUpCode, ZERO_CLASS_COSTS } from './common';
 
 // Simulator folders in memory where the machine has /dev/shm: every simulated image is written to
 // disk, and the disk's hiccups are not what this measures.
@@ -100,18 +99,6 @@ function prefix(): string {
 	return `bench-cluster-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
-async function cleanKeys(keyPrefix: string): Promise<void> {
-	const redis = new Redis({ ...REDIS, lazyConnect: true });
-	await redis.connect();
-	let cursor = '0';
-	do {
-		const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000);
-		cursor = next;
-		if (keys.length) await redis.del(...keys);
-	} while (cursor !== '0');
-	redis.disconnect();
-}
-
 /** The credential's server list: as a new user writes it (URLs only), or tuned with weights. */
 function serverLines(urls: readonly string[], weights?: number[]): string {
 	return urls.map((url, i) => (weights ? `${url} weight=${weights[i]}` : url)).join('\n');
@@ -148,7 +135,7 @@ async function ours(fleet: BenchFleet, costs: number[], options: OursOptions = {
 	// /object_info cached before the clock starts. The websocket still opens on the first submit.
 	await Promise.all(runtime.servers.map((s) => runtime.clientFor(s.id).objectInfo({ signal: AbortSignal.timeout(2_000) }).catch(() => undefined)));
 	await runtime.store.snapshot(runtime.servers);
-	await warmUpCode(fleet.urls);
+	await warmUpCode(fleet.urls, REDIS);
 	const trips = runtime.store.roundTrips;
 	const started = Date.now();
 	let firstSubmitMs: number | undefined;
@@ -181,24 +168,8 @@ async function ours(fleet: BenchFleet, costs: number[], options: OursOptions = {
 	profiles.push(`${options.label ?? 'ours'}: ${seconds.toFixed(2)} s\n${lines.join('\n')}`);
 	if (!options.keepOpen) await closeAllRuntimes();
 	// A shared prefix carries the learned speeds to the next run; its owner deletes it.
-	if (!options.keyPrefix && !options.keepOpen) await cleanKeys(keyPrefix);
+	if (!options.keyPrefix && !options.keepOpen) await cleanKeys(REDIS, keyPrefix);
 	return { seconds, failed, roundTrips, firstSubmitMs, keyPrefix };
-}
-
-let codeWarm = false;
-
-/**
- * The first batch of a process runs code that is not compiled yet (a running n8n did that with its
- * first execution long ago): one scene of no cost, untimed, on a runtime of its own, once per process.
- */
-async function warmUpCode(urls: readonly string[]): Promise<void> {
-	if (codeWarm) return;
-	codeWarm = true;
-	const keyPrefix = prefix();
-	const runtime = await getRuntime({ servers: serverLines(urls.slice(-1)), redis: REDIS, keyPrefix });
-	await runBatch(runtime, [buildScene({ index: 0, workflow: scene(0, (seedBase += 10_000), 0), download: false })], { strategy: 'leastLoaded' });
-	await runtime.close();
-	await cleanKeys(keyPrefix);
 }
 
 function clientsOf(urls: readonly string[]): ComfyUiClient[] {
@@ -491,7 +462,7 @@ async function p3f(): Promise<void> {
 		await new Promise((r) => setTimeout(r, 3_000));
 		await frozen.getRecords();
 		await closeAllRuntimes();
-		if (measured.keyPrefix) await cleanKeys(measured.keyPrefix);
+		if (measured.keyPrefix) await cleanKeys(REDIS, measured.keyPrefix);
 		// A batch that abandons prompts (ours): none may produce outputs on the resumed server
 		// without being a scene's result. The baselines abandon nothing: they wait for the server.
 		if (!kept) return measured;
@@ -616,7 +587,7 @@ async function p4(): Promise<void> {
 		peaks.push(peak.join('/'));
 		r.runs.push({ seconds, failed: results.reduce((n, x) => n + x.failed, 0) + over, note: `peak ${peaks[peaks.length - 1]}` });
 		await bench.stop();
-		await cleanKeys(keyPrefix);
+		await cleanKeys(REDIS, keyPrefix);
 	}
 	r.extra = `peakActive per server (default max 2): ${peaks.join('; ')}`;
 	const ratio = row(name, 'ours ÷ greedy pull (medians)', undefined, (value) => ({ text: '≤ 1.00', met: value <= 1 }));
@@ -692,7 +663,7 @@ async function p8(): Promise<void> {
 		}
 	} finally {
 		await fleet.stop();
-		await cleanKeys(keyPrefix);
+		await cleanKeys(REDIS, keyPrefix);
 	}
 }
 
@@ -705,7 +676,7 @@ const NOTES = [
 	'- "ours ÷ greedy pull (medians)": the goal is ≤ 1.00 in every workload.',
 	'- P3: the speed-2 server\'s process is SIGKILLed at 30 % of the full-fleet LB; P3f: it is SIGSTOPped then for 20 s, and each contender is then watched until 3 s after the SIGCONT: a prompt ours abandoned there that finished or wrote a file after the resume counts as a failure. LB is that of the five surviving servers.',
 	'- P3d: 999 addresses where nothing listens (ports bound, then released) before one healthy server, in one credential; "first submit" is the time from the batch start to the first scene started.',
-	'- P4: three worker processes share Redis and the fleet, 30 scenes each; the greedy pull row runs all 90 scenes from one process. Peak: prompts each server held at most while the workers ran.',
+	'- P4: three worker processes share Redis and the fleet, 30 scenes each, each warm as ours above (an untimed batch, catalogues cached) when the clock starts; the greedy pull row runs all 90 scenes from one process. Peak: prompts each server held at most while the workers ran.',
 	'- P5: "bare loop" = 8 loops (loop j on server j mod 4) each doing submit, watch, read /history; "ours" = runBatch at its default concurrency (Σ max = 8). Each run measures both on 2 × 500 scenes in the order bare, ours, ours, bare (next run reversed), each on a fresh fleet (a simulator, like ComfyUI, lists its output folder on every save), so drift of the machine hits both alike. Round trips counted by the store.',
 	'- Simulator folders live on /dev/shm where the machine has it (TMPDIR), so disk hiccups do not enter the figures.',
 	'- Each workload runs in a process of its own; the benchmark, its simulators and Redis share the 2 cores of one machine.',

@@ -7,7 +7,7 @@ import { closeAllRuntimes, getRuntime } from '../../src/cluster/runtime';
 import { buildScene } from '../../src/cluster/sceneBuilder';
 import type { RedisConfig } from '../../src/cluster/store/redisConnection';
 import type { StrategyName } from '../../src/cluster/strategies/types';
-import { scene } from './common';
+import { scene, warmUpCode } from './common';
 
 interface Args {
 	servers: string;
@@ -22,7 +22,11 @@ interface Args {
 
 async function main(): Promise<void> {
 	const args = JSON.parse(process.argv[2]) as Args;
+	// Warm as a running n8n worker: code compiled by an earlier batch, catalogues cached (as in ours() of run.ts).
+	const urls = args.servers.split('\n').map((line) => line.split(' ')[0]);
+	await warmUpCode(urls, args.redis as RedisConfig & { mode: 'single' });
 	const runtime = await getRuntime({ servers: args.servers, redis: args.redis, keyPrefix: args.keyPrefix });
+	await Promise.all(runtime.servers.map((s) => runtime.clientFor(s.id).objectInfo({ signal: AbortSignal.timeout(2_000) }).catch(() => undefined)));
 	const scenes = args.costs.map((cost, index) => buildScene({ index, workflow: scene(args.first + index, args.base + index, cost), download: false }));
 	await runtime.store.snapshot(runtime.servers);
 	process.stdout.write('ready\n');

@@ -202,6 +202,8 @@ class Batch {
 	private readonly joining = new Set<string>();
 	/** Servers whose catalogue and memory were read while they answered. */
 	private readonly joined = new Set<string>();
+	/** Servers still joining that may take one scene meanwhile (see join). */
+	private readonly known = new Set<string>();
 	private prepared = false;
 	private aborted = false;
 
@@ -254,38 +256,53 @@ class Batch {
 	/**
 	 * Reads the shared state while every server joins: a probe (a cheap `GET /queue` that also tells
 	 * whose prompts wait there), then its catalogue and memory when it answers. Scenes start as soon
-	 * as one server has joined; the
-	 * rest join while scenes run. A server still joining takes no scene (999 dead servers or a frozen
-	 * one do not hold up the first submit), and while any is joining the others take one scene each,
-	 * so the first to answer does not take a queue of scenes the others would have started at once.
+	 * as one server has joined, or at once on a server this process read the catalogue of recently;
+	 * the rest join while scenes run. A server still joining takes no scene (999 dead servers or a
+	 * frozen one do not hold up the first submit), and while any is joining the others take one scene
+	 * each, so the first to answer does not take a queue of scenes the others would have started at once.
 	 */
 	private async prepare(): Promise<void> {
 		let firstJoined!: () => void;
 		const first = new Promise<void>((resolve) => (firstJoined = resolve));
 		const refreshed = this.refresh();
 		const all = Promise.all(this.servers.map((server) => this.join(server, true).then(() => this.runtime.liveness.reachable(server.id) && firstJoined())));
+		if (this.known.size > 0) firstJoined();
 		await Promise.all([refreshed, Promise.race([all, first])]);
 	}
 
 	/**
-	 * Probes a server (when asked) and reads its memory meanwhile, then its catalogue if it answers.
-	 * Its websocket starts opening at once, so the first submit does not wait for it.
+	 * Probes a server (when asked), then reads its memory and catalogue and opens its websocket if it
+	 * answers, so a server where nothing listens costs one connection attempt. A server that answered a
+	 * probe just now, or whose catalogue this process read within its cache time, is most likely up: it
+	 * does all of that while probed and may take one scene before the probe answers (a refusal then
+	 * costs the scene no attempt, and a silent server gives its waiting scenes up, as at any time).
 	 */
 	private async join(server: ServerSpec, probe: boolean): Promise<void> {
 		this.joining.add(server.id);
 		const client = this.runtime.clientFor(server.id);
-		client.warmUp();
+		const catalogue = probe && this.runtime.liveness.reachable(server.id) ? client.cachedObjectInfo() : undefined;
+		if (catalogue) {
+			this.known.add(server.id);
+			this.objectInfo.set(server.id, catalogue as ObjectInfo);
+			this.checkCapabilities([server]);
+		}
+		const openUp = () => {
+			client.warmUp();
+			return refreshSystemStats(this.runtime, [server], this.options.signal);
+		};
 		try {
 			// The probe first: it takes the connection kept alive since the last request, if any.
 			const probing = probe ? this.runtime.prober.probe(server.id, this.probeAbort.signal) : undefined;
-			const stats = refreshSystemStats(this.runtime, [server], this.options.signal);
+			let stats = catalogue || !probe ? openUp() : undefined;
 			await probing;
 			if (this.runtime.liveness.reachable(server.id)) {
+				stats ??= openUp();
 				await Promise.all([this.loadObjectInfo(server), stats]);
 				this.joined.add(server.id);
 			}
 		} finally {
 			this.joining.delete(server.id);
+			this.known.delete(server.id);
 		}
 		this.checkCapabilities([server]);
 		this.pump();
@@ -375,7 +392,10 @@ class Batch {
 		for (const server of this.servers) {
 			if (this.runtime.prober.probing(server.id)) continue;
 			if (busy.has(server.id)) {
-				if (now - this.lastProbeAt(server.id, now) < livenessMs) continue;
+				// A server that spoke on its websocket since is alive: probed again only for news of others' work.
+				const probedAt = this.lastProbeAt(server.id, now);
+				const heardAt = Math.max(probedAt, this.runtime.clientFor(server.id).lastHeardAt());
+				if (now - heardAt < livenessMs && (!waiting || now - probedAt < maxAgeMs)) continue;
 			} else if (!waiting) continue;
 			else if (!this.runtime.liveness.reachable(server.id)) {
 				// To notice it back, with a pause that grows while it stays away (and not while its
@@ -656,7 +676,7 @@ class Batch {
 				server,
 				breakerOpen: b !== undefined && b.phase === 'open' && b.openUntil > now,
 				unreachable: !this.runtime.liveness.reachable(server.id),
-				joining: this.joining.has(server.id),
+				joining: this.joining.has(server.id) && !this.known.has(server.id),
 			};
 		});
 		return candidateServers(admissions, waiting).map((a) => a.server);

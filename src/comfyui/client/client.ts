@@ -221,6 +221,11 @@ export class ComfyUiClient {
 		if (this.useWebSocket && !this.closed) void this.socket().ensureOpen(this.wsConnectTimeoutMs);
 	}
 
+	/** When the server last sent anything on the websocket (0: never), a sign of life between probes. */
+	lastHeardAt(): number {
+		return this.ws?.heardAt ?? 0;
+	}
+
 	/** Follows a prompt to its end; see `watch.ts`. */
 	watch(promptId: string, options: WatchOptions = {}): Promise<WatchResult> {
 		this.assertOpen();
@@ -318,10 +323,16 @@ export class ComfyUiClient {
 		return { system: body.system ?? {}, devices: Array.isArray(body.devices) ? body.devices : [] };
 	}
 
+	/** The catalogue this client read within `objectInfoTtlMs`, without asking the server. */
+	cachedObjectInfo(): ObjectInfoMap | undefined {
+		const cached = this.objectInfoCache;
+		return cached && Date.now() - cached.at < this.objectInfoTtlMs ? cached.value : undefined;
+	}
+
 	/** `/object_info`, cached for `objectInfoTtlMs`; concurrent callers share one request. */
 	async objectInfo(options: { force?: boolean; signal?: AbortSignal } = {}): Promise<ObjectInfoMap> {
-		const cached = this.objectInfoCache;
-		if (!options.force && cached && Date.now() - cached.at < this.objectInfoTtlMs) return cached.value;
+		const cached = this.cachedObjectInfo();
+		if (!options.force && cached) return cached;
 		if (!options.force && this.objectInfoInFlight) return this.objectInfoInFlight;
 		const request = this.http
 			.expectJson<ObjectInfoMap>({

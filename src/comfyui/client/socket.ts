@@ -59,6 +59,8 @@ export function parseSocketFrame(data: unknown): SocketMessage | undefined {
 }
 
 export class ComfySocket {
+	/** When the server last sent a frame (0: never). */
+	heardAt = 0;
 	private state: State = 'idle';
 	private ws?: WebSocket;
 	private attempts = 0;
@@ -159,6 +161,7 @@ export class ComfySocket {
 		});
 		ws.addEventListener('message', (event) => {
 			if (this.ws !== ws) return;
+			this.heardAt = Date.now();
 			const message = parseSocketFrame(event.data);
 			if (!message) return;
 			for (const listener of [...this.listeners]) listener.onMessage(message);
