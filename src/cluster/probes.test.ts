@@ -73,4 +73,27 @@ describe('Prober', () => {
 			await client.close();
 		}
 	});
+
+	it('a probe that timed out while this process was held up is no evidence against the server', async () => {
+		const store = new MemoryHealthStore({ breaker: { threshold: 1 } });
+		const client = new ComfyUiClient({ url: `${base}/slow`, useWebSocket: false });
+		const liveness = new Liveness();
+		const prober = new Prober({ store, liveness, clientPrefix: 'n8n-cc-test-', clientFor: () => client, timeoutMs: 300 });
+		const servers = [{ id: 'slow', weight: 1, max: 2, url: `${base}/slow` }];
+		try {
+			// Held up: a synchronous task blocks the event loop past the probe's timeout.
+			const held = prober.probe('slow');
+			const until = Date.now() + 600;
+			while (Date.now() < until);
+			expect(await held).toMatchObject({ ok: false, error: expect.stringMatching(/^probe inconclusive: this process was held up/) });
+			expect(liveness.reachable('slow')).toBe(true);
+			expect((await store.snapshot(servers))[0].breaker.phase).toBe('closed');
+			// Not held up: the same silence is the server's (probeStale waits until the store has it).
+			expect(await prober.probeStale(servers, 0)).toMatchObject([{ ok: false }]);
+			expect(liveness.get('slow')?.state).toBe('silent');
+			expect((await store.snapshot(servers))[0].breaker.phase).toBe('open');
+		} finally {
+			await client.close();
+		}
+	});
 });

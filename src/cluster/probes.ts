@@ -14,6 +14,7 @@
 import { TransientServerError } from '../comfyui/errors';
 import type { ComfyUiClient } from '../comfyui/client';
 import type { Liveness } from './liveness';
+import { localLag, type LocalLag } from './localLag';
 import { countExternal } from './planning/load';
 import type { HealthStore, ProbeResult, ServerStatus, StoreServer } from './store/HealthStore';
 
@@ -21,6 +22,8 @@ import type { HealthStore, ProbeResult, ServerStatus, StoreServer } from './stor
 export const PROBE_TIMEOUT_MS = 1_500;
 /** A probe that tells nothing new still reaches the store this often (others treat 3 s as stale). */
 const RECORD_EVERY_MS = 2_000;
+/** A probe that timed out while this process's timers ran this late is inconclusive (see localLag.ts). */
+export const LAG_MS = 250;
 /** Pause before probing a server again after a failed probe; doubles per failure up to RETRY_MAX_MS. */
 const RETRY_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
@@ -43,6 +46,8 @@ export interface ProberDeps {
 	/** Client ids of this cluster's prompts start with this. */
 	clientPrefix: string;
 	timeoutMs?: number;
+	/** This process's own lateness (default: the process-wide monitor). */
+	lag?: LocalLag;
 	/** Strips secrets from error texts. */
 	clean?(text: string): string;
 }
@@ -101,6 +106,9 @@ export class Prober {
 		const timeoutMs = this.deps.timeoutMs ?? PROBE_TIMEOUT_MS;
 		const timeout = AbortSignal.timeout(timeoutMs);
 		const signal = outer ? AbortSignal.any([outer, timeout]) : timeout;
+		const lag = this.deps.lag ?? localLag;
+		const startedAt = Date.now();
+		const unwatch = lag.watch();
 		let result: QueueProbe;
 		let refused = false;
 		try {
@@ -117,7 +125,14 @@ export class Prober {
 			if (reason === 'refused') {
 				refused = true;
 				this.deps.liveness.refused(serverId, message);
-			} else if (reason === 'timeout' || timeout.aborted) this.deps.liveness.silent(serverId, `no answer to a queue probe within ${timeoutMs} ms`);
+			} else if (reason === 'timeout' || timeout.aborted) {
+				const late = lag.worstSince(startedAt);
+				// This process was held up itself: the answer may be waiting unread. Probed again soon.
+				if (late >= LAG_MS) return { at: Date.now(), ok: false, error: `probe inconclusive: this process was held up for ${late} ms` };
+				this.deps.liveness.silent(serverId, `no answer to a queue probe within ${timeoutMs} ms`);
+			}
+		} finally {
+			unwatch();
 		}
 		const previous = this.latest.get(serverId);
 		this.latest.set(serverId, result);

@@ -415,11 +415,13 @@ export function startsBySeed(sims: readonly ComfyUiSimulator[]): Map<number, Map
  */
 export function expectNoSceneRanTwice(cell: CellResult, fleet: Fleet, lostOn: readonly ComfyUiSimulator[] = []): void {
 	const starts = startsBySeed(fleet.servers);
-	for (const scene of cell.items) {
+	cell.items.forEach((scene, i) => {
 		const perSim = starts.get(scene.seed) ?? new Map<ComfyUiSimulator, number>();
 		const healthy = [...perSim.entries()].filter(([s]) => !lostOn.includes(s)).reduce((n, [, c]) => n + c, 0);
-		expect({ seed: scene.seed, healthyStarts: healthy }).toEqual({ seed: scene.seed, healthyStarts: Math.min(healthy, 1) });
-	}
+		// The item's attempts travel along, to tell on a failure how the scene came to run twice.
+		const attempts = cell.generated[i]?.json.attempts;
+		expect({ seed: scene.seed, healthyStarts: healthy, attempts }).toEqual({ seed: scene.seed, healthyStarts: Math.min(healthy, 1), attempts });
+	});
 	const successes = new Map<number, number>();
 	for (const s of fleet.servers) {
 		const seeds = new Map(s.records.prompts.map((p) => [p.promptId, seedOf(p.prompt)]));
