@@ -16,7 +16,7 @@ export class CloudImageStorage implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Cloud Image Storage',
 		name: 'cloudImageStorage',
-		icon: 'file:cloudImageStorage.svg',
+		icon: { light: 'file:../../icons/cloudImageStorage.svg', dark: 'file:../../icons/cloudImageStorage.dark.svg' },
 		group: ['output'],
 		version: 1,
 		subtitle: '={{ $parameter["operation"] + ": " + ($parameter["provider"] === "s3" ? "S3" : "Cloudflare Images") }}',

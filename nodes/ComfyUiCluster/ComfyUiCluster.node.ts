@@ -22,7 +22,7 @@ export class ComfyUiCluster implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'ComfyUI Cluster',
 		name: 'comfyUiCluster',
-		icon: 'file:comfyui.svg',
+		icon: { light: 'file:../../icons/comfyui.svg', dark: 'file:../../icons/comfyui.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{ {generate: "Generate", submit: "Submit", collect: "Collect", cancel: "Cancel", clusterStatus: "Cluster Status", freeMemory: "Free Memory"}[$parameter["operation"]] }}',
