@@ -149,7 +149,6 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 			storage,
 			urlKind,
 			presignExpirySeconds: urlKind === 'presigned' ? (this.getNodeParameter('presignExpiry', 0, 3600) as number) : undefined,
-			acl: options.acl || undefined,
 		};
 		close = () => storage.destroy();
 	} else {
@@ -251,6 +250,7 @@ async function collectFiles(
 			cacheControl: options.cacheControl || undefined,
 			contentDisposition: options.contentDisposition || undefined,
 			metadata: Object.keys(metadata).length > 0 ? metadata : undefined,
+			acl: provider === 's3' ? options.acl || undefined : undefined,
 		});
 	}
 	return specs;
