@@ -1,5 +1,5 @@
 import { CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import type { INodeParameters } from 'n8n-workflow';
+import type { INodeParameters, NodeOperationError } from 'n8n-workflow';
 import { CloudflareImagesApi } from '../../credentials/CloudflareImagesApi.credentials';
 import { S3CompatibleApi } from '../../credentials/S3CompatibleApi.credentials';
 import { CloudImageStorage } from '../../nodes/CloudImageStorage/CloudImageStorage.node';
@@ -263,4 +263,15 @@ test('an object key with a newline from an expression fails its item with the ke
 	}
 	const listed = await raw.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'ctl/' }));
 	expect((listed.Contents ?? []).map((o) => o.Key)).toEqual(['ctl/clean.png']);
+});
+
+test('an operation the node does not know fails the run naming it, and touches nothing', async () => {
+	const before = (await s3.stats()).counts;
+	const result = await run({ provider: 's3', operation: 'download', key: 'x.png' }, imageItems(1));
+	expect(result.status).toBe('error');
+	const error = result.nodeError('Store') as NodeOperationError;
+	expect(error.name).toBe('NodeOperationError');
+	expect(error.message).toBe('The operation "download" is not supported');
+	expect(error.description).toMatch(/upload, delete, getUrl/);
+	expect((await s3.stats()).counts).toEqual(before);
 });

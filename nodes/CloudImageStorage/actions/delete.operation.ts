@@ -1,7 +1,9 @@
 /** Delete: removes one object (S3) or image (Cloudflare) per item. */
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { deleteAll, type DeleteSpec, type DeleteTarget } from '../../../src/storage';
-import { bucketField, cfOnly, createCloudflare, createS3, itemError, s3Only, type Provider } from './common';
+import { deleteAll, type DeleteSpec } from '../../../src/storage';
+import type { StorageEngine } from '../helpers/engine';
+import { itemError } from '../helpers/errors';
+import { bucketField, cfOnly, s3Only } from './common.descriptions';
 
 const show = { operation: ['delete'] };
 
@@ -29,9 +31,8 @@ export const description: INodeProperties[] = [
 	},
 ];
 
-export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
-	const provider = this.getNodeParameter('provider', 0) as Provider;
-	const signal = this.getExecutionCancelSignal();
+export async function execute(this: IExecuteFunctions, engine: StorageEngine, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
+	const provider = engine.provider;
 	const failed = new Map<number, unknown>();
 	const specs: DeleteSpec[] = [];
 	for (let i = 0; i < items.length; i++) {
@@ -41,28 +42,12 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 			failed.set(i, error);
 		}
 	}
-	let target: DeleteTarget;
-	let close: () => Promise<void> | void;
-	if (provider === 's3') {
-		const storage = await createS3(this, this.getNodeParameter('bucket', 0, '') as string);
-		target = { provider, storage };
-		close = () => storage.destroy();
-	} else {
-		const client = await createCloudflare(this);
-		target = { provider, client };
-		close = () => client.close();
-	}
-	let results;
-	try {
-		results = await deleteAll(specs, target, { signal });
-	} finally {
-		await close();
-	}
+	const results = await deleteAll(specs, engine, { signal: this.getExecutionCancelSignal(), log: engine.log });
 	const byItem = new Map(results.map((r) => [r.itemIndex, r]));
 	return items.map((_item, i) => {
 		const result = byItem.get(i);
 		if (!result || !result.ok) return itemError(this, result ? result.error : failed.get(i), i);
-		const where = target.provider === 's3' ? { bucket: target.storage.bucket, key: result.key } : { account: target.client.account, id: result.key };
+		const where = engine.provider === 's3' ? { bucket: engine.storage.bucket, key: result.key } : { account: engine.client.account, id: result.key };
 		return { json: { provider, ...where, deleted: result.deleted }, pairedItem: { item: i } };
 	});
 }

@@ -1,7 +1,9 @@
 /** Upload: every (or the named) binary property of every item, through one concurrency limit. */
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { DEFAULT_UPLOAD_CONCURRENCY, uploadAll, type FileResult, type UploadBody, type UploadFileSpec, type UploadTarget } from '../../../src/storage';
-import { bucketField, cfOnly, createCloudflare, createS3, itemError, nodeLogger, presignExpiryField, type Provider, s3Only, storageSecrets, toNodeError } from './common';
+import type { EngineSettings, Provider, StorageEngine } from '../helpers/engine';
+import { itemError, toNodeError } from '../helpers/errors';
+import { bucketField, cfOnly, presignExpiryField, s3Only } from './common.descriptions';
 
 const show = { operation: ['upload'] };
 
@@ -117,8 +119,18 @@ interface UploadOptions {
 	useBatchToken?: boolean;
 }
 
-export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
-	const provider = this.getNodeParameter('provider', 0) as Provider;
+/** The client's settings that Upload's options decide: multipart threshold and sockets (S3), rate and batch token (Cloudflare). */
+export function engineSettings(this: IExecuteFunctions): EngineSettings {
+	const options = this.getNodeParameter('options', 0, {}) as UploadOptions;
+	const concurrency = options.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY;
+	return {
+		s3: { multipartThresholdBytes: (options.multipartThresholdMb ?? 16) * 1024 * 1024, maxSockets: Math.max(64, concurrency * 2) },
+		cloudflare: { ratePerSecond: options.ratePerSecond, useBatchToken: options.useBatchToken, maxWaitMs: (options.maxRetryAfterSeconds ?? 300) * 1000 },
+	};
+}
+
+export async function execute(this: IExecuteFunctions, engine: StorageEngine, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
+	const provider = engine.provider;
 	const options = this.getNodeParameter('options', 0, {}) as UploadOptions;
 	const failed = new Map<number, unknown>();
 	const files: UploadFileSpec[] = [];
@@ -133,34 +145,23 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 		}
 	}
 
-	const signal = this.getExecutionCancelSignal();
-	const log = nodeLogger(this, (await storageSecrets(this, provider)).all);
 	let target: UploadTarget;
-	let close: () => Promise<void> | void;
-	if (provider === 's3') {
-		const concurrency = options.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY;
-		const storage = await createS3(this, this.getNodeParameter('bucket', 0, '') as string, {
-			multipartThresholdBytes: (options.multipartThresholdMb ?? 16) * 1024 * 1024,
-			maxSockets: Math.max(64, concurrency * 2),
-		});
+	if (engine.provider === 's3') {
 		const urlKind = this.getNodeParameter('urlKind', 0, 'public') as 'public' | 'presigned' | 'none';
 		target = {
 			provider: 's3',
-			storage,
+			storage: engine.storage,
 			urlKind,
 			presignExpirySeconds: urlKind === 'presigned' ? (this.getNodeParameter('presignExpiry', 0, 3600) as number) : undefined,
 		};
-		close = () => storage.destroy();
 	} else {
-		const client = await createCloudflare(this, { ratePerSecond: options.ratePerSecond, useBatchToken: options.useBatchToken, maxWaitMs: (options.maxRetryAfterSeconds ?? 300) * 1000 });
 		target = {
 			provider: 'cloudflareImages',
-			client,
+			client: engine.client,
 			variant: this.getNodeParameter('variant', 0, 'public') as string,
 			requireSignedURLs: options.requireSignedURLs,
 			signedUrlExpirySeconds: options.signedUrlExpiry,
 		};
-		close = () => client.close();
 	}
 
 	let results;
@@ -171,15 +172,13 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 			backoff: { initialMs: options.retryDelayMs ?? 1000, maxMs: 30_000, factor: 2, jitter: 0.2 },
 			skipIfExists: options.skipIfExists ?? false,
 			maxRetryAfterMs: (options.maxRetryAfterSeconds ?? 300) * 1000,
-			signal,
-			log,
+			signal: this.getExecutionCancelSignal(),
+			log: engine.log,
 		});
 	} catch (error) {
-		await close();
 		// Configuration problems (public URL impossible, bad expiry) and cancellation concern the whole run.
 		throw toNodeError(this, error, 0);
 	}
-	await close();
 
 	const byItem = new Map(results.map((r) => [r.itemIndex, r]));
 	const out: INodeExecutionData[] = [];
