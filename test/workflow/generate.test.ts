@@ -314,6 +314,16 @@ describe('Generate', () => {
 			expect(files.requests.get('/missing.png')).toBe(1);
 		});
 
+		it('refuses an operation the node does not know, naming it, before reading the credentials', async () => {
+			const wf = setParameters(fixture('generate'), 'Generate', { operation: 'render' });
+			const result = await runJson(setItems(wf, 'Scenes', scenes(1)), { cluster: credential({ servers: '' }) });
+			expect(result.status).toBe('error');
+			const error = result.nodeError('Generate') as NodeOperationError;
+			expect(error.name).toBe('NodeOperationError');
+			expect(error.message).toBe('The operation "render" is not supported');
+			expect(error.description).toMatch(/generate, submit, collect, cancel, clusterStatus, freeMemory/);
+		});
+
 		it.each([
 			['an empty server list', ''],
 			['a server address that is not a URL', 'gpu one:8188'],

@@ -1,15 +1,14 @@
 import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { cancelScenes, type SceneHandle } from '../../../src/cluster/handles';
-import { parseHandle } from '../params';
-import { runtimeFor } from '../transport';
+import type { Runtime } from '../../../src/cluster/runtime';
+import { parseHandle } from '../helpers/params';
 import { handlesField } from './common.descriptions';
 
 export const description = updateDisplayOptions({ show: { operation: ['cancel'] } }, [handlesField] as INodeProperties[]);
 
 /** Removes submitted scenes from their queues, or interrupts them when they already run. */
-export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions, runtime: Runtime): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();
-	const runtime = await runtimeFor(this);
 	const continueOnFail = this.continueOnFail();
 	const handles: SceneHandle[] = [];
 	const positions: number[] = [];

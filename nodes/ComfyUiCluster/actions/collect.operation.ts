@@ -1,9 +1,10 @@
 import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { collectScenes, type SceneHandle } from '../../../src/cluster/handles';
 import { discardOutcomes } from '../../../src/cluster/outputs';
-import { itemOrError, sceneError } from '../items';
-import { parseHandle, parseSceneOptions } from '../params';
-import { runtimeFor } from '../transport';
+import type { Runtime } from '../../../src/cluster/runtime';
+import { sceneError } from '../helpers/errors';
+import { itemOrError } from '../helpers/items';
+import { parseHandle, parseSceneOptions } from '../helpers/params';
 import {
 	handlesField,
 	inactivityTimeoutOption,
@@ -29,9 +30,8 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['collect'] } }, properties);
 
 /** Waits for scenes submitted earlier (this or another execution) and returns outputs like Generate. */
-export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions, runtime: Runtime): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();
-	const runtime = await runtimeFor(this);
 	const continueOnFail = this.continueOnFail();
 	const options = parseSceneOptions(this.getNodeParameter('options', 0, {}));
 	const handles: Array<SceneHandle | undefined> = [];

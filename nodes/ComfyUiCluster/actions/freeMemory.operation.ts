@@ -1,6 +1,6 @@
 import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import type { Runtime } from '../../../src/cluster/runtime';
 import { freeMemory } from '../../../src/cluster/status';
-import { runtimeFor } from '../transport';
 
 const properties: INodeProperties[] = [
 	{
@@ -30,8 +30,7 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['freeMemory'] } }, properties);
 
 /** POST /free on all or chosen servers; one item per server. */
-export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
-	const runtime = await runtimeFor(this);
+export async function execute(this: IExecuteFunctions, runtime: Runtime): Promise<INodeExecutionData[]> {
 	const wanted = String(this.getNodeParameter('servers', 0, '') ?? '')
 		.split(',')
 		.map((s) => s.trim().replace(/\/+$/, ''))

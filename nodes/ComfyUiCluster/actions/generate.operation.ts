@@ -6,12 +6,14 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 import { runBatch, type BatchEvent, type EngineLogger } from '../../../src/cluster/batch';
+import type { Runtime } from '../../../src/cluster/runtime';
 import type { SceneRequest } from '../../../src/cluster/scene';
 import { UrlFetcher } from '../../../src/cluster/urlInputs';
 import { discardOutcomes } from '../../../src/cluster/outputs';
-import { asItemError, CatalogueSource, itemOrError, sceneError, sceneFromItem } from '../items';
-import { parseSceneOptions } from '../params';
-import { nodeLogger, runtimeFor } from '../transport';
+import { asItemError, sceneError } from '../helpers/errors';
+import { CatalogueSource, itemOrError, sceneFromItem } from '../helpers/items';
+import { parseSceneOptions } from '../helpers/params';
+import { nodeLogger } from '../helpers/engine';
 import { inputImagesField, overridesField, placeholdersField, sceneOptionsField, workflowField } from './common.descriptions';
 
 const properties: INodeProperties[] = [workflowField, overridesField, inputImagesField, placeholdersField, sceneOptionsField];
@@ -19,9 +21,8 @@ const properties: INodeProperties[] = [workflowField, overridesField, inputImage
 export const description = updateDisplayOptions({ show: { operation: ['generate'] } }, properties);
 
 /** Every input item is a scene; all scenes run in parallel over the cluster; item i's result is output i. */
-export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions, runtime: Runtime): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();
-	const runtime = await runtimeFor(this);
 	const continueOnFail = this.continueOnFail();
 	const cancelSignal = this.getExecutionCancelSignal();
 	const options = parseSceneOptionsOrThrow(this);

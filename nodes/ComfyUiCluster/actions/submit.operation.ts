@@ -1,10 +1,12 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { submitScenes } from '../../../src/cluster/handles';
+import type { Runtime } from '../../../src/cluster/runtime';
 import type { SceneRequest } from '../../../src/cluster/scene';
 import { UrlFetcher } from '../../../src/cluster/urlInputs';
-import { asItemError, CatalogueSource, sceneError, sceneFromItem } from '../items';
-import { parseSceneOptions } from '../params';
-import { nodeLogger, runtimeFor } from '../transport';
+import { asItemError, sceneError } from '../helpers/errors';
+import { CatalogueSource, sceneFromItem } from '../helpers/items';
+import { parseSceneOptions } from '../helpers/params';
+import { nodeLogger } from '../helpers/engine';
 import { inputImagesField, overridesField, placeholdersField, sceneOptionsField, workflowField } from './common.descriptions';
 
 const properties: INodeProperties[] = [workflowField, overridesField, inputImagesField, placeholdersField, sceneOptionsField];
@@ -12,9 +14,8 @@ const properties: INodeProperties[] = [workflowField, overridesField, inputImage
 export const description = updateDisplayOptions({ show: { operation: ['submit'] } }, properties);
 
 /** Queues every scene and returns its handle at once; Collect (later, any execution) waits for the outputs. */
-export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions, runtime: Runtime): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();
-	const runtime = await runtimeFor(this);
 	const continueOnFail = this.continueOnFail();
 	const signal = this.getExecutionCancelSignal();
 	const options = parseSceneOptions(this.getNodeParameter('options', 0, {}));

@@ -11,10 +11,10 @@ export class ParameterError extends Error {
 		this.name = 'ParameterError';
 	}
 }
-import type { OutputKind } from '../../src/comfyui/client';
-import type { SceneTimeouts } from '../../src/cluster/scene';
-import { DEFAULT_MAX_OUTPUT_BYTES } from '../../src/cluster/sceneBuilder';
-import type { StrategyName } from '../../src/cluster/strategies/types';
+import type { OutputKind } from '../../../src/comfyui/client';
+import type { SceneTimeouts } from '../../../src/cluster/scene';
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../../../src/cluster/sceneBuilder';
+import type { StrategyName } from '../../../src/cluster/strategies/types';
 
 const MB = 1024 * 1024;
 
