@@ -125,6 +125,8 @@ test('continueOnFail: a missing binary property fails only its item, the others 
 	expect(out).toHaveLength(3);
 	expect(out[0].json.key).toBe('cof/0.png');
 	expect(String(out[1].json.error)).toMatch(/data/);
+	// The error item's shape, as in ComfyUI Cluster: error, description (null when there is nothing to add).
+	expect(Object.keys(out[1].json)).toEqual(['error', 'description']);
 	expect(out[1].pairedItem).toEqual({ item: 1 });
 	expect(out[2].json.key).toBe('cof/2.png');
 

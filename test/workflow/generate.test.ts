@@ -213,6 +213,9 @@ describe('Generate', () => {
 			expect(out.map((i) => Boolean(i.json.error))).toEqual([false, false, true, false, true]);
 			expect(String(out[2].json.error)).toMatch(/^Item 2, Overrides: .*Prompt That Does Not Exist/);
 			expect(String(out[4].json.error)).toMatch(/^Item 4, Workflow \(JSON\): /);
+			// The error item's shape: error, description (the fix), then the node's context.
+			expect(out[2].json).toEqual({ error: expect.any(String), description: expect.stringMatching(/node \(ID or title\)/), scene: 2 });
+			expect(Object.keys(out[2].json)).toEqual(['error', 'description', 'scene']);
 			for (const k of [0, 1, 3]) {
 				expect(isPng(bytesOf(out[k], 'image_0'))).toBe(true);
 				const prompt = promptOf(out[k].json.promptId).prompt as Record<string, { inputs: Record<string, unknown> }>;

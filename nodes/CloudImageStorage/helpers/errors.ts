@@ -1,6 +1,7 @@
 /** From engine errors to n8n's: a provider's answer becomes a NodeApiError, anything else a NodeOperationError; each with a hint. */
-import { NodeApiError, NodeOperationError, type IExecuteFunctions, type JsonObject } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type JsonObject } from 'n8n-workflow';
 import { StorageError } from '../../../src/storage';
+import { errorItem } from '../../shared/errorItem';
 
 /** Turns an engine error into the n8n error for item `itemIndex`: provider answers → NodeApiError. */
 export function toNodeError(ctx: IExecuteFunctions, error: unknown, itemIndex: number): NodeApiError | NodeOperationError {
@@ -35,8 +36,8 @@ function hintFor(error: StorageError): string | undefined {
 }
 
 /** The failure of item `itemIndex`: thrown as the node's error, or (continue on fail) its error item. */
-export function itemError(ctx: IExecuteFunctions, error: unknown, itemIndex: number): { json: JsonObject; pairedItem: { item: number } } {
+export function itemError(ctx: IExecuteFunctions, error: unknown, itemIndex: number): INodeExecutionData {
 	const nodeError = toNodeError(ctx, error, itemIndex);
 	if (!ctx.continueOnFail()) throw nodeError;
-	return { json: { error: nodeError.message, ...(nodeError.description ? { description: nodeError.description } : {}) }, pairedItem: { item: itemIndex } };
+	return errorItem(nodeError, itemIndex);
 }

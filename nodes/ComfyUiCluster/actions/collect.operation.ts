@@ -4,6 +4,7 @@ import { discardOutcomes } from '../../../src/cluster/outputs';
 import type { Runtime } from '../../../src/cluster/runtime';
 import { sceneError } from '../helpers/errors';
 import { itemOrError } from '../helpers/items';
+import { errorItem } from '../../shared/errorItem';
 import { parseHandle, parseSceneOptions } from '../helpers/params';
 import {
 	handlesField,
@@ -42,7 +43,7 @@ export async function execute(this: IExecuteFunctions, runtime: Runtime): Promis
 		} catch (error) {
 			const failure = new NodeOperationError(this.getNode(), `Item ${i}: ${(error as Error).message}`, { itemIndex: i });
 			if (!continueOnFail) throw failure;
-			out[i] = { json: { error: failure.message }, pairedItem: { item: i } };
+			out[i] = errorItem(failure, i, { scene: i });
 		}
 	}
 	const positions = handles.map((h, i) => (h ? i : -1)).filter((i) => i >= 0);

@@ -12,6 +12,7 @@ import { UrlFetcher } from '../../../src/cluster/urlInputs';
 import { discardOutcomes } from '../../../src/cluster/outputs';
 import { asItemError, sceneError } from '../helpers/errors';
 import { CatalogueSource, itemOrError, sceneFromItem } from '../helpers/items';
+import { errorItem } from '../../shared/errorItem';
 import { parseSceneOptions } from '../helpers/params';
 import { nodeLogger } from '../helpers/engine';
 import { inputImagesField, overridesField, placeholdersField, sceneOptionsField, workflowField } from './common.descriptions';
@@ -35,8 +36,9 @@ export async function execute(this: IExecuteFunctions, runtime: Runtime): Promis
 		try {
 			scenes[i] = await sceneFromItem(this, i, options, catalogue, fetcher);
 		} catch (error) {
-			if (!continueOnFail) throw asItemError(this, error, i);
-			prepared.set(i, { json: { error: (error as Error).message, scene: i }, pairedItem: { item: i } });
+			const failure = asItemError(this, error, i);
+			if (!continueOnFail) throw failure;
+			prepared.set(i, errorItem(failure, i, { scene: i }));
 		}
 	}
 

@@ -5,6 +5,7 @@ import type { SceneRequest } from '../../../src/cluster/scene';
 import { UrlFetcher } from '../../../src/cluster/urlInputs';
 import { asItemError, sceneError } from '../helpers/errors';
 import { CatalogueSource, sceneFromItem } from '../helpers/items';
+import { errorItem } from '../../shared/errorItem';
 import { parseSceneOptions } from '../helpers/params';
 import { nodeLogger } from '../helpers/engine';
 import { inputImagesField, overridesField, placeholdersField, sceneOptionsField, workflowField } from './common.descriptions';
@@ -27,8 +28,9 @@ export async function execute(this: IExecuteFunctions, runtime: Runtime): Promis
 		try {
 			scenes.push(await sceneFromItem(this, i, options, catalogue, fetcher));
 		} catch (error) {
-			if (!continueOnFail) throw asItemError(this, error, i);
-			out[i] = { json: { error: (error as Error).message, scene: i }, pairedItem: { item: i } };
+			const failure = asItemError(this, error, i);
+			if (!continueOnFail) throw failure;
+			out[i] = errorItem(failure, i, { scene: i });
 		}
 	}
 	const outcomes = await submitScenes(runtime, scenes, signal);
@@ -41,8 +43,9 @@ export async function execute(this: IExecuteFunctions, runtime: Runtime): Promis
 				pairedItem: { item: outcome.index },
 			};
 		} else {
-			if (!continueOnFail) throw sceneError(this, outcome.error, outcome.index, runtime.secrets ?? []);
-			out[outcome.index] = { json: { error: outcome.error.message, scene: outcome.index }, pairedItem: { item: outcome.index } };
+			const failure = sceneError(this, outcome.error, outcome.index, runtime.secrets ?? []);
+			if (!continueOnFail) throw failure;
+			out[outcome.index] = errorItem(failure, outcome.index, { scene: outcome.index });
 		}
 	}
 	return out.filter((item): item is INodeExecutionData => item !== undefined);

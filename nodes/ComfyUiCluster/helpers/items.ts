@@ -17,7 +17,8 @@ import type { UrlFetcher } from '../../../src/cluster/urlInputs';
 import { own } from '../../../src/util/own';
 import { formatBytes } from '../../../src/util/bytes';
 import { redact } from '../../../src/util/redact';
-import { asItemError, storeFailed } from './errors';
+import { errorItem } from '../../shared/errorItem';
+import { asItemError, describeCause, storeFailed } from './errors';
 import { parseInputImages, parseOverrides, parsePlaceholders, type SceneOptions } from './params';
 
 /** Reads the catalogue of the first server that answers (for UI-format workflows), once per execution. */
@@ -139,15 +140,8 @@ export async function itemFromOutcome(
 ): Promise<INodeExecutionData> {
 	const store = runtime.activeStore();
 	if (!outcome.ok) {
-		return {
-			json: {
-				error: redact(outcome.error.message, runtime.secrets ?? []),
-				scene: itemIndex,
-				attempts: attemptsJson(outcome.error.attempts),
-				store,
-			},
-			pairedItem: { item: itemIndex },
-		};
+		const error = { message: redact(outcome.error.message, runtime.secrets ?? []), description: describeCause(outcome.error.cause) };
+		return errorItem(error, itemIndex, { scene: itemIndex, attempts: attemptsJson(outcome.error.attempts), store });
 	}
 	const { result } = outcome;
 	try {
@@ -226,6 +220,6 @@ export async function itemOrError(
 		const failure = asItemError(ctx, error, itemIndex);
 		failure.message = redact(failure.message, runtime.secrets ?? []);
 		if (!continueOnFail) throw failure;
-		return { json: { error: failure.message, scene: itemIndex, description: failure.description ?? null }, pairedItem: { item: itemIndex } };
+		return errorItem(failure, itemIndex, { scene: itemIndex });
 	}
 }
