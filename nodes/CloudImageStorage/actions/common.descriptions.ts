@@ -1,5 +1,6 @@
 /** Parameters shared by several operations of the Cloud Image Storage node (descriptions only). */
 import type { INodeProperties } from 'n8n-workflow';
+import { DEFAULTS, LIMITS } from '../helpers/defaults';
 
 export const s3Only = { provider: ['s3'] };
 export const cfOnly = { provider: ['cloudflareImages'] };
@@ -19,8 +20,8 @@ export function presignExpiryField(show: Record<string, string[]>, description: 
 		displayName: 'Expires In (Seconds)',
 		name: 'presignExpiry',
 		type: 'number',
-		default: 3600,
-		typeOptions: { minValue: 1, maxValue: 604800 },
+		default: DEFAULTS.presignExpiry,
+		typeOptions: { minValue: LIMITS.presignExpiry.min, maxValue: LIMITS.presignExpiry.max },
 		displayOptions: { show: { ...show, ...s3Only, urlKind: ['presigned'] } },
 		description,
 	};

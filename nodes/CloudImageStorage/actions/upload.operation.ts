@@ -1,6 +1,7 @@
 /** Upload: every (or the named) binary property of every item, through one concurrency limit. */
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { DEFAULT_UPLOAD_CONCURRENCY, uploadAll, type FileResult, type UploadBody, type UploadFileSpec, type UploadTarget } from '../../../src/storage';
+import { DEFAULT_BACKOFF, uploadAll, type FileResult, type UploadBody, type UploadFileSpec, type UploadTarget } from '../../../src/storage';
+import { DEFAULTS, LIMITS, MB, type UrlKind } from '../helpers/defaults';
 import type { EngineSettings, Provider, StorageEngine } from '../helpers/engine';
 import { itemError, toNodeError } from '../helpers/errors';
 import { bucketField, cfOnly, presignExpiryField, s3Only } from './common.descriptions';
@@ -22,7 +23,7 @@ export const description: INodeProperties[] = [
 		displayName: 'Object Key',
 		name: 'keyTemplate',
 		type: 'string',
-		default: '{{executionId}}/{{itemIndex}}-{{property}}.{{ext}}',
+		default: DEFAULTS.keyTemplate,
 		displayOptions: { show: { ...show, ...s3Only } },
 		description:
 			'Key of each object. Placeholders: {{executionId}}, {{itemIndex}}, {{property}}, {{fileName}}, {{baseName}}, {{ext}}, {{sha256}}, {{sha256short}}, {{date:YYYY/MM/DD}}, {{timestamp}}, {{uuid}}, {{nodeName}}, {{workflowId}}. In expression mode write them as {{ "{{sha256}}" }}.',
@@ -40,7 +41,7 @@ export const description: INodeProperties[] = [
 		displayName: 'URL',
 		name: 'urlKind',
 		type: 'options',
-		default: 'public',
+		default: DEFAULTS.uploadUrlKind,
 		displayOptions: { show: { ...show, ...s3Only } },
 		options: [
 			{ name: 'Public URL', value: 'public', description: 'Endpoint, public base or CDN URL; the object must be publicly readable' },
@@ -54,7 +55,7 @@ export const description: INodeProperties[] = [
 		displayName: 'Variant',
 		name: 'variant',
 		type: 'string',
-		default: 'public',
+		default: DEFAULTS.variant,
 		displayOptions: { show: { ...show, ...cfOnly } },
 		description: 'Variant for the returned delivery URL (all variant URLs are returned too), e.g. public or w=800 with flexible variants',
 	},
@@ -71,30 +72,30 @@ export const description: INodeProperties[] = [
 				{ name: 'Private', value: 'private' },
 				{ name: 'Public Read', value: 'public-read' },
 			], description: 'Canned ACL; never sent to R2 or B2, which reject it' },
-			{ displayName: 'Attempts', name: 'attempts', type: 'number', default: 4, typeOptions: { minValue: 1, maxValue: 10 }, description: 'Tries per file, including the first; retries wait about 1 s, 2 s, 4 s (or what the provider asks)' },
+			{ displayName: 'Attempts', name: 'attempts', type: 'number', default: DEFAULTS.attempts, typeOptions: { minValue: LIMITS.attempts.min, maxValue: LIMITS.attempts.max }, description: 'Tries per file, including the first; retries wait about 1 s, 2 s, 4 s (or what the provider asks)' },
 			{ displayName: 'Cache-Control', name: 'cacheControl', type: 'string', default: '', placeholder: 'public, max-age=31536000, immutable', displayOptions: { show: { '/provider': ['s3'] } }, description: 'Cache-Control header stored with each object' },
 			{
 				displayName: 'Concurrency',
 				name: 'concurrency',
 				type: 'number',
-				default: DEFAULT_UPLOAD_CONCURRENCY,
-				typeOptions: { minValue: 1, maxValue: 64 },
+				default: DEFAULTS.concurrency,
+				typeOptions: { minValue: LIMITS.concurrency.min, maxValue: LIMITS.concurrency.max },
 				description: 'Files uploading at once across all items (Cloudflare Images: its Requests per Second governs)',
 			},
 			{ displayName: 'Content Type', name: 'contentType', type: 'string', default: '', placeholder: 'image/png', description: 'Overrides the type; by default the binary\'s mime type, or the file\'s bytes when that is generic' },
 			{ displayName: 'Content-Disposition', name: 'contentDisposition', type: 'string', default: '', placeholder: 'inline', displayOptions: { show: { '/provider': ['s3'] } }, description: 'Content-Disposition header stored with each object' },
-			{ displayName: 'Initial Retry Delay (Ms)', name: 'retryDelayMs', type: 'number', default: 1000, typeOptions: { minValue: 1 }, description: 'First backoff delay; it doubles per retry, with jitter' },
-			{ displayName: 'Max Wait Asked by Provider (Seconds)', name: 'maxRetryAfterSeconds', type: 'number', default: 300, description: 'Longest Retry-After to wait for; a longer demand fails the file with a clear message' },
+			{ displayName: 'Initial Retry Delay (Ms)', name: 'retryDelayMs', type: 'number', default: DEFAULTS.retryDelayMs, typeOptions: { minValue: 1 }, description: 'First backoff delay; it doubles per retry, with jitter' },
+			{ displayName: 'Max Wait Asked by Provider (Seconds)', name: 'maxRetryAfterSeconds', type: 'number', default: DEFAULTS.maxRetryAfterSeconds, description: 'Longest Retry-After to wait for; a longer demand fails the file with a clear message' },
 			{ displayName: 'Metadata', name: 'metadata', type: 'fixedCollection', default: {}, typeOptions: { multipleValues: true }, placeholder: 'Add Metadata', description: 'Key-value metadata stored with each file (x-amz-meta-* or Cloudflare metadata, at most 1024 bytes there)', options: [
 				{ displayName: 'Entry', name: 'entry', values: [
 					{ displayName: 'Key', name: 'key', type: 'string', default: '' },
 					{ displayName: 'Value', name: 'value', type: 'string', default: '' },
 				] },
 			] },
-			{ displayName: 'Multipart Above (MB)', name: 'multipartThresholdMb', type: 'number', default: 16, typeOptions: { minValue: 5 }, displayOptions: { show: { '/provider': ['s3'] } }, description: 'Files above this size, and every video, are streamed in parts' },
-			{ displayName: 'Rate Limit (Requests per Second)', name: 'ratePerSecond', type: 'number', default: 4, typeOptions: { minValue: 0.1 }, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: 'Sustained rate of API requests (uploads, and the lookups of Skip If It Exists and 5409). Cloudflare allows 1200 API calls per 5 minutes per token (4/s) and blocks the token for 5 minutes past that; the node never sends more than 1200 in 5 minutes. With a batch token: requests per second to the batch host (default 50).' },
+			{ displayName: 'Multipart Above (MB)', name: 'multipartThresholdMb', type: 'number', default: DEFAULTS.multipartThresholdMb, typeOptions: { minValue: LIMITS.multipartThresholdMb.min }, displayOptions: { show: { '/provider': ['s3'] } }, description: 'Files above this size, and every video, are streamed in parts' },
+			{ displayName: 'Rate Limit (Requests per Second)', name: 'ratePerSecond', type: 'number', default: DEFAULTS.ratePerSecond, typeOptions: { minValue: 0.1 }, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: 'Sustained rate of API requests (uploads, and the lookups of Skip If It Exists and 5409). Cloudflare allows 1200 API calls per 5 minutes per token (4/s) and blocks the token for 5 minutes past that; the node never sends more than 1200 in 5 minutes. With a batch token: requests per second to the batch host (default 50).' },
 			{ displayName: 'Require Signed URLs', name: 'requireSignedURLs', type: 'boolean', default: false, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: 'Whether images are private: their URLs are returned signed, which needs the credential\'s URL Signing Key. Cannot be combined with a custom image ID or a flexible variant.' },
-			{ displayName: 'Signed URL Expiry (Seconds)', name: 'signedUrlExpiry', type: 'number', default: 3600, typeOptions: { minValue: 1 }, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: 'With Require Signed URLs: how long the returned URLs stay valid' },
+			{ displayName: 'Signed URL Expiry (Seconds)', name: 'signedUrlExpiry', type: 'number', default: DEFAULTS.signedUrlExpiry, typeOptions: { minValue: 1 }, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: 'With Require Signed URLs: how long the returned URLs stay valid' },
 			{ displayName: 'Skip If It Exists', name: 'skipIfExists', type: 'boolean', default: false, description: 'Whether to check first (HeadObject, or the image ID) and skip files already stored; best with {{sha256}} keys' },
 			{ displayName: 'Use Batch Token', name: 'useBatchToken', type: 'boolean', default: false, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: 'Whether to upload through a batch token (200 requests/s, outside the global API limit)' },
 		],
@@ -122,10 +123,10 @@ interface UploadOptions {
 /** The client's settings that Upload's options decide: multipart threshold and sockets (S3), rate and batch token (Cloudflare). */
 export function engineSettings(this: IExecuteFunctions): EngineSettings {
 	const options = this.getNodeParameter('options', 0, {}) as UploadOptions;
-	const concurrency = options.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY;
+	const concurrency = options.concurrency ?? DEFAULTS.concurrency;
 	return {
-		s3: { multipartThresholdBytes: (options.multipartThresholdMb ?? 16) * 1024 * 1024, maxSockets: Math.max(64, concurrency * 2) },
-		cloudflare: { ratePerSecond: options.ratePerSecond, useBatchToken: options.useBatchToken, maxWaitMs: (options.maxRetryAfterSeconds ?? 300) * 1000 },
+		s3: { multipartThresholdBytes: (options.multipartThresholdMb ?? DEFAULTS.multipartThresholdMb) * MB, maxSockets: Math.max(64, concurrency * 2) },
+		cloudflare: { ratePerSecond: options.ratePerSecond, useBatchToken: options.useBatchToken, maxWaitMs: (options.maxRetryAfterSeconds ?? DEFAULTS.maxRetryAfterSeconds) * 1000 },
 	};
 }
 
@@ -147,18 +148,18 @@ export async function execute(this: IExecuteFunctions, engine: StorageEngine, it
 
 	let target: UploadTarget;
 	if (engine.provider === 's3') {
-		const urlKind = this.getNodeParameter('urlKind', 0, 'public') as 'public' | 'presigned' | 'none';
+		const urlKind = this.getNodeParameter('urlKind', 0, DEFAULTS.uploadUrlKind) as UrlKind;
 		target = {
 			provider: 's3',
 			storage: engine.storage,
 			urlKind,
-			presignExpirySeconds: urlKind === 'presigned' ? (this.getNodeParameter('presignExpiry', 0, 3600) as number) : undefined,
+			presignExpirySeconds: urlKind === 'presigned' ? (this.getNodeParameter('presignExpiry', 0, DEFAULTS.presignExpiry) as number) : undefined,
 		};
 	} else {
 		target = {
 			provider: 'cloudflareImages',
 			client: engine.client,
-			variant: this.getNodeParameter('variant', 0, 'public') as string,
+			variant: this.getNodeParameter('variant', 0, DEFAULTS.variant) as string,
 			requireSignedURLs: options.requireSignedURLs,
 			signedUrlExpirySeconds: options.signedUrlExpiry,
 		};
@@ -167,11 +168,11 @@ export async function execute(this: IExecuteFunctions, engine: StorageEngine, it
 	let results;
 	try {
 		results = await uploadAll(files, target, {
-			concurrency: options.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
-			attempts: options.attempts ?? 4,
-			backoff: { initialMs: options.retryDelayMs ?? 1000, maxMs: 30_000, factor: 2, jitter: 0.2 },
+			concurrency: options.concurrency ?? DEFAULTS.concurrency,
+			attempts: options.attempts ?? DEFAULTS.attempts,
+			backoff: { ...DEFAULT_BACKOFF, initialMs: options.retryDelayMs ?? DEFAULTS.retryDelayMs },
 			skipIfExists: options.skipIfExists ?? false,
-			maxRetryAfterMs: (options.maxRetryAfterSeconds ?? 300) * 1000,
+			maxRetryAfterMs: (options.maxRetryAfterSeconds ?? DEFAULTS.maxRetryAfterSeconds) * 1000,
 			signal: this.getExecutionCancelSignal(),
 			log: engine.log,
 		});

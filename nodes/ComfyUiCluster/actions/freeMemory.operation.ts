@@ -1,6 +1,7 @@
 import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { Runtime } from '../../../src/cluster/runtime';
 import { freeMemory } from '../../../src/cluster/status';
+import { FREE_MEMORY_DEFAULTS } from '../helpers/defaults';
 
 const properties: INodeProperties[] = [
 	{
@@ -15,14 +16,14 @@ const properties: INodeProperties[] = [
 		displayName: 'Unload Models',
 		name: 'unloadModels',
 		type: 'boolean',
-		default: true,
+		default: FREE_MEMORY_DEFAULTS.unloadModels,
 		description: 'Whether to unload the models from GPU memory',
 	},
 	{
 		displayName: 'Free Memory',
 		name: 'freeMemory',
 		type: 'boolean',
-		default: true,
+		default: FREE_MEMORY_DEFAULTS.freeMemory,
 		description: 'Whether to also drop ComfyUI\'s caches (the next run recomputes everything)',
 	},
 ];
@@ -44,8 +45,8 @@ export async function execute(this: IExecuteFunctions, runtime: Runtime): Promis
 	}
 	const targets = wanted.length ? runtime.servers.filter((s) => wanted.includes(s.id) || wanted.includes(s.url)) : runtime.servers;
 	const results = await freeMemory(runtime, targets, {
-		unloadModels: this.getNodeParameter('unloadModels', 0, true) as boolean,
-		freeMemory: this.getNodeParameter('freeMemory', 0, true) as boolean,
+		unloadModels: this.getNodeParameter('unloadModels', 0, FREE_MEMORY_DEFAULTS.unloadModels) as boolean,
+		freeMemory: this.getNodeParameter('freeMemory', 0, FREE_MEMORY_DEFAULTS.freeMemory) as boolean,
 		signal: this.getExecutionCancelSignal(),
 	});
 	return results.map((r) => ({ json: { ...r }, pairedItem: { item: 0 } }));

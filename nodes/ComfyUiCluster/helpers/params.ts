@@ -13,10 +13,18 @@ export class ParameterError extends Error {
 }
 import type { OutputKind } from '../../../src/comfyui/client';
 import type { SceneTimeouts } from '../../../src/cluster/scene';
-import { DEFAULT_MAX_OUTPUT_BYTES } from '../../../src/cluster/sceneBuilder';
 import type { StrategyName } from '../../../src/cluster/strategies/types';
-
-const MB = 1024 * 1024;
+import {
+	INPUT_IMAGE_DEFAULTS,
+	MB,
+	OUTPUT_KINDS,
+	OUTPUT_MODES,
+	SCENE_OPTION_DEFAULTS as DEFAULTS,
+	SCENE_OPTION_LIMITS as LIMITS,
+	SEED_MODES,
+	STRATEGIES,
+	valuesOf,
+} from './defaults';
 
 const seconds = (field: string, fallback: number) =>
 	z.coerce
@@ -26,21 +34,31 @@ const seconds = (field: string, fallback: number) =>
 
 export const sceneOptionsSchema = z
 	.object({
-		concurrency: z.coerce.number().int('Concurrency must be a whole number').min(0).default(0),
-		freeMemoryAfter: z.boolean().default(false),
-		inactivityTimeout: seconds('Inactivity Timeout', 300),
-		maxAttempts: z.coerce.number().int().min(1, 'Max Attempts must be at least 1').max(10, 'Max Attempts can be at most 10').default(3),
+		concurrency: z.coerce.number().int('Concurrency must be a whole number').min(0).default(DEFAULTS.concurrency),
+		freeMemoryAfter: z.boolean().default(DEFAULTS.freeMemoryAfter),
+		inactivityTimeout: seconds('Inactivity Timeout', DEFAULTS.inactivityTimeout),
+		maxAttempts: z.coerce
+			.number()
+			.int()
+			.min(LIMITS.maxAttempts.min, `Max Attempts must be at least ${LIMITS.maxAttempts.min}`)
+			.max(LIMITS.maxAttempts.max, `Max Attempts can be at most ${LIMITS.maxAttempts.max}`)
+			.default(DEFAULTS.maxAttempts),
 		maxOutputSize: z.coerce
 			.number({ invalid_type_error: 'Max Output Size must be a number of megabytes' })
 			.positive('Max Output Size must be more than 0 MB')
-			.default(DEFAULT_MAX_OUTPUT_BYTES / MB),
-		outputKinds: z.array(z.enum(['image', 'animated', 'video', 'audio'])).default(['image', 'animated', 'video', 'audio']),
-		outputMode: z.enum(['binary', 'references']).default('binary'),
-		priority: z.coerce.number().int().min(1, 'Priority goes from 1 to 10').max(10, 'Priority goes from 1 to 10').default(5),
-		queueWaitTimeout: seconds('Queue Wait Timeout', 600),
-		seedMode: z.enum(['keep', 'random']).default('keep'),
-		strategy: z.enum(['leastLoaded', 'fastest', 'weighted', 'roundRobin']).default('leastLoaded'),
-		totalTimeout: seconds('Total Timeout', 3600),
+			.default(DEFAULTS.maxOutputSize),
+		outputKinds: z.array(z.enum(valuesOf(OUTPUT_KINDS))).default(DEFAULTS.outputKinds),
+		outputMode: z.enum(valuesOf(OUTPUT_MODES)).default(DEFAULTS.outputMode),
+		priority: z.coerce
+			.number()
+			.int()
+			.min(LIMITS.priority.min, `Priority goes from ${LIMITS.priority.min} to ${LIMITS.priority.max}`)
+			.max(LIMITS.priority.max, `Priority goes from ${LIMITS.priority.min} to ${LIMITS.priority.max}`)
+			.default(DEFAULTS.priority),
+		queueWaitTimeout: seconds('Queue Wait Timeout', DEFAULTS.queueWaitTimeout),
+		seedMode: z.enum(valuesOf(SEED_MODES)).default(DEFAULTS.seedMode),
+		strategy: z.enum(valuesOf(STRATEGIES)).default(DEFAULTS.strategy),
+		totalTimeout: seconds('Total Timeout', DEFAULTS.totalTimeout),
 	})
 	.strict();
 
@@ -120,13 +138,13 @@ const inputImageSchema = z.discriminatedUnion('source', [
 	z.object({
 		source: z.literal('binary'),
 		node: z.string().trim().min(1, 'Input Images → Node is empty: give the node ID or title of the LoadImage node'),
-		input: z.string().trim().min(1).default('image'),
-		binaryProperty: z.string().trim().min(1, 'Input Images → Binary Property is empty').default('data'),
+		input: z.string().trim().min(1).default(INPUT_IMAGE_DEFAULTS.input),
+		binaryProperty: z.string().trim().min(1, 'Input Images → Binary Property is empty').default(INPUT_IMAGE_DEFAULTS.binaryProperty),
 	}),
 	z.object({
 		source: z.literal('url'),
 		node: z.string().trim().min(1, 'Input Images → Node is empty: give the node ID or title of the LoadImage node'),
-		input: z.string().trim().min(1).default('image'),
+		input: z.string().trim().min(1).default(INPUT_IMAGE_DEFAULTS.input),
 		url: z.string().trim().min(1, 'Input Images → URL is empty'),
 	}),
 ]);
@@ -136,7 +154,7 @@ export type InputImageSpec = z.infer<typeof inputImageSchema>;
 export function parseInputImages(raw: unknown): InputImageSpec[] {
 	const list = (raw as { image?: unknown[] } | undefined)?.image ?? [];
 	return list.map((entry, i) => {
-		const parsed = inputImageSchema.safeParse({ source: 'binary', input: 'image', ...(entry as object) });
+		const parsed = inputImageSchema.safeParse({ source: INPUT_IMAGE_DEFAULTS.source, input: INPUT_IMAGE_DEFAULTS.input, ...(entry as object) });
 		if (!parsed.success) throw new ParameterError(`Input image ${i + 1}: ${parsed.error.issues[0].message}`);
 		return parsed.data;
 	});
