@@ -1,6 +1,7 @@
 /** Parameters shared by several operations of the Cloud Image Storage node (descriptions only). */
 import type { INodeProperties } from 'n8n-workflow';
 import { DEFAULTS, LIMITS } from '../helpers/defaults';
+import { RUN_WIDE } from '../../shared/runWide';
 
 export const s3Only = { provider: ['s3'] };
 export const cfOnly = { provider: ['cloudflareImages'] };
@@ -11,7 +12,7 @@ export const bucketField: INodeProperties = {
 	type: 'string',
 	default: '',
 	placeholder: 'my-images',
-	description: 'Bucket name; empty = the credential\'s default bucket',
+	description: `Bucket name; empty = the credential's default bucket. ${RUN_WIDE}`,
 };
 
 /** Lifetime of presigned URLs, shown for the operation in `show` when the URL kind is presigned. */

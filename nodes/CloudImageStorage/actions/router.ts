@@ -6,6 +6,7 @@ import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } f
 import { own } from '../../../src/util/own';
 import { redactDeep, redactError } from '../../../src/util/redact';
 import { closeEngine, createEngine, providerCredential, secretsIn, type EngineSettings, type Provider, type StorageEngine } from '../helpers/engine';
+import { sameForEveryItem } from '../../shared/runWide';
 import * as deleteOperation from './delete.operation';
 import * as getUrl from './getUrl.operation';
 import * as upload from './upload.operation';
@@ -34,7 +35,8 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		const credential = await providerCredential(this, provider);
 		// Items may carry presigned URLs, which hold the session token by design; errors and logs never do.
 		secrets = { all: secretsIn(provider, credential), outputs: secretsIn(provider, credential, { inUrls: true }) };
-		const bucket = provider === 's3' ? (this.getNodeParameter('bucket', 0, '') as string) : '';
+		// One client per run: its bucket is the same for every item.
+		const bucket = provider === 's3' ? sameForEveryItem(this, 'Bucket', (i) => this.getNodeParameter('bucket', i, '') as string) : '';
 		const engine = createEngine(this, provider, credential, bucket, handler.engineSettings?.call(this));
 		let out: INodeExecutionData[];
 		try {

@@ -3,6 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import { DEFAULT_BACKOFF, uploadAll, type FileResult, type UploadBody, type UploadFileSpec, type UploadTarget } from '../../../src/storage';
 import { DEFAULTS, LIMITS, MB, type UrlKind } from '../helpers/defaults';
 import type { EngineSettings, Provider, StorageEngine } from '../helpers/engine';
+import { oneValueForTheRun, RUN_WIDE, sameForEveryItem } from '../../shared/runWide';
 import { itemError, toNodeError } from '../helpers/errors';
 import { bucketField, cfOnly, presignExpiryField, s3Only } from './common.descriptions';
 
@@ -48,16 +49,16 @@ export const description: INodeProperties[] = [
 			{ name: 'Presigned URL', value: 'presigned', description: 'A signed GET URL that expires' },
 			{ name: 'None', value: 'none' },
 		],
-		description: 'Which URL to return for each object',
+		description: `Which URL to return for each object. ${RUN_WIDE}`,
 	},
-	presignExpiryField(show, 'Lifetime of presigned URLs, at most 7 days (604800 seconds)'),
+	presignExpiryField(show, `Lifetime of presigned URLs, at most 7 days (604800 seconds). ${RUN_WIDE}`),
 	{
 		displayName: 'Variant',
 		name: 'variant',
 		type: 'string',
 		default: DEFAULTS.variant,
 		displayOptions: { show: { ...show, ...cfOnly } },
-		description: 'Variant for the returned delivery URL (all variant URLs are returned too), e.g. public or w=800 with flexible variants',
+		description: `Variant for the returned delivery URL (all variant URLs are returned too), e.g. public or w=800 with flexible variants. ${RUN_WIDE}`,
 	},
 	{
 		displayName: 'Options',
@@ -80,24 +81,24 @@ export const description: INodeProperties[] = [
 				type: 'number',
 				default: DEFAULTS.concurrency,
 				typeOptions: { minValue: LIMITS.concurrency.min, maxValue: LIMITS.concurrency.max },
-				description: 'Files uploading at once across all items (Cloudflare Images: its Requests per Second governs)',
+				description: `Files uploading at once across all items (Cloudflare Images: its Requests per Second governs). ${RUN_WIDE}`,
 			},
 			{ displayName: 'Content Type', name: 'contentType', type: 'string', default: '', placeholder: 'image/png', description: 'Overrides the type; by default the binary\'s mime type, or the file\'s bytes when that is generic' },
 			{ displayName: 'Content-Disposition', name: 'contentDisposition', type: 'string', default: '', placeholder: 'inline', displayOptions: { show: { '/provider': ['s3'] } }, description: 'Content-Disposition header stored with each object' },
 			{ displayName: 'Initial Retry Delay (Ms)', name: 'retryDelayMs', type: 'number', default: DEFAULTS.retryDelayMs, typeOptions: { minValue: 1 }, description: 'First backoff delay; it doubles per retry, with jitter' },
-			{ displayName: 'Max Wait Asked by Provider (Seconds)', name: 'maxRetryAfterSeconds', type: 'number', default: DEFAULTS.maxRetryAfterSeconds, description: 'Longest Retry-After to wait for; a longer demand fails the file with a clear message' },
+			{ displayName: 'Max Wait Asked by Provider (Seconds)', name: 'maxRetryAfterSeconds', type: 'number', default: DEFAULTS.maxRetryAfterSeconds, description: `Longest Retry-After to wait for; a longer demand fails the file with a clear message. ${RUN_WIDE}` },
 			{ displayName: 'Metadata', name: 'metadata', type: 'fixedCollection', default: {}, typeOptions: { multipleValues: true }, placeholder: 'Add Metadata', description: 'Key-value metadata stored with each file (x-amz-meta-* or Cloudflare metadata, at most 1024 bytes there)', options: [
 				{ displayName: 'Entry', name: 'entry', values: [
 					{ displayName: 'Key', name: 'key', type: 'string', default: '' },
 					{ displayName: 'Value', name: 'value', type: 'string', default: '' },
 				] },
 			] },
-			{ displayName: 'Multipart Above (MB)', name: 'multipartThresholdMb', type: 'number', default: DEFAULTS.multipartThresholdMb, typeOptions: { minValue: LIMITS.multipartThresholdMb.min }, displayOptions: { show: { '/provider': ['s3'] } }, description: 'Files above this size, and every video, are streamed in parts' },
-			{ displayName: 'Rate Limit (Requests per Second)', name: 'ratePerSecond', type: 'number', default: DEFAULTS.ratePerSecond, typeOptions: { minValue: 0.1 }, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: 'Sustained rate of API requests (uploads, and the lookups of Skip If It Exists and 5409). Cloudflare allows 1200 API calls per 5 minutes per token (4/s) and blocks the token for 5 minutes past that; the node never sends more than 1200 in 5 minutes. With a batch token: requests per second to the batch host (default 50).' },
-			{ displayName: 'Require Signed URLs', name: 'requireSignedURLs', type: 'boolean', default: false, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: 'Whether images are private: their URLs are returned signed, which needs the credential\'s URL Signing Key. Cannot be combined with a custom image ID or a flexible variant.' },
-			{ displayName: 'Signed URL Expiry (Seconds)', name: 'signedUrlExpiry', type: 'number', default: DEFAULTS.signedUrlExpiry, typeOptions: { minValue: 1 }, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: 'With Require Signed URLs: how long the returned URLs stay valid' },
+			{ displayName: 'Multipart Above (MB)', name: 'multipartThresholdMb', type: 'number', default: DEFAULTS.multipartThresholdMb, typeOptions: { minValue: LIMITS.multipartThresholdMb.min }, displayOptions: { show: { '/provider': ['s3'] } }, description: `Files above this size, and every video, are streamed in parts. ${RUN_WIDE}` },
+			{ displayName: 'Rate Limit (Requests per Second)', name: 'ratePerSecond', type: 'number', default: DEFAULTS.ratePerSecond, typeOptions: { minValue: 0.1 }, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: `Sustained rate of API requests (uploads, and the lookups of Skip If It Exists and 5409). Cloudflare allows 1200 API calls per 5 minutes per token (4/s) and blocks the token for 5 minutes past that; the node never sends more than 1200 in 5 minutes. With a batch token: requests per second to the batch host (default 50). ${RUN_WIDE}` },
+			{ displayName: 'Require Signed URLs', name: 'requireSignedURLs', type: 'boolean', default: false, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: `Whether images are private: their URLs are returned signed, which needs the credential's URL Signing Key. Cannot be combined with a custom image ID or a flexible variant. ${RUN_WIDE}` },
+			{ displayName: 'Signed URL Expiry (Seconds)', name: 'signedUrlExpiry', type: 'number', default: DEFAULTS.signedUrlExpiry, typeOptions: { minValue: 1 }, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: `With Require Signed URLs: how long the returned URLs stay valid. ${RUN_WIDE}` },
 			{ displayName: 'Skip If It Exists', name: 'skipIfExists', type: 'boolean', default: false, description: 'Whether to check first (HeadObject, or the image ID) and skip files already stored; best with {{sha256}} keys' },
-			{ displayName: 'Use Batch Token', name: 'useBatchToken', type: 'boolean', default: false, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: 'Whether to upload through a batch token (200 requests/s, outside the global API limit)' },
+			{ displayName: 'Use Batch Token', name: 'useBatchToken', type: 'boolean', default: false, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: `Whether to upload through a batch token (200 requests/s, outside the global API limit). ${RUN_WIDE}` },
 		],
 	},
 ];
@@ -120,9 +121,44 @@ interface UploadOptions {
 	useBatchToken?: boolean;
 }
 
+/** Each item's options (an expression in one is evaluated for that item), or why they could not be read. */
+function readOptions(ctx: IExecuteFunctions): Array<UploadOptions | Error> {
+	return ctx.getInputData().map((_item, i) => {
+		try {
+			return ctx.getNodeParameter('options', i, {}) as UploadOptions;
+		} catch (error) {
+			return error as Error;
+		}
+	});
+}
+
+/** Labels of the options that decide for the whole run (one client, one concurrency limit, one kind of URL). */
+const RUN_WIDE_OPTIONS = {
+	concurrency: 'Concurrency',
+	maxRetryAfterSeconds: 'Max Wait Asked by Provider (Seconds)',
+	multipartThresholdMb: 'Multipart Above (MB)',
+	ratePerSecond: 'Rate Limit (Requests per Second)',
+	requireSignedURLs: 'Require Signed URLs',
+	signedUrlExpiry: 'Signed URL Expiry (Seconds)',
+	useBatchToken: 'Use Batch Token',
+} as const;
+
+type RunOptions = Pick<UploadOptions, keyof typeof RUN_WIDE_OPTIONS>;
+
+/** The run-wide options: the same for every item whose options could be read, or refused naming the item. */
+function runOptions(ctx: IExecuteFunctions, perItem: Array<UploadOptions | Error>): RunOptions {
+	const valid = perItem.flatMap((options, itemIndex) => (options instanceof Error ? [] : [{ itemIndex, options }]));
+	const run: RunOptions = {};
+	for (const [name, label] of Object.entries(RUN_WIDE_OPTIONS) as Array<[keyof RunOptions, string]>) {
+		const value = oneValueForTheRun(ctx, `Options → ${label}`, valid.map(({ itemIndex, options }) => ({ itemIndex, value: options[name] })));
+		if (value !== undefined) Object.assign(run, { [name]: value });
+	}
+	return run;
+}
+
 /** The client's settings that Upload's options decide: multipart threshold and sockets (S3), rate and batch token (Cloudflare). */
 export function engineSettings(this: IExecuteFunctions): EngineSettings {
-	const options = this.getNodeParameter('options', 0, {}) as UploadOptions;
+	const options = runOptions(this, readOptions(this));
 	const concurrency = options.concurrency ?? DEFAULTS.concurrency;
 	return {
 		s3: { multipartThresholdBytes: (options.multipartThresholdMb ?? DEFAULTS.multipartThresholdMb) * MB, maxSockets: Math.max(64, concurrency * 2) },
@@ -132,14 +168,17 @@ export function engineSettings(this: IExecuteFunctions): EngineSettings {
 
 export async function execute(this: IExecuteFunctions, engine: StorageEngine, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
 	const provider = engine.provider;
-	const options = this.getNodeParameter('options', 0, {}) as UploadOptions;
+	const perItem = readOptions(this);
+	const options = runOptions(this, perItem);
 	const failed = new Map<number, unknown>();
 	const files: UploadFileSpec[] = [];
 	const keyContext = { executionId: this.getExecutionId() ?? 'manual', nodeName: this.getNode().name, workflowId: String(this.getWorkflow().id ?? '') };
 
 	for (let i = 0; i < items.length; i++) {
 		try {
-			files.push(...(await collectFiles.call(this, items[i], i, provider, keyContext)));
+			const itemOptions = perItem[i];
+			if (itemOptions instanceof Error) throw itemOptions;
+			files.push(...(await collectFiles.call(this, items[i], i, provider, itemOptions, keyContext)));
 		} catch (error) {
 			failed.set(i, error);
 			if (!this.continueOnFail()) itemError(this, error, i);
@@ -148,18 +187,19 @@ export async function execute(this: IExecuteFunctions, engine: StorageEngine, it
 
 	let target: UploadTarget;
 	if (engine.provider === 's3') {
-		const urlKind = this.getNodeParameter('urlKind', 0, DEFAULTS.uploadUrlKind) as UrlKind;
+		const urlKind = sameForEveryItem(this, 'URL', (i) => this.getNodeParameter('urlKind', i, DEFAULTS.uploadUrlKind) as UrlKind);
 		target = {
 			provider: 's3',
 			storage: engine.storage,
 			urlKind,
-			presignExpirySeconds: urlKind === 'presigned' ? (this.getNodeParameter('presignExpiry', 0, DEFAULTS.presignExpiry) as number) : undefined,
+			presignExpirySeconds:
+				urlKind === 'presigned' ? sameForEveryItem(this, 'Expires In (Seconds)', (i) => this.getNodeParameter('presignExpiry', i, DEFAULTS.presignExpiry) as number) : undefined,
 		};
 	} else {
 		target = {
 			provider: 'cloudflareImages',
 			client: engine.client,
-			variant: this.getNodeParameter('variant', 0, DEFAULTS.variant) as string,
+			variant: sameForEveryItem(this, 'Variant', (i) => this.getNodeParameter('variant', i, DEFAULTS.variant) as string),
 			requireSignedURLs: options.requireSignedURLs,
 			signedUrlExpirySeconds: options.signedUrlExpiry,
 		};
@@ -169,9 +209,6 @@ export async function execute(this: IExecuteFunctions, engine: StorageEngine, it
 	try {
 		results = await uploadAll(files, target, {
 			concurrency: options.concurrency ?? DEFAULTS.concurrency,
-			attempts: options.attempts ?? DEFAULTS.attempts,
-			backoff: { ...DEFAULT_BACKOFF, initialMs: options.retryDelayMs ?? DEFAULTS.retryDelayMs },
-			skipIfExists: options.skipIfExists ?? false,
 			maxRetryAfterMs: (options.maxRetryAfterSeconds ?? DEFAULTS.maxRetryAfterSeconds) * 1000,
 			signal: this.getExecutionCancelSignal(),
 			log: engine.log,
@@ -215,6 +252,7 @@ async function collectFiles(
 	item: INodeExecutionData,
 	itemIndex: number,
 	provider: Provider,
+	options: UploadOptions,
 	keyContext: UploadFileSpec['keyContext'],
 ): Promise<UploadFileSpec[]> {
 	const named = (this.getNodeParameter('binaryProperties', itemIndex, '') as string)
@@ -223,7 +261,6 @@ async function collectFiles(
 		.filter(Boolean);
 	const properties = named.length > 0 ? named : Object.keys(item.binary ?? {});
 	if (properties.length === 0) throw new Error(`Item ${itemIndex} has no binary data to upload`);
-	const options = this.getNodeParameter('options', itemIndex, {}) as UploadOptions;
 	const keyTemplate = provider === 's3' ? (this.getNodeParameter('keyTemplate', itemIndex) as string) : (this.getNodeParameter('imageId', itemIndex, '') as string);
 	const metadata = Object.fromEntries((options.metadata?.entry ?? []).filter((e) => e.key).map((e) => [e.key, e.value]));
 	const specs: UploadFileSpec[] = [];
@@ -251,6 +288,9 @@ async function collectFiles(
 			contentDisposition: options.contentDisposition || undefined,
 			metadata: Object.keys(metadata).length > 0 ? metadata : undefined,
 			acl: provider === 's3' ? options.acl || undefined : undefined,
+			attempts: options.attempts ?? DEFAULTS.attempts,
+			backoff: { ...DEFAULT_BACKOFF, initialMs: options.retryDelayMs ?? DEFAULTS.retryDelayMs },
+			skipIfExists: options.skipIfExists ?? false,
 		});
 	}
 	return specs;

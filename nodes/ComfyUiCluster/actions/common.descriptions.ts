@@ -11,6 +11,7 @@ import {
 	SEED_MODES,
 	STRATEGIES,
 } from '../helpers/defaults';
+import { RUN_WIDE } from '../../shared/runWide';
 
 /** Parameters shared by several operations of the ComfyUI Cluster node. */
 
@@ -207,7 +208,7 @@ export const sceneOptionsField: INodeProperties = {
 			type: 'number',
 			typeOptions: { minValue: 0 },
 			default: DEFAULTS.concurrency,
-			description: 'Scenes in flight at once for this execution; 0 = the sum of the servers\' max',
+			description: `Scenes in flight at once for this execution; 0 = the sum of the servers' max. ${RUN_WIDE}`,
 		},
 		{
 			displayName: 'Free Server Memory After Each Scene',
@@ -250,6 +251,7 @@ export const sceneOptionsField: INodeProperties = {
 			type: 'options',
 			default: DEFAULTS.strategy,
 			options: [...STRATEGIES],
+			description: `How a server is chosen for each scene. ${RUN_WIDE}`,
 		},
 		totalTimeoutOption,
 	],

@@ -13,7 +13,7 @@ import { discardOutcomes } from '../../../src/cluster/outputs';
 import { asItemError, sceneError } from '../helpers/errors';
 import { CatalogueSource, itemOrError, sceneFromItem } from '../helpers/items';
 import { errorItem } from '../../shared/errorItem';
-import { parseSceneOptions } from '../helpers/params';
+import { readSceneOptions } from '../helpers/options';
 import { nodeLogger } from '../helpers/engine';
 import { inputImagesField, overridesField, placeholdersField, sceneOptionsField, workflowField } from './common.descriptions';
 
@@ -26,7 +26,8 @@ export async function execute(this: IExecuteFunctions, runtime: Runtime): Promis
 	const items = this.getInputData();
 	const continueOnFail = this.continueOnFail();
 	const cancelSignal = this.getExecutionCancelSignal();
-	const options = parseSceneOptionsOrThrow(this);
+	// Per item; Strategy and Concurrency are the batch's (refused when an expression gives items different values).
+	const { perItem, batch } = readSceneOptions(this, items.length);
 	const catalogue = new CatalogueSource(runtime);
 	const fetcher = new UrlFetcher({ signal: cancelSignal });
 
@@ -34,6 +35,8 @@ export async function execute(this: IExecuteFunctions, runtime: Runtime): Promis
 	const prepared = new Map<number, INodeExecutionData>();
 	for (let i = 0; i < items.length; i++) {
 		try {
+			const options = perItem[i];
+			if (options instanceof Error) throw options;
 			scenes[i] = await sceneFromItem(this, i, options, catalogue, fetcher);
 		} catch (error) {
 			const failure = asItemError(this, error, i);
@@ -48,8 +51,8 @@ export async function execute(this: IExecuteFunctions, runtime: Runtime): Promis
 	let firstFailure: { index: number; error: Error } | undefined;
 	const log = progressLogger(this.getNode().name, nodeLogger(this, runtime), items.length);
 	const outcomes = await runBatch(runtime, runnable, {
-		strategy: options.strategy,
-		concurrency: options.concurrency || undefined,
+		strategy: batch.strategy,
+		concurrency: batch.concurrency || undefined,
 		signal: AbortSignal.any(signals),
 		onEvent: (event) => {
 			log(event);
@@ -84,14 +87,6 @@ export async function execute(this: IExecuteFunctions, runtime: Runtime): Promis
 	} finally {
 		// Outputs spooled to temporary files are removed however the items ended.
 		await discardOutcomes(outcomes);
-	}
-}
-
-function parseSceneOptionsOrThrow(ctx: IExecuteFunctions) {
-	try {
-		return parseSceneOptions(ctx.getNodeParameter('options', 0, {}));
-	} catch (error) {
-		throw new NodeOperationError(ctx.getNode(), (error as Error).message, { itemIndex: 0 });
 	}
 }
 

@@ -6,7 +6,7 @@ import { UrlFetcher } from '../../../src/cluster/urlInputs';
 import { asItemError, sceneError } from '../helpers/errors';
 import { CatalogueSource, sceneFromItem } from '../helpers/items';
 import { errorItem } from '../../shared/errorItem';
-import { parseSceneOptions } from '../helpers/params';
+import { readSceneOptions } from '../helpers/options';
 import { nodeLogger } from '../helpers/engine';
 import { inputImagesField, overridesField, placeholdersField, sceneOptionsField, workflowField } from './common.descriptions';
 
@@ -19,13 +19,16 @@ export async function execute(this: IExecuteFunctions, runtime: Runtime): Promis
 	const items = this.getInputData();
 	const continueOnFail = this.continueOnFail();
 	const signal = this.getExecutionCancelSignal();
-	const options = parseSceneOptions(this.getNodeParameter('options', 0, {}));
+	// Per item; Strategy and Concurrency are checked as in Generate, though Submit places every scene at once by expected finish.
+	const { perItem } = readSceneOptions(this, items.length);
 	const catalogue = new CatalogueSource(runtime);
 	const fetcher = new UrlFetcher({ signal });
 	const scenes: SceneRequest[] = [];
 	const out: Array<INodeExecutionData | undefined> = items.map(() => undefined);
 	for (let i = 0; i < items.length; i++) {
 		try {
+			const options = perItem[i];
+			if (options instanceof Error) throw options;
 			scenes.push(await sceneFromItem(this, i, options, catalogue, fetcher));
 		} catch (error) {
 			const failure = asItemError(this, error, i);

@@ -7,6 +7,7 @@ import { ComfyUiError } from '../../../src/comfyui/errors';
 import { SceneFailedError } from '../../../src/cluster/scene';
 import { ServerSpecError } from '../../../src/cluster/serverSpec';
 import { redact } from '../../../src/util/redact';
+import { ParameterError } from './params';
 
 /** Any failure while reading item `i` as a NodeOperationError naming the item and the field. */
 export function asItemError(ctx: IExecuteFunctions, error: unknown, i: number, field?: string): NodeOperationError {
@@ -15,6 +16,17 @@ export function asItemError(ctx: IExecuteFunctions, error: unknown, i: number, f
 	return new NodeOperationError(ctx.getNode(), field ? `Item ${i}, ${field}: ${message}` : `Item ${i}: ${message}`, {
 		itemIndex: i,
 		description: field ? fixFor(field) : undefined,
+	});
+}
+
+/** An option of item `i` that does not validate (or whose expression fails), naming the item and the option. */
+export function optionError(ctx: IExecuteFunctions, error: unknown, i: number): NodeOperationError {
+	if (error instanceof NodeOperationError) return error;
+	const message = error instanceof Error ? error.message : String(error);
+	// A ParameterError names the option already ("Options → priority: ...").
+	return new NodeOperationError(ctx.getNode(), `Item ${i}, ${error instanceof ParameterError ? message : `Options: ${message}`}`, {
+		itemIndex: i,
+		description: fixFor('Options'),
 	});
 }
 
@@ -28,6 +40,8 @@ function fixFor(field: string): string {
 			return 'Each override names a node (ID or title) and one of its inputs; the message lists what exists.';
 		case 'Input Images':
 			return 'Each input image needs the LoadImage node (ID or title) and a binary property of the item or a reachable URL.';
+		case 'Options':
+			return 'Check the option named in the message; an expression in an option is evaluated for each item.';
 		default:
 			return 'Check the parameter named in the message.';
 	}
