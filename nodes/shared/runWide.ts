@@ -6,8 +6,10 @@
  */
 import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
 
-/** The sentence every such parameter's description ends with. */
-export const RUN_WIDE = 'Applies to the whole run: an expression must give every item the same value.';
+/** Such a parameter's description: what it does, then that it applies to the whole run. */
+export function runWide(description: string): string {
+	return `${description}${description.endsWith('.') ? '' : '.'} Applies to the whole run: an expression must give every item the same value.`;
+}
 
 /** The run's one value among `values` (items that could not be read left out); throws at the first item whose value differs. */
 export function oneValueForTheRun<T>(ctx: IExecuteFunctions, label: string, values: ReadonlyArray<{ itemIndex: number; value: T }>): T | undefined {

@@ -3,7 +3,7 @@
  * (Generate, Submit, Collect); Strategy and Concurrency decide for the whole run, so an expression
  * giving items different values stops the run naming the item, the option and the fix.
  */
-import type { INodeExecutionData, NodeOperationError } from 'n8n-workflow';
+import type { INodeExecutionData, INodeParameters, NodeOperationError } from 'n8n-workflow';
 import { closeAllRuntimes } from '../../src/cluster/runtime';
 import type { Fleet } from '../sim';
 import { clusterCredential, fixture, isPng, nodeOf, receivedPrompts, runJson, setItems, setParameters, startTestFleet, type WorkflowJson } from './comfyui';
@@ -24,10 +24,10 @@ afterAll(async () => {
 const cluster = () => clusterCredential(fleet.urls);
 
 /** The fixture's Generate (or Submit) with `options` merged into the fixture's own. */
-function withOptions(name: 'generate' | 'submit-collect', node: string, options: Record<string, unknown>, items: unknown[]): WorkflowJson {
-	const wf = setItems(fixture(name), name === 'generate' ? 'Scenes' : 'Scenes', items);
+function withOptions(name: 'generate' | 'submit-collect', node: string, options: INodeParameters, items: unknown[]): WorkflowJson {
+	const wf = setItems(fixture(name), 'Scenes', items);
 	const target = nodeOf(wf, node);
-	return setParameters(wf, node, { options: { ...(target.parameters.options as object), ...options } });
+	return setParameters(wf, node, { options: { ...(target.parameters.options as INodeParameters), ...options } });
 }
 
 function promptCount(seed: number): number {
@@ -107,7 +107,7 @@ describe('Submit and Collect read their options for each item', () => {
 		const collectItems = handles.map((handle, i) => ({ json: { handle: { ...handle, outputKinds: undefined }, mode: modes[i] } }));
 		const wf = setItems(fixture('collect'), 'Handles', collectItems);
 		const collect = nodeOf(wf, 'Collect');
-		collect.parameters.options = { ...(collect.parameters.options as object), outputMode: '={{ $json.mode }}' };
+		collect.parameters.options = { ...(collect.parameters.options as INodeParameters), outputMode: '={{ $json.mode }}' };
 		const collected = await runJson(wf, { cluster: cluster() });
 		expect(collected.status).toBe('success');
 		const out = collected.output('Collect');

@@ -1,7 +1,7 @@
 /** Parameters shared by several operations of the Cloud Image Storage node (descriptions only). */
 import type { INodeProperties } from 'n8n-workflow';
-import { DEFAULTS, LIMITS } from '../helpers/defaults';
-import { RUN_WIDE } from '../../shared/runWide';
+import { DEFAULT_PRESIGN_EXPIRY_S, LIMITS } from '../helpers/defaults';
+import { runWide } from '../../shared/runWide';
 
 export const s3Only = { provider: ['s3'] };
 export const cfOnly = { provider: ['cloudflareImages'] };
@@ -12,7 +12,7 @@ export const bucketField: INodeProperties = {
 	type: 'string',
 	default: '',
 	placeholder: 'my-images',
-	description: `Bucket name; empty = the credential's default bucket. ${RUN_WIDE}`,
+	description: runWide('Bucket name; empty = the credential\'s default bucket'),
 };
 
 /** Lifetime of presigned URLs, shown for the operation in `show` when the URL kind is presigned. */
@@ -21,7 +21,7 @@ export function presignExpiryField(show: Record<string, string[]>, description: 
 		displayName: 'Expires In (Seconds)',
 		name: 'presignExpiry',
 		type: 'number',
-		default: DEFAULTS.presignExpiry,
+		default: DEFAULT_PRESIGN_EXPIRY_S,
 		typeOptions: { minValue: LIMITS.presignExpiry.min, maxValue: LIMITS.presignExpiry.max },
 		displayOptions: { show: { ...show, ...s3Only, urlKind: ['presigned'] } },
 		description,

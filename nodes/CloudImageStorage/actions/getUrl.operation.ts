@@ -1,7 +1,7 @@
 /** Get URL: a public or presigned URL for an object, or a Cloudflare delivery URL for an image. */
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { isFlexibleVariant, normalizeKey, signingKeyMissing } from '../../../src/storage';
-import { DEFAULTS } from '../helpers/defaults';
+import { DEFAULT_GET_URL_KIND, DEFAULT_PRESIGN_EXPIRY_S, DEFAULT_SIGNED_URL_EXPIRY_S, DEFAULT_VARIANT } from '../helpers/defaults';
 import type { StorageEngine } from '../helpers/engine';
 import { itemError } from '../helpers/errors';
 import { bucketField, cfOnly, presignExpiryField, s3Only } from './common.descriptions';
@@ -23,7 +23,7 @@ export const description: INodeProperties[] = [
 		displayName: 'URL',
 		name: 'urlKind',
 		type: 'options',
-		default: DEFAULTS.getUrlKind,
+		default: DEFAULT_GET_URL_KIND,
 		displayOptions: { show: { ...show, ...s3Only } },
 		options: [
 			{ name: 'Presigned URL', value: 'presigned' },
@@ -54,7 +54,7 @@ export const description: INodeProperties[] = [
 		displayName: 'Variant',
 		name: 'variant',
 		type: 'string',
-		default: DEFAULTS.variant,
+		default: DEFAULT_VARIANT,
 		displayOptions: { show: { ...show, ...cfOnly } },
 		description: 'Variant of the delivery URL',
 	},
@@ -70,7 +70,7 @@ export const description: INodeProperties[] = [
 		displayName: 'Expires In (Seconds)',
 		name: 'signedUrlExpiry',
 		type: 'number',
-		default: DEFAULTS.signedUrlExpiry,
+		default: DEFAULT_SIGNED_URL_EXPIRY_S,
 		typeOptions: { minValue: 1 },
 		displayOptions: { show: { ...show, ...cfOnly, signed: [true] } },
 		description: 'How long the signed URL stays valid',
@@ -89,7 +89,7 @@ export async function execute(this: IExecuteFunctions, engine: StorageEngine, it
 				let url: string;
 				let expiresAt: string | null = null;
 				if (kind === 'presigned') {
-					const seconds = this.getNodeParameter('presignExpiry', i, DEFAULTS.presignExpiry) as number;
+					const seconds = this.getNodeParameter('presignExpiry', i, DEFAULT_PRESIGN_EXPIRY_S) as number;
 					url = await storage.presignGet(key, seconds, { contentDisposition: this.getNodeParameter('contentDisposition', i, '') as string });
 					expiresAt = new Date(Date.now() + seconds * 1000).toISOString();
 				} else url = storage.publicUrl(key);
@@ -106,9 +106,9 @@ export async function execute(this: IExecuteFunctions, engine: StorageEngine, it
 		try {
 			const id = (this.getNodeParameter('imageId', i) as string).trim();
 			if (!id) throw new Error('The image ID is empty');
-			const variant = (this.getNodeParameter('variant', i, DEFAULTS.variant) as string).trim() || DEFAULTS.variant;
+			const variant = (this.getNodeParameter('variant', i, DEFAULT_VARIANT) as string).trim() || DEFAULT_VARIANT;
 			const signed = this.getNodeParameter('signed', i, false) as boolean;
-			const seconds = signed ? (this.getNodeParameter('signedUrlExpiry', i, DEFAULTS.signedUrlExpiry) as number) : undefined;
+			const seconds = signed ? (this.getNodeParameter('signedUrlExpiry', i, DEFAULT_SIGNED_URL_EXPIRY_S) as number) : undefined;
 			if (signed && !client.canSign) throw new Error(signingKeyMissing('Signed URL'));
 			if (signed && isFlexibleVariant(variant)) throw new Error(`Cloudflare Images cannot sign flexible variants ("${variant}"): pick a named variant such as public`);
 			let url = client.deliveryUrl(id, variant, [], seconds);

@@ -1,9 +1,24 @@
 /** Upload: every (or the named) binary property of every item, through one concurrency limit. */
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { DEFAULT_BACKOFF, uploadAll, type FileResult, type UploadBody, type UploadFileSpec, type UploadTarget } from '../../../src/storage';
-import { DEFAULTS, LIMITS, MB, type UrlKind } from '../helpers/defaults';
+import {
+	DEFAULT_ATTEMPTS_PER_FILE,
+	DEFAULT_CONCURRENCY,
+	DEFAULT_KEY_TEMPLATE,
+	DEFAULT_MAX_RETRY_AFTER_S,
+	DEFAULT_MULTIPART_THRESHOLD_MB,
+	DEFAULT_PRESIGN_EXPIRY_S,
+	DEFAULT_RATE_PER_SECOND,
+	DEFAULT_RETRY_DELAY_MS,
+	DEFAULT_SIGNED_URL_EXPIRY_S,
+	DEFAULT_UPLOAD_URL_KIND,
+	DEFAULT_VARIANT,
+	LIMITS,
+	MB,
+	type UrlKind,
+} from '../helpers/defaults';
 import type { EngineSettings, Provider, StorageEngine } from '../helpers/engine';
-import { oneValueForTheRun, RUN_WIDE, sameForEveryItem } from '../../shared/runWide';
+import { oneValueForTheRun, runWide, sameForEveryItem } from '../../shared/runWide';
 import { itemError, toNodeError } from '../helpers/errors';
 import { bucketField, cfOnly, presignExpiryField, s3Only } from './common.descriptions';
 
@@ -24,7 +39,7 @@ export const description: INodeProperties[] = [
 		displayName: 'Object Key',
 		name: 'keyTemplate',
 		type: 'string',
-		default: DEFAULTS.keyTemplate,
+		default: DEFAULT_KEY_TEMPLATE,
 		displayOptions: { show: { ...show, ...s3Only } },
 		description:
 			'Key of each object. Placeholders: {{executionId}}, {{itemIndex}}, {{property}}, {{fileName}}, {{baseName}}, {{ext}}, {{sha256}}, {{sha256short}}, {{date:YYYY/MM/DD}}, {{timestamp}}, {{uuid}}, {{nodeName}}, {{workflowId}}. In expression mode write them as {{ "{{sha256}}" }}.',
@@ -42,23 +57,23 @@ export const description: INodeProperties[] = [
 		displayName: 'URL',
 		name: 'urlKind',
 		type: 'options',
-		default: DEFAULTS.uploadUrlKind,
+		default: DEFAULT_UPLOAD_URL_KIND,
 		displayOptions: { show: { ...show, ...s3Only } },
 		options: [
 			{ name: 'Public URL', value: 'public', description: 'Endpoint, public base or CDN URL; the object must be publicly readable' },
 			{ name: 'Presigned URL', value: 'presigned', description: 'A signed GET URL that expires' },
 			{ name: 'None', value: 'none' },
 		],
-		description: `Which URL to return for each object. ${RUN_WIDE}`,
+		description: runWide('Which URL to return for each object'),
 	},
-	presignExpiryField(show, `Lifetime of presigned URLs, at most 7 days (604800 seconds). ${RUN_WIDE}`),
+	presignExpiryField(show, runWide('Lifetime of presigned URLs, at most 7 days (604800 seconds)')),
 	{
 		displayName: 'Variant',
 		name: 'variant',
 		type: 'string',
-		default: DEFAULTS.variant,
+		default: DEFAULT_VARIANT,
 		displayOptions: { show: { ...show, ...cfOnly } },
-		description: `Variant for the returned delivery URL (all variant URLs are returned too), e.g. public or w=800 with flexible variants. ${RUN_WIDE}`,
+		description: runWide('Variant for the returned delivery URL (all variant URLs are returned too), e.g. public or w=800 with flexible variants'),
 	},
 	{
 		displayName: 'Options',
@@ -73,32 +88,32 @@ export const description: INodeProperties[] = [
 				{ name: 'Private', value: 'private' },
 				{ name: 'Public Read', value: 'public-read' },
 			], description: 'Canned ACL; never sent to R2 or B2, which reject it' },
-			{ displayName: 'Attempts', name: 'attempts', type: 'number', default: DEFAULTS.attempts, typeOptions: { minValue: LIMITS.attempts.min, maxValue: LIMITS.attempts.max }, description: 'Tries per file, including the first; retries wait about 1 s, 2 s, 4 s (or what the provider asks)' },
+			{ displayName: 'Attempts', name: 'attempts', type: 'number', default: DEFAULT_ATTEMPTS_PER_FILE, typeOptions: { minValue: LIMITS.attempts.min, maxValue: LIMITS.attempts.max }, description: 'Tries per file, including the first; retries wait about 1 s, 2 s, 4 s (or what the provider asks)' },
 			{ displayName: 'Cache-Control', name: 'cacheControl', type: 'string', default: '', placeholder: 'public, max-age=31536000, immutable', displayOptions: { show: { '/provider': ['s3'] } }, description: 'Cache-Control header stored with each object' },
 			{
 				displayName: 'Concurrency',
 				name: 'concurrency',
 				type: 'number',
-				default: DEFAULTS.concurrency,
+				default: DEFAULT_CONCURRENCY,
 				typeOptions: { minValue: LIMITS.concurrency.min, maxValue: LIMITS.concurrency.max },
-				description: `Files uploading at once across all items (Cloudflare Images: its Requests per Second governs). ${RUN_WIDE}`,
+				description: runWide('Files uploading at once across all items (Cloudflare Images: its Requests per Second governs)'),
 			},
 			{ displayName: 'Content Type', name: 'contentType', type: 'string', default: '', placeholder: 'image/png', description: 'Overrides the type; by default the binary\'s mime type, or the file\'s bytes when that is generic' },
 			{ displayName: 'Content-Disposition', name: 'contentDisposition', type: 'string', default: '', placeholder: 'inline', displayOptions: { show: { '/provider': ['s3'] } }, description: 'Content-Disposition header stored with each object' },
-			{ displayName: 'Initial Retry Delay (Ms)', name: 'retryDelayMs', type: 'number', default: DEFAULTS.retryDelayMs, typeOptions: { minValue: 1 }, description: 'First backoff delay; it doubles per retry, with jitter' },
-			{ displayName: 'Max Wait Asked by Provider (Seconds)', name: 'maxRetryAfterSeconds', type: 'number', default: DEFAULTS.maxRetryAfterSeconds, description: `Longest Retry-After to wait for; a longer demand fails the file with a clear message. ${RUN_WIDE}` },
+			{ displayName: 'Initial Retry Delay (Ms)', name: 'retryDelayMs', type: 'number', default: DEFAULT_RETRY_DELAY_MS, typeOptions: { minValue: 1 }, description: 'First backoff delay; it doubles per retry, with jitter' },
+			{ displayName: 'Max Wait Asked by Provider (Seconds)', name: 'maxRetryAfterSeconds', type: 'number', default: DEFAULT_MAX_RETRY_AFTER_S, description: runWide('Longest Retry-After to wait for; a longer demand fails the file with a clear message') },
 			{ displayName: 'Metadata', name: 'metadata', type: 'fixedCollection', default: {}, typeOptions: { multipleValues: true }, placeholder: 'Add Metadata', description: 'Key-value metadata stored with each file (x-amz-meta-* or Cloudflare metadata, at most 1024 bytes there)', options: [
 				{ displayName: 'Entry', name: 'entry', values: [
 					{ displayName: 'Key', name: 'key', type: 'string', default: '' },
 					{ displayName: 'Value', name: 'value', type: 'string', default: '' },
 				] },
 			] },
-			{ displayName: 'Multipart Above (MB)', name: 'multipartThresholdMb', type: 'number', default: DEFAULTS.multipartThresholdMb, typeOptions: { minValue: LIMITS.multipartThresholdMb.min }, displayOptions: { show: { '/provider': ['s3'] } }, description: `Files above this size, and every video, are streamed in parts. ${RUN_WIDE}` },
-			{ displayName: 'Rate Limit (Requests per Second)', name: 'ratePerSecond', type: 'number', default: DEFAULTS.ratePerSecond, typeOptions: { minValue: 0.1 }, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: `Sustained rate of API requests (uploads, and the lookups of Skip If It Exists and 5409). Cloudflare allows 1200 API calls per 5 minutes per token (4/s) and blocks the token for 5 minutes past that; the node never sends more than 1200 in 5 minutes. With a batch token: requests per second to the batch host (default 50). ${RUN_WIDE}` },
-			{ displayName: 'Require Signed URLs', name: 'requireSignedURLs', type: 'boolean', default: false, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: `Whether images are private: their URLs are returned signed, which needs the credential's URL Signing Key. Cannot be combined with a custom image ID or a flexible variant. ${RUN_WIDE}` },
-			{ displayName: 'Signed URL Expiry (Seconds)', name: 'signedUrlExpiry', type: 'number', default: DEFAULTS.signedUrlExpiry, typeOptions: { minValue: 1 }, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: `With Require Signed URLs: how long the returned URLs stay valid. ${RUN_WIDE}` },
+			{ displayName: 'Multipart Above (MB)', name: 'multipartThresholdMb', type: 'number', default: DEFAULT_MULTIPART_THRESHOLD_MB, typeOptions: { minValue: LIMITS.multipartThresholdMb.min }, displayOptions: { show: { '/provider': ['s3'] } }, description: runWide('Files above this size, and every video, are streamed in parts') },
+			{ displayName: 'Rate Limit (Requests per Second)', name: 'ratePerSecond', type: 'number', default: DEFAULT_RATE_PER_SECOND, typeOptions: { minValue: 0.1 }, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: runWide('Sustained rate of API requests (uploads, and the lookups of Skip If It Exists and 5409). Cloudflare allows 1200 API calls per 5 minutes per token (4/s) and blocks the token for 5 minutes past that; the node never sends more than 1200 in 5 minutes. With a batch token: requests per second to the batch host (default 50).') },
+			{ displayName: 'Require Signed URLs', name: 'requireSignedURLs', type: 'boolean', default: false, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: runWide('Whether images are private: their URLs are returned signed, which needs the credential\'s URL Signing Key. Cannot be combined with a custom image ID or a flexible variant.') },
+			{ displayName: 'Signed URL Expiry (Seconds)', name: 'signedUrlExpiry', type: 'number', default: DEFAULT_SIGNED_URL_EXPIRY_S, typeOptions: { minValue: 1 }, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: runWide('With Require Signed URLs: how long the returned URLs stay valid') },
 			{ displayName: 'Skip If It Exists', name: 'skipIfExists', type: 'boolean', default: false, description: 'Whether to check first (HeadObject, or the image ID) and skip files already stored; best with {{sha256}} keys' },
-			{ displayName: 'Use Batch Token', name: 'useBatchToken', type: 'boolean', default: false, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: `Whether to upload through a batch token (200 requests/s, outside the global API limit). ${RUN_WIDE}` },
+			{ displayName: 'Use Batch Token', name: 'useBatchToken', type: 'boolean', default: false, displayOptions: { show: { '/provider': ['cloudflareImages'] } }, description: runWide('Whether to upload through a batch token (200 requests/s, outside the global API limit)') },
 		],
 	},
 ];
@@ -133,7 +148,7 @@ function readOptions(ctx: IExecuteFunctions): Array<UploadOptions | Error> {
 }
 
 /** Labels of the options that decide for the whole run (one client, one concurrency limit, one kind of URL). */
-const RUN_WIDE_OPTIONS = {
+const RUN_OPTION_LABELS = {
 	concurrency: 'Concurrency',
 	maxRetryAfterSeconds: 'Max Wait Asked by Provider (Seconds)',
 	multipartThresholdMb: 'Multipart Above (MB)',
@@ -143,13 +158,13 @@ const RUN_WIDE_OPTIONS = {
 	useBatchToken: 'Use Batch Token',
 } as const;
 
-type RunOptions = Pick<UploadOptions, keyof typeof RUN_WIDE_OPTIONS>;
+type RunOptions = Pick<UploadOptions, keyof typeof RUN_OPTION_LABELS>;
 
 /** The run-wide options: the same for every item whose options could be read, or refused naming the item. */
 function runOptions(ctx: IExecuteFunctions, perItem: Array<UploadOptions | Error>): RunOptions {
 	const valid = perItem.flatMap((options, itemIndex) => (options instanceof Error ? [] : [{ itemIndex, options }]));
 	const run: RunOptions = {};
-	for (const [name, label] of Object.entries(RUN_WIDE_OPTIONS) as Array<[keyof RunOptions, string]>) {
+	for (const [name, label] of Object.entries(RUN_OPTION_LABELS) as Array<[keyof RunOptions, string]>) {
 		const value = oneValueForTheRun(ctx, `Options → ${label}`, valid.map(({ itemIndex, options }) => ({ itemIndex, value: options[name] })));
 		if (value !== undefined) Object.assign(run, { [name]: value });
 	}
@@ -159,10 +174,10 @@ function runOptions(ctx: IExecuteFunctions, perItem: Array<UploadOptions | Error
 /** The client's settings that Upload's options decide: multipart threshold and sockets (S3), rate and batch token (Cloudflare). */
 export function engineSettings(this: IExecuteFunctions): EngineSettings {
 	const options = runOptions(this, readOptions(this));
-	const concurrency = options.concurrency ?? DEFAULTS.concurrency;
+	const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
 	return {
-		s3: { multipartThresholdBytes: (options.multipartThresholdMb ?? DEFAULTS.multipartThresholdMb) * MB, maxSockets: Math.max(64, concurrency * 2) },
-		cloudflare: { ratePerSecond: options.ratePerSecond, useBatchToken: options.useBatchToken, maxWaitMs: (options.maxRetryAfterSeconds ?? DEFAULTS.maxRetryAfterSeconds) * 1000 },
+		s3: { multipartThresholdBytes: (options.multipartThresholdMb ?? DEFAULT_MULTIPART_THRESHOLD_MB) * MB, maxSockets: Math.max(64, concurrency * 2) },
+		cloudflare: { ratePerSecond: options.ratePerSecond, useBatchToken: options.useBatchToken, maxWaitMs: (options.maxRetryAfterSeconds ?? DEFAULT_MAX_RETRY_AFTER_S) * 1000 },
 	};
 }
 
@@ -187,19 +202,19 @@ export async function execute(this: IExecuteFunctions, engine: StorageEngine, it
 
 	let target: UploadTarget;
 	if (engine.provider === 's3') {
-		const urlKind = sameForEveryItem(this, 'URL', (i) => this.getNodeParameter('urlKind', i, DEFAULTS.uploadUrlKind) as UrlKind);
+		const urlKind = sameForEveryItem(this, 'URL', (i) => this.getNodeParameter('urlKind', i, DEFAULT_UPLOAD_URL_KIND) as UrlKind);
 		target = {
 			provider: 's3',
 			storage: engine.storage,
 			urlKind,
 			presignExpirySeconds:
-				urlKind === 'presigned' ? sameForEveryItem(this, 'Expires In (Seconds)', (i) => this.getNodeParameter('presignExpiry', i, DEFAULTS.presignExpiry) as number) : undefined,
+				urlKind === 'presigned' ? sameForEveryItem(this, 'Expires In (Seconds)', (i) => this.getNodeParameter('presignExpiry', i, DEFAULT_PRESIGN_EXPIRY_S) as number) : undefined,
 		};
 	} else {
 		target = {
 			provider: 'cloudflareImages',
 			client: engine.client,
-			variant: sameForEveryItem(this, 'Variant', (i) => this.getNodeParameter('variant', i, DEFAULTS.variant) as string),
+			variant: sameForEveryItem(this, 'Variant', (i) => this.getNodeParameter('variant', i, DEFAULT_VARIANT) as string),
 			requireSignedURLs: options.requireSignedURLs,
 			signedUrlExpirySeconds: options.signedUrlExpiry,
 		};
@@ -208,8 +223,8 @@ export async function execute(this: IExecuteFunctions, engine: StorageEngine, it
 	let results;
 	try {
 		results = await uploadAll(files, target, {
-			concurrency: options.concurrency ?? DEFAULTS.concurrency,
-			maxRetryAfterMs: (options.maxRetryAfterSeconds ?? DEFAULTS.maxRetryAfterSeconds) * 1000,
+			concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
+			maxRetryAfterMs: (options.maxRetryAfterSeconds ?? DEFAULT_MAX_RETRY_AFTER_S) * 1000,
 			signal: this.getExecutionCancelSignal(),
 			log: engine.log,
 		});
@@ -288,8 +303,8 @@ async function collectFiles(
 			contentDisposition: options.contentDisposition || undefined,
 			metadata: Object.keys(metadata).length > 0 ? metadata : undefined,
 			acl: provider === 's3' ? options.acl || undefined : undefined,
-			attempts: options.attempts ?? DEFAULTS.attempts,
-			backoff: { ...DEFAULT_BACKOFF, initialMs: options.retryDelayMs ?? DEFAULTS.retryDelayMs },
+			attempts: options.attempts ?? DEFAULT_ATTEMPTS_PER_FILE,
+			backoff: { ...DEFAULT_BACKOFF, initialMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS },
 			skipIfExists: options.skipIfExists ?? false,
 		});
 	}

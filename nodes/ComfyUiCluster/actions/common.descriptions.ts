@@ -1,17 +1,30 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { KEEP_IN_MEMORY_BYTES } from '../../../src/cluster/outputs';
 import {
-	INPUT_IMAGE_DEFAULTS,
+	DEFAULT_CONCURRENCY,
+	DEFAULT_FREE_MEMORY_AFTER,
+	DEFAULT_INACTIVITY_TIMEOUT_S,
+	DEFAULT_INPUT_IMAGE_INPUT,
+	DEFAULT_INPUT_IMAGE_PROPERTY,
+	DEFAULT_INPUT_IMAGE_SOURCE,
+	DEFAULT_MAX_ATTEMPTS,
+	DEFAULT_MAX_OUTPUT_SIZE_MB,
+	DEFAULT_OUTPUT_KINDS,
+	DEFAULT_OUTPUT_MODE,
+	DEFAULT_PRIORITY,
+	DEFAULT_QUEUE_WAIT_TIMEOUT_S,
+	DEFAULT_SEED_MODE,
+	DEFAULT_STRATEGY,
+	DEFAULT_TOTAL_TIMEOUT_S,
 	INPUT_IMAGE_SOURCES,
 	MB,
 	OUTPUT_KINDS,
 	OUTPUT_MODES,
-	SCENE_OPTION_DEFAULTS as DEFAULTS,
 	SCENE_OPTION_LIMITS as LIMITS,
 	SEED_MODES,
 	STRATEGIES,
 } from '../helpers/defaults';
-import { RUN_WIDE } from '../../shared/runWide';
+import { runWide } from '../../shared/runWide';
 
 /** Parameters shared by several operations of the ComfyUI Cluster node. */
 
@@ -105,14 +118,14 @@ export const inputImagesField: INodeProperties = {
 					displayName: 'Binary Property',
 					name: 'binaryProperty',
 					type: 'string',
-					default: INPUT_IMAGE_DEFAULTS.binaryProperty,
+					default: DEFAULT_INPUT_IMAGE_PROPERTY,
 					description: 'Name of the binary property of the input item that holds the image',
 				},
 				{
 					displayName: 'Input',
 					name: 'input',
 					type: 'string',
-					default: INPUT_IMAGE_DEFAULTS.input,
+					default: DEFAULT_INPUT_IMAGE_INPUT,
 					description: 'Input of that node that takes the image file name',
 				},
 				{
@@ -127,7 +140,7 @@ export const inputImagesField: INodeProperties = {
 					displayName: 'Source',
 					name: 'source',
 					type: 'options',
-					default: INPUT_IMAGE_DEFAULTS.source,
+					default: DEFAULT_INPUT_IMAGE_SOURCE,
 					options: [...INPUT_IMAGE_SOURCES],
 				},
 				{
@@ -147,7 +160,7 @@ export const inactivityTimeoutOption: INodeProperties = {
 	name: 'inactivityTimeout',
 	type: 'number',
 	typeOptions: { minValue: 0 },
-	default: DEFAULTS.inactivityTimeout,
+	default: DEFAULT_INACTIVITY_TIMEOUT_S,
 	description: 'Fail over when a running scene shows no progress for this long; 0 = never',
 };
 
@@ -156,7 +169,7 @@ export const maxOutputSizeOption: INodeProperties = {
 	name: 'maxOutputSize',
 	type: 'number',
 	typeOptions: { minValue: 1 },
-	default: DEFAULTS.maxOutputSize,
+	default: DEFAULT_MAX_OUTPUT_SIZE_MB,
 	description: `Largest output file to download; a larger one fails its scene (naming the file and the server) without a retry elsewhere. Files over ${KEEP_IN_MEMORY_BYTES / MB} MB go to a temporary file while they download and are streamed from there into n8n's binary data.`,
 };
 
@@ -164,7 +177,7 @@ export const outputKindsOption: INodeProperties = {
 	displayName: 'Output Kinds',
 	name: 'outputKinds',
 	type: 'multiOptions',
-	default: [...DEFAULTS.outputKinds],
+	default: [...DEFAULT_OUTPUT_KINDS],
 	options: [...OUTPUT_KINDS],
 	description: 'Which output files to return',
 };
@@ -173,7 +186,7 @@ export const outputModeOption: INodeProperties = {
 	displayName: 'Output Mode',
 	name: 'outputMode',
 	type: 'options',
-	default: DEFAULTS.outputMode,
+	default: DEFAULT_OUTPUT_MODE,
 	options: [...OUTPUT_MODES],
 };
 
@@ -182,7 +195,7 @@ export const queueWaitTimeoutOption: INodeProperties = {
 	name: 'queueWaitTimeout',
 	type: 'number',
 	typeOptions: { minValue: 0 },
-	default: DEFAULTS.queueWaitTimeout,
+	default: DEFAULT_QUEUE_WAIT_TIMEOUT_S,
 	description: 'Fail over when a scene waits this long in a server\'s queue before it starts; 0 = never',
 };
 
@@ -191,7 +204,7 @@ export const totalTimeoutOption: INodeProperties = {
 	name: 'totalTimeout',
 	type: 'number',
 	typeOptions: { minValue: 0 },
-	default: DEFAULTS.totalTimeout,
+	default: DEFAULT_TOTAL_TIMEOUT_S,
 	description: 'Longest time one attempt of a scene may take from submit to result; 0 = never',
 };
 
@@ -207,14 +220,15 @@ export const sceneOptionsField: INodeProperties = {
 			name: 'concurrency',
 			type: 'number',
 			typeOptions: { minValue: 0 },
-			default: DEFAULTS.concurrency,
-			description: `Scenes in flight at once for this execution; 0 = the sum of the servers' max. ${RUN_WIDE}`,
+			default: DEFAULT_CONCURRENCY,
+			description: runWide('Scenes in flight at once for this execution; 0 = the sum of the servers\' max'),
 		},
 		{
 			displayName: 'Free Server Memory After Each Scene',
 			name: 'freeMemoryAfter',
 			type: 'boolean',
-			default: DEFAULTS.freeMemoryAfter,
+			// eslint-disable-next-line n8n-nodes-base/node-param-default-wrong-for-boolean -- a constant of helpers/defaults.ts, which the rule cannot read
+			default: DEFAULT_FREE_MEMORY_AFTER,
 			description: 'Whether to ask the server to unload models and free memory (POST /free) after each scene',
 		},
 		inactivityTimeoutOption,
@@ -223,7 +237,7 @@ export const sceneOptionsField: INodeProperties = {
 			name: 'maxAttempts',
 			type: 'number',
 			typeOptions: { minValue: LIMITS.maxAttempts.min, maxValue: LIMITS.maxAttempts.max },
-			default: DEFAULTS.maxAttempts,
+			default: DEFAULT_MAX_ATTEMPTS,
 			description: 'Attempts per scene across servers; transient failures (crash, hang, restart, 5xx) move the scene to another server',
 		},
 		maxOutputSizeOption,
@@ -234,7 +248,7 @@ export const sceneOptionsField: INodeProperties = {
 			name: 'priority',
 			type: 'number',
 			typeOptions: { minValue: LIMITS.priority.min, maxValue: LIMITS.priority.max },
-			default: DEFAULTS.priority,
+			default: DEFAULT_PRIORITY,
 			description: 'Higher runs first; from 8 up scenes also jump ahead in the server queue',
 		},
 		queueWaitTimeoutOption,
@@ -242,16 +256,16 @@ export const sceneOptionsField: INodeProperties = {
 			displayName: 'Seed Mode',
 			name: 'seedMode',
 			type: 'options',
-			default: DEFAULTS.seedMode,
+			default: DEFAULT_SEED_MODE,
 			options: [...SEED_MODES],
 		},
 		{
 			displayName: 'Strategy',
 			name: 'strategy',
 			type: 'options',
-			default: DEFAULTS.strategy,
+			default: DEFAULT_STRATEGY,
 			options: [...STRATEGIES],
-			description: `How a server is chosen for each scene. ${RUN_WIDE}`,
+			description: runWide('How a server is chosen for each scene'),
 		},
 		totalTimeoutOption,
 	],

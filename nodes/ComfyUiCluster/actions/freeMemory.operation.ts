@@ -1,7 +1,7 @@
 import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { Runtime } from '../../../src/cluster/runtime';
 import { freeMemory } from '../../../src/cluster/status';
-import { FREE_MEMORY_DEFAULTS } from '../helpers/defaults';
+import { DEFAULT_FREE_MEMORY, DEFAULT_UNLOAD_MODELS } from '../helpers/defaults';
 
 const properties: INodeProperties[] = [
 	{
@@ -16,14 +16,16 @@ const properties: INodeProperties[] = [
 		displayName: 'Unload Models',
 		name: 'unloadModels',
 		type: 'boolean',
-		default: FREE_MEMORY_DEFAULTS.unloadModels,
+		// eslint-disable-next-line n8n-nodes-base/node-param-default-wrong-for-boolean -- a constant of helpers/defaults.ts, which the rule cannot read
+		default: DEFAULT_UNLOAD_MODELS,
 		description: 'Whether to unload the models from GPU memory',
 	},
 	{
 		displayName: 'Free Memory',
 		name: 'freeMemory',
 		type: 'boolean',
-		default: FREE_MEMORY_DEFAULTS.freeMemory,
+		// eslint-disable-next-line n8n-nodes-base/node-param-default-wrong-for-boolean -- a constant of helpers/defaults.ts, which the rule cannot read
+		default: DEFAULT_FREE_MEMORY,
 		description: 'Whether to also drop ComfyUI\'s caches (the next run recomputes everything)',
 	},
 ];
@@ -45,8 +47,8 @@ export async function execute(this: IExecuteFunctions, runtime: Runtime): Promis
 	}
 	const targets = wanted.length ? runtime.servers.filter((s) => wanted.includes(s.id) || wanted.includes(s.url)) : runtime.servers;
 	const results = await freeMemory(runtime, targets, {
-		unloadModels: this.getNodeParameter('unloadModels', 0, FREE_MEMORY_DEFAULTS.unloadModels) as boolean,
-		freeMemory: this.getNodeParameter('freeMemory', 0, FREE_MEMORY_DEFAULTS.freeMemory) as boolean,
+		unloadModels: this.getNodeParameter('unloadModels', 0, DEFAULT_UNLOAD_MODELS) as boolean,
+		freeMemory: this.getNodeParameter('freeMemory', 0, DEFAULT_FREE_MEMORY) as boolean,
 		signal: this.getExecutionCancelSignal(),
 	});
 	return results.map((r) => ({ json: { ...r }, pairedItem: { item: 0 } }));

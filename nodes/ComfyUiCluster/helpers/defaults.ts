@@ -46,21 +46,19 @@ export function valuesOf<V extends string>(choices: Choices<V>): [V, ...V[]] {
 	return choices.map((choice) => choice.value) as [V, ...V[]];
 }
 
-/** What every scene option is when the author does not set it. */
-export const SCENE_OPTION_DEFAULTS = {
-	concurrency: 0,
-	freeMemoryAfter: false,
-	inactivityTimeout: 300,
-	maxAttempts: 3,
-	maxOutputSize: DEFAULT_MAX_OUTPUT_BYTES / MB,
-	outputKinds: valuesOf(OUTPUT_KINDS) as OutputKind[],
-	outputMode: 'binary' as (typeof OUTPUT_MODES)[number]['value'],
-	priority: 5,
-	queueWaitTimeout: 600,
-	seedMode: 'keep' as (typeof SEED_MODES)[number]['value'],
-	strategy: 'leastLoaded' as StrategyName,
-	totalTimeout: 3600,
-};
+// What every scene option is when the author does not set it (n8n's lint wants a plain name in a description's default).
+export const DEFAULT_CONCURRENCY = 0;
+export const DEFAULT_FREE_MEMORY_AFTER = false;
+export const DEFAULT_INACTIVITY_TIMEOUT_S = 300;
+export const DEFAULT_MAX_ATTEMPTS = 3;
+export const DEFAULT_MAX_OUTPUT_SIZE_MB = DEFAULT_MAX_OUTPUT_BYTES / MB;
+export const DEFAULT_OUTPUT_KINDS: OutputKind[] = valuesOf(OUTPUT_KINDS);
+export const DEFAULT_OUTPUT_MODE: (typeof OUTPUT_MODES)[number]['value'] = 'binary';
+export const DEFAULT_PRIORITY = 5;
+export const DEFAULT_QUEUE_WAIT_TIMEOUT_S = 600;
+export const DEFAULT_SEED_MODE: (typeof SEED_MODES)[number]['value'] = 'keep';
+export const DEFAULT_STRATEGY: StrategyName = 'leastLoaded';
+export const DEFAULT_TOTAL_TIMEOUT_S = 3600;
 
 /** Bounds the descriptions show (minValue / maxValue) and the schema enforces. */
 export const SCENE_OPTION_LIMITS = {
@@ -73,14 +71,11 @@ export const INPUT_IMAGE_SOURCES = [
 	{ name: 'URL', value: 'url' },
 ] as const satisfies Choices<string>;
 
-/** What an input image entry is when the author leaves a field out. */
-export const INPUT_IMAGE_DEFAULTS = {
-	source: 'binary' as (typeof INPUT_IMAGE_SOURCES)[number]['value'],
-	input: 'image',
-	binaryProperty: 'data',
-};
+// What an input image entry is when the author leaves a field out.
+export const DEFAULT_INPUT_IMAGE_SOURCE: (typeof INPUT_IMAGE_SOURCES)[number]['value'] = 'binary';
+export const DEFAULT_INPUT_IMAGE_INPUT = 'image';
+export const DEFAULT_INPUT_IMAGE_PROPERTY = 'data';
 
-export const FREE_MEMORY_DEFAULTS = {
-	unloadModels: true,
-	freeMemory: true,
-};
+// Free Memory
+export const DEFAULT_UNLOAD_MODELS = true;
+export const DEFAULT_FREE_MEMORY = true;

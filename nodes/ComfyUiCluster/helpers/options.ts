@@ -6,7 +6,7 @@
 import type { IExecuteFunctions, NodeOperationError } from 'n8n-workflow';
 import type { StrategyName } from '../../../src/cluster/strategies/types';
 import { oneValueForTheRun } from '../../shared/runWide';
-import { SCENE_OPTION_DEFAULTS } from './defaults';
+import { DEFAULT_CONCURRENCY, DEFAULT_STRATEGY } from './defaults';
 import { optionError } from './errors';
 import { parseSceneOptions, type SceneOptions } from './params';
 
@@ -34,8 +34,8 @@ export function readSceneOptions(ctx: IExecuteFunctions, itemCount: number): { p
 	const perItem = readItemOptions(ctx, itemCount);
 	const valid = perItem.flatMap((options, itemIndex) => (options instanceof Error ? [] : [{ itemIndex, options }]));
 	const batch = {
-		strategy: oneValueForTheRun(ctx, 'Options → Strategy', valid.map(({ itemIndex, options }) => ({ itemIndex, value: options.strategy }))) ?? SCENE_OPTION_DEFAULTS.strategy,
-		concurrency: oneValueForTheRun(ctx, 'Options → Concurrency', valid.map(({ itemIndex, options }) => ({ itemIndex, value: options.concurrency }))) ?? SCENE_OPTION_DEFAULTS.concurrency,
+		strategy: oneValueForTheRun(ctx, 'Options → Strategy', valid.map(({ itemIndex, options }) => ({ itemIndex, value: options.strategy }))) ?? DEFAULT_STRATEGY,
+		concurrency: oneValueForTheRun(ctx, 'Options → Concurrency', valid.map(({ itemIndex, options }) => ({ itemIndex, value: options.concurrency }))) ?? DEFAULT_CONCURRENCY,
 	};
 	return { perItem, batch };
 }
