@@ -6,7 +6,20 @@
 import type { INodeExecutionData, INodeParameters, NodeOperationError } from 'n8n-workflow';
 import { closeAllRuntimes } from '../../src/cluster/runtime';
 import type { Fleet } from '../sim';
-import { clusterCredential, fixture, isPng, nodeOf, receivedPrompts, runJson, setItems, setParameters, startTestFleet, type WorkflowJson } from './comfyui';
+import {
+	clusterCredential,
+	deleteKeys,
+	fixture,
+	isPng,
+	nodeOf,
+	receivedPrompts,
+	redisCredential,
+	runJson,
+	setItems,
+	setParameters,
+	startTestFleet,
+	type WorkflowJson,
+} from './comfyui';
 
 let fleet: Fleet;
 
@@ -16,12 +29,18 @@ beforeAll(async () => {
 afterEach(async () => {
 	await closeAllRuntimes();
 });
+const prefixes: string[] = [];
 afterAll(async () => {
 	await closeAllRuntimes();
 	await fleet.stop();
+	for (const prefix of prefixes) await deleteKeys(`${prefix}:`);
 });
 
-const cluster = () => clusterCredential(fleet.urls);
+function cluster() {
+	const credential = clusterCredential(fleet.urls);
+	prefixes.push(String(credential.statePrefix));
+	return credential;
+}
 
 /** The fixture's Generate (or Submit) with `options` merged into the fixture's own. */
 function withOptions(name: 'generate' | 'submit-collect', node: string, options: INodeParameters, items: unknown[]): WorkflowJson {
@@ -98,7 +117,9 @@ describe('Submit and Collect read their options for each item', () => {
 	it('Submit: an Output Kinds expression goes into each scene\'s handle; Collect: an Output Mode expression applies per item', async () => {
 		const kinds = [['image'], ['image', 'video'], ['audio']];
 		const items = kinds.map((k, i) => ({ json: { seed: 65_000 + i, kinds: k } }));
-		const submitted = await runJson(withOptions('submit-collect', 'Submit', { outputKinds: '={{ $json.kinds }}' }, items), { cluster: cluster() });
+		// The Submit and Collect fixtures keep the cluster state in Redis, as a queue-mode install does.
+		const credentials = { cluster: cluster(), redis: redisCredential() };
+		const submitted = await runJson(withOptions('submit-collect', 'Submit', { outputKinds: '={{ $json.kinds }}' }, items), credentials);
 		expect(submitted.status).toBe('success');
 		const handles = submitted.output('Submit').map((item) => item.json.handle as Record<string, unknown>);
 		expect(handles.map((h) => h.outputKinds)).toEqual(kinds);
@@ -108,7 +129,7 @@ describe('Submit and Collect read their options for each item', () => {
 		const wf = setItems(fixture('collect'), 'Handles', collectItems);
 		const collect = nodeOf(wf, 'Collect');
 		collect.parameters.options = { ...(collect.parameters.options as INodeParameters), outputMode: '={{ $json.mode }}' };
-		const collected = await runJson(wf, { cluster: cluster() });
+		const collected = await runJson(wf, credentials);
 		expect(collected.status).toBe('success');
 		const out = collected.output('Collect');
 		expect(out.map((item) => item.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }]);
