@@ -1,4 +1,4 @@
-import type { ICredentialType, INodeProperties } from 'n8n-workflow';
+import type { ICredentialType, Icon, INodeProperties } from 'n8n-workflow';
 
 export class CloudflareImagesApi implements ICredentialType {
 	name = 'cloudflareImagesApi';
@@ -7,7 +7,7 @@ export class CloudflareImagesApi implements ICredentialType {
 
 	documentationUrl = 'https://github.com/n8n-nodes-comfyui-cluster/n8n-nodes-comfyui-cluster#cloudflare-images-credential';
 
-	icon = 'file:../nodes/CloudImageStorage/cloudImageStorage.svg' as const;
+	icon: Icon = { light: 'file:../icons/cloudImageStorage.svg', dark: 'file:../icons/cloudImageStorage.dark.svg' };
 
 	properties: INodeProperties[] = [
 		{

@@ -1,4 +1,4 @@
-import type { ICredentialType, INodeProperties } from 'n8n-workflow';
+import type { ICredentialType, Icon, INodeProperties } from 'n8n-workflow';
 
 export class ComfyUiClusterApi implements ICredentialType {
 	name = 'comfyUiClusterApi';
@@ -7,7 +7,7 @@ export class ComfyUiClusterApi implements ICredentialType {
 
 	documentationUrl = 'https://github.com/n8n-nodes-comfyui-cluster/n8n-nodes-comfyui-cluster#comfyui-cluster-api-credential';
 
-	icon = 'file:../nodes/ComfyUiCluster/comfyui.svg' as const;
+	icon: Icon = { light: 'file:../icons/comfyui.svg', dark: 'file:../icons/comfyui.dark.svg' };
 
 	properties: INodeProperties[] = [
 		{

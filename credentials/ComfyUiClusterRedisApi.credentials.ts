@@ -1,4 +1,4 @@
-import type { ICredentialType, INodeProperties } from 'n8n-workflow';
+import type { ICredentialType, Icon, INodeProperties } from 'n8n-workflow';
 
 /** Where the cluster's shared state lives; without it every n8n process keeps its own state in memory. */
 export class ComfyUiClusterRedisApi implements ICredentialType {
@@ -8,7 +8,7 @@ export class ComfyUiClusterRedisApi implements ICredentialType {
 
 	documentationUrl = 'https://github.com/n8n-nodes-comfyui-cluster/n8n-nodes-comfyui-cluster#redis-credential-shared-state';
 
-	icon = 'file:../nodes/ComfyUiCluster/comfyui.svg' as const;
+	icon: Icon = { light: 'file:../icons/comfyui.svg', dark: 'file:../icons/comfyui.dark.svg' };
 
 	properties: INodeProperties[] = [
 		{

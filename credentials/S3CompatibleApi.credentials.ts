@@ -1,4 +1,4 @@
-import type { ICredentialType, INodeProperties } from 'n8n-workflow';
+import type { ICredentialType, Icon, INodeProperties } from 'n8n-workflow';
 
 export class S3CompatibleApi implements ICredentialType {
 	name = 's3CompatibleApi';
@@ -7,7 +7,7 @@ export class S3CompatibleApi implements ICredentialType {
 
 	documentationUrl = 'https://github.com/n8n-nodes-comfyui-cluster/n8n-nodes-comfyui-cluster#s3-compatible-credential';
 
-	icon = 'file:../nodes/CloudImageStorage/cloudImageStorage.svg' as const;
+	icon: Icon = { light: 'file:../icons/cloudImageStorage.svg', dark: 'file:../icons/cloudImageStorage.dark.svg' };
 
 	properties: INodeProperties[] = [
 		{

@@ -14,7 +14,7 @@ import { CloudImageStorage } from '../nodes/CloudImageStorage/CloudImageStorage.
 import { ComfyUiClient } from '../src/comfyui/client';
 import { clusterStatus } from '../src/cluster/status';
 import { closeAllRuntimes, getRuntime } from '../src/cluster/runtime';
-import { clusterConfig } from '../nodes/ComfyUiCluster/transport';
+import { clusterConfig } from '../nodes/ComfyUiCluster/helpers/engine';
 import { startFauxqs, type FauxqsHandle } from '../test/fakes/fauxqs';
 import { startFleet, type Fleet } from '../test/sim';
 import { loggedLines, NodeTypes, runWorkflow } from '../test/workflow/harness';

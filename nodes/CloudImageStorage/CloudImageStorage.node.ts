@@ -1,3 +1,9 @@
+/**
+ * Cloud Image Storage: the node's face (a hidden resource, the provider, the operations).
+ * actions/router.ts runs the chosen operation (actions/<op>.operation.ts: its parameters and its
+ * execute) on the storage engine it builds once per run (helpers/engine.ts); helpers/errors.ts maps
+ * engine errors to n8n's; methods/ holds the credential tests.
+ */
 import {
 	NodeConnectionTypes,
 	type IExecuteFunctions,
@@ -5,18 +11,17 @@ import {
 	type INodeType,
 	type INodeTypeDescription,
 } from 'n8n-workflow';
-import { redactDeep, redactError } from '../../src/util/redact';
-import { storageSecrets, type Provider } from './actions/common';
 import * as deleteOperation from './actions/delete.operation';
 import * as getUrlOperation from './actions/getUrl.operation';
+import { router } from './actions/router';
 import * as uploadOperation from './actions/upload.operation';
-import { cloudflareImagesApiTest, s3CompatibleApiTest } from './methods/credentialTest';
+import { credentialTest } from './methods';
 
 export class CloudImageStorage implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Cloud Image Storage',
 		name: 'cloudImageStorage',
-		icon: 'file:cloudImageStorage.svg',
+		icon: { light: 'file:../../icons/cloudImageStorage.svg', dark: 'file:../../icons/cloudImageStorage.dark.svg' },
 		group: ['output'],
 		version: 1,
 		subtitle: '={{ $parameter["operation"] + ": " + ($parameter["provider"] === "s3" ? "S3" : "Cloudflare Images") }}',
@@ -30,6 +35,14 @@ export class CloudImageStorage implements INodeType {
 			{ name: 'cloudflareImagesApi', required: true, testedBy: 'cloudflareImagesApiTest', displayOptions: { show: { provider: ['cloudflareImages'] } } },
 		],
 		properties: [
+			{
+				displayName: 'Resource',
+				name: 'resource',
+				type: 'hidden',
+				noDataExpression: true,
+				options: [{ name: 'File', value: 'file' }],
+				default: 'file',
+			},
 			{
 				displayName: 'Provider',
 				name: 'provider',
@@ -48,6 +61,7 @@ export class CloudImageStorage implements INodeType {
 				type: 'options',
 				noDataExpression: true,
 				default: 'upload',
+				displayOptions: { show: { resource: ['file'] } },
 				options: [
 					{ name: 'Upload', value: 'upload', action: 'Upload binary files', description: 'Upload the binary files of every item' },
 					{ name: 'Delete', value: 'delete', action: 'Delete a file', description: 'Delete an object or image' },
@@ -60,21 +74,9 @@ export class CloudImageStorage implements INodeType {
 		],
 	};
 
-	methods = {
-		credentialTest: { s3CompatibleApiTest, cloudflareImagesApiTest },
-	};
+	methods = { credentialTest };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const items = this.getInputData();
-		const operation = this.getNodeParameter('operation', 0) as string;
-		const run = operation === 'upload' ? uploadOperation.execute : operation === 'delete' ? deleteOperation.execute : getUrlOperation.execute;
-		// Whatever leaves the node (items, errors with their causes) passes through here without a secret.
-		const secrets = await storageSecrets(this, this.getNodeParameter('provider', 0) as Provider).catch(() => ({ all: [], outputs: [] }));
-		try {
-			const out = await run.call(this, items);
-			return [out.map((item) => ({ ...item, json: redactDeep(item.json, item.json.error === undefined ? secrets.outputs : secrets.all) }))];
-		} catch (error) {
-			throw redactError(error, secrets.all);
-		}
+		return router.call(this);
 	}
 }

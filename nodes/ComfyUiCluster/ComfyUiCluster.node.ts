@@ -1,14 +1,11 @@
+/**
+ * ComfyUI Cluster: the node's face (a hidden resource, the operations). actions/router.ts runs the
+ * chosen operation (actions/<op>.operation.ts: its parameters and its execute) on the cluster runtime
+ * it fetches once per run (helpers/engine.ts); helpers/ also turns items into scenes and outcomes into
+ * items, reads the parameters (zod) and maps errors; methods/ holds the credential tests.
+ */
 import { NodeConnectionTypes } from 'n8n-workflow';
-import type {
-	ICredentialDataDecryptedObject,
-	ICredentialsDecrypted,
-	ICredentialTestFunctions,
-	IExecuteFunctions,
-	INodeCredentialTestResult,
-	INodeExecutionData,
-	INodeType,
-	INodeTypeDescription,
-} from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { router } from './actions/router';
 import * as cancel from './actions/cancel.operation';
 import * as clusterStatus from './actions/clusterStatus.operation';
@@ -16,13 +13,13 @@ import * as collect from './actions/collect.operation';
 import * as freeMemory from './actions/freeMemory.operation';
 import * as generate from './actions/generate.operation';
 import * as submit from './actions/submit.operation';
-import { testRedis, testServers } from './credentialTests';
+import { credentialTest } from './methods';
 
 export class ComfyUiCluster implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'ComfyUI Cluster',
 		name: 'comfyUiCluster',
-		icon: 'file:comfyui.svg',
+		icon: { light: 'file:../../icons/comfyui.svg', dark: 'file:../../icons/comfyui.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{ {generate: "Generate", submit: "Submit", collect: "Collect", cancel: "Cancel", clusterStatus: "Cluster Status", freeMemory: "Free Memory"}[$parameter["operation"]] }}',
@@ -37,11 +34,20 @@ export class ComfyUiCluster implements INodeType {
 		],
 		properties: [
 			{
+				displayName: 'Resource',
+				name: 'resource',
+				type: 'hidden',
+				noDataExpression: true,
+				options: [{ name: 'Cluster', value: 'cluster' }],
+				default: 'cluster',
+			},
+			{
 				displayName: 'Operation',
 				name: 'operation',
 				type: 'options',
 				noDataExpression: true,
 				default: 'generate',
+				displayOptions: { show: { resource: ['cluster'] } },
 				options: [
 					{ name: 'Cancel', value: 'cancel', action: 'Cancel submitted scenes', description: 'Remove submitted scenes from their queues or interrupt them' },
 					{ name: 'Cluster Status', value: 'clusterStatus', action: 'Get the cluster status', description: 'One item per server: health, queue, in-flight, speeds, memory' },
@@ -68,16 +74,7 @@ export class ComfyUiCluster implements INodeType {
 		],
 	};
 
-	methods = {
-		credentialTest: {
-			async comfyUiClusterConnectionTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
-				return testServers(credential.data as ICredentialDataDecryptedObject);
-			},
-			async comfyUiClusterRedisTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
-				return testRedis(credential.data as ICredentialDataDecryptedObject);
-			},
-		},
-	};
+	methods = { credentialTest };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return router.call(this);

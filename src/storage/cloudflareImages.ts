@@ -27,6 +27,9 @@ export const CF_MAX_METADATA_BYTES = 1024;
  */
 export const CF_API_BUDGET: WindowBudget = { requests: 1200, windowMs: 300_000 };
 export const CF_RATE_LIMIT_BLOCK_MS = 300_000;
+/** Sustained requests per second by default: the API budget's pace (1,200 per 5 minutes); with a batch token, to the batch host. */
+export const CF_DEFAULT_RATE_PER_SECOND = 4;
+export const CF_DEFAULT_BATCH_RATE_PER_SECOND = 50;
 export const CF_ACCEPTED_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/svg+xml', 'image/heic'];
 const RETRYABLE_CODES = new Set(['5408', '5433', '5450', '5500', '5503', '5540', '5541', '5542', '5550', '971']);
 
@@ -225,9 +228,9 @@ export class CloudflareImagesClient {
 		if (!config.apiToken?.trim()) throw new Error('The Cloudflare API token is empty');
 		this.apiBase = (config.apiBaseUrl ?? 'https://api.cloudflare.com/client/v4').replace(/\/+$/, '');
 		this.batchBase = (config.batchBaseUrl ?? 'https://batch.imagedelivery.net').replace(/\/+$/, '');
-		const rate = config.ratePerSecond ?? (config.useBatchToken ? 50 : 4);
+		const rate = config.ratePerSecond ?? (config.useBatchToken ? CF_DEFAULT_BATCH_RATE_PER_SECOND : CF_DEFAULT_RATE_PER_SECOND);
 		// With a batch token, images go to the batch host at `rate` and the API host only hands out tokens.
-		this.apiLimiter = new TokenBucket(config.useBatchToken ? 4 : rate, undefined, Date.now, config.apiBudget ?? CF_API_BUDGET);
+		this.apiLimiter = new TokenBucket(config.useBatchToken ? CF_DEFAULT_RATE_PER_SECOND : rate, undefined, Date.now, config.apiBudget ?? CF_API_BUDGET);
 		this.batchLimiter = new TokenBucket(rate);
 		this.dispatcher = new Agent({ connections: config.connections ?? 16, keepAliveTimeout: 10_000 });
 		this.timeoutMs = config.requestTimeoutMs ?? 60_000;

@@ -9,3 +9,5 @@ export * from './tokenBucket';
 export * from './s3';
 export * from './cloudflareImages';
 export * from './uploader';
+export * from './retryPolicy';
+export * from './remover';

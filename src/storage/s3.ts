@@ -35,6 +35,8 @@ import type { UploadBody } from './types';
 
 export const MAX_PRESIGN_SECONDS = 604_800;
 const MIB = 1024 * 1024;
+/** Files above this size (and every video) go up in parts by default. */
+export const DEFAULT_MULTIPART_THRESHOLD_BYTES = 16 * MIB;
 
 export interface S3StorageConfig {
 	preset: S3PresetName;
@@ -114,7 +116,7 @@ export class S3Storage {
 		this.bucket = config.bucket.trim();
 		this.location = resolveS3Location(config);
 		this.secrets = [config.secretAccessKey, config.sessionToken ?? ''].filter(Boolean);
-		this.multipartThresholdBytes = config.multipartThresholdBytes ?? 16 * MIB;
+		this.multipartThresholdBytes = config.multipartThresholdBytes ?? DEFAULT_MULTIPART_THRESHOLD_BYTES;
 		this.partSizeBytes = Math.max(5 * MIB, config.partSizeBytes ?? 8 * MIB);
 		this.queueSize = Math.max(1, config.queueSize ?? 4);
 		this.multipartLimit = pLimit(Math.max(1, config.multipartConcurrency ?? 2));

@@ -5,11 +5,12 @@
 import { createHash } from 'crypto';
 import type { Readable } from 'stream';
 import pLimit from 'p-limit';
-import { AbortedError, retry, type BackoffOptions } from '../util/backoff';
+import { AbortedError, type BackoffOptions } from '../util/backoff';
 import { CF_MAX_BYTES, isFlexibleVariant, signingKeyMissing, type CloudflareImagesClient } from './cloudflareImages';
 import { SNIFF_BYTES, extensionFromMime, isGenericMime, resolveContentType } from './contentType';
 import { StorageError, type StorageProviderKind } from './errors';
 import { renderKey, splitFileName, templateNeedsSha256, type KeyContext } from './keyTemplate';
+import { DEFAULT_ATTEMPTS, DEFAULT_MAX_RETRY_AFTER_MS, withRetries } from './retryPolicy';
 import type { S3Storage } from './s3';
 import type { StorageLogger, UploadBody } from './types';
 
@@ -27,6 +28,12 @@ export interface UploadFileSpec {
 	cacheControl?: string;
 	contentDisposition?: string;
 	metadata?: Record<string, string>;
+	/** S3 canned ACL of this file (none = the bucket's default). */
+	acl?: 'private' | 'public-read';
+	/** This file's own attempts, backoff and skip-if-exists (default: the run's, in UploaderOptions). */
+	attempts?: number;
+	backoff?: BackoffOptions;
+	skipIfExists?: boolean;
 }
 
 export type UploadTarget =
@@ -35,7 +42,6 @@ export type UploadTarget =
 			storage: S3Storage;
 			urlKind: 'public' | 'presigned' | 'none';
 			presignExpirySeconds?: number;
-			acl?: 'private' | 'public-read';
 	  }
 	| {
 			provider: 'cloudflareImages';
@@ -58,7 +64,7 @@ export const DEFAULT_UPLOAD_CONCURRENCY = 32;
 export interface UploaderOptions {
 	/** Files uploading at once, across all items (default DEFAULT_UPLOAD_CONCURRENCY). */
 	concurrency?: number;
-	/** Attempts per file including the first (default 4: retries after about 1 s, 2 s, 4 s). */
+	/** Attempts per file including the first (default DEFAULT_ATTEMPTS: retries after about 1 s, 2 s, 4 s); a file may set its own. */
 	attempts?: number;
 	backoff?: BackoffOptions;
 	skipIfExists?: boolean;
@@ -95,8 +101,6 @@ export interface ItemResult {
 	files: FileResult[];
 	error?: StorageError;
 }
-
-export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2 };
 
 /** Runs every file through one limiter and returns one result per distinct item index, in input order. */
 export async function uploadAll(files: UploadFileSpec[], target: UploadTarget, options: UploaderOptions = {}): Promise<ItemResult[]> {
@@ -178,39 +182,31 @@ async function uploadOne(file: UploadFileSpec, target: UploadTarget, options: Up
 	}
 	const where = `Item ${file.itemIndex}, property "${file.property}"${key ? `, key "${key}"` : ''}`;
 	let attempts = 0;
+	const retries = {
+		attempts: file.attempts ?? options.attempts ?? DEFAULT_ATTEMPTS,
+		backoff: file.backoff ?? options.backoff,
+		maxRetryAfterMs: options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS,
+		signal,
+		random: options.random,
+		log,
+		where,
+	};
 	const run = async <T>(fn: () => Promise<T>): Promise<T> =>
-		retry(
-			async (attempt) => {
-				attempts = attempt;
-				return fn();
-			},
-			{
-				attempts: Math.max(1, options.attempts ?? 4),
-				backoff: options.backoff ?? DEFAULT_BACKOFF,
-				signal,
-				random: options.random,
-				maxRetryAfterMs: options.maxRetryAfterMs ?? 300_000,
-				classify: (error) => classify(error, options.maxRetryAfterMs ?? 300_000),
-				onRetry: ({ error, attempt, delayMs }) => {
-					const reason = error instanceof StorageError ? error.describe() : String(error);
-					const asked = error instanceof StorageError && error.retryAfterMs !== undefined ? ' as the provider asked (Retry-After)' : '';
-					log('warn', `${where}: ${reason}; retrying in ${(delayMs / 1000).toFixed(1)} s${asked} (attempt ${attempt + 1} of ${options.attempts ?? 4})`);
-				},
-			},
-		).catch((error: unknown) => {
-			if (error instanceof StorageError) {
-				error.key ??= key;
-				error.attempts = attempts;
-			}
+		withRetries((attempt) => {
+			attempts = attempt;
+			return fn();
+		}, retries).catch((error: unknown) => {
+			if (error instanceof StorageError) error.key ??= key;
 			throw error;
 		});
+	const skipIfExists = file.skipIfExists ?? options.skipIfExists ?? false;
 
 	if (target.provider === 's3') {
 		const storage = target.storage;
 		if (!key) throw new StorageError('The object key is empty', { code: 'InvalidKeyTemplate' });
 		const objectKey = key;
 		const base = { property: file.property, fileName: file.fileName, provider: 's3' as const, bucket: storage.bucket, key: objectKey, contentType, sha256 };
-		if (options.skipIfExists) {
+		if (skipIfExists) {
 			const existing = await run(() => storage.exists(objectKey, signal));
 			if (existing.state === 'exists') {
 				return { ...base, size: existing.size ?? 0, etag: existing.etag, ...(await s3Urls(target, objectKey, file)), attempts, skipped: true, skippedReason: 'exists' };
@@ -220,7 +216,7 @@ async function uploadOne(file: UploadFileSpec, target: UploadTarget, options: Up
 		const metadata = sha256 ? { ...(file.metadata ?? {}), sha256 } : file.metadata;
 		const outcome = await run(() =>
 			storage.put(
-				{ key: objectKey, body: file.body, contentType, cacheControl: file.cacheControl, contentDisposition: file.contentDisposition, metadata, acl: target.acl },
+				{ key: objectKey, body: file.body, contentType, cacheControl: file.cacheControl, contentDisposition: file.contentDisposition, metadata, acl: file.acl },
 				signal,
 			),
 		);
@@ -229,7 +225,7 @@ async function uploadOne(file: UploadFileSpec, target: UploadTarget, options: Up
 
 	const client = target.client;
 	const variant = target.variant?.trim() || 'public';
-	if (options.skipIfExists && key) {
+	if (skipIfExists && key) {
 		const id = key;
 		const existing = await run(() => client.get(id, signal));
 		if (existing) {
@@ -290,15 +286,6 @@ async function s3Urls(
 		return { url: presignedUrl, presignedUrl };
 	}
 	return {};
-}
-
-function classify(error: unknown, maxRetryAfterMs: number): { retry: false } | { retry: true; afterMs?: number } {
-	if (!(error instanceof StorageError) || !error.retryable) return { retry: false };
-	if (error.retryAfterMs !== undefined && error.retryAfterMs > maxRetryAfterMs) {
-		error.message += ` (the provider asked to wait ${Math.round(error.retryAfterMs / 1000)} s, more than the ${Math.round(maxRetryAfterMs / 1000)} s this node waits; try again later or lower the rate)`;
-		return { retry: false };
-	}
-	return { retry: true, afterMs: error.retryAfterMs };
 }
 
 /** The first bytes, for content sniffing; opens a stream only when it can be reopened. */

@@ -8,6 +8,7 @@ import { join } from 'path';
 export interface FauxqsState {
 	latencyMs: number;
 	failPuts: number;
+	failDeletes: number;
 	retryAfter: number;
 	counts: Record<string, number>;
 	failed: number;
@@ -17,8 +18,8 @@ export interface FauxqsState {
 export interface FauxqsHandle {
 	endpoint: string;
 	port: number;
-	/** Sets latency / faults; `failPuts` = how many next PUTs answer 503 SlowDown. */
-	control(params: { latencyMs?: number; failPuts?: number; retryAfter?: number; reset?: boolean }): Promise<FauxqsState>;
+	/** Sets latency / faults; `failPuts` (`failDeletes`) = how many next PUTs (DELETEs) answer 503 SlowDown. */
+	control(params: { latencyMs?: number; failPuts?: number; failDeletes?: number; retryAfter?: number; reset?: boolean }): Promise<FauxqsState>;
 	stats(): Promise<FauxqsState>;
 	close(): Promise<void>;
 }

@@ -5,8 +5,9 @@ import { buildApp } from 'fauxqs';
 
 const state = {
 	latencyMs: Number(process.argv[3] || 0),
-	// Answer the next `failPuts` PUT requests with 503 SlowDown (+ Retry-After when retryAfter ≥ 0).
+	// Answer the next `failPuts` PUT (`failDeletes` DELETE) requests with 503 SlowDown (+ Retry-After when retryAfter ≥ 0).
 	failPuts: 0,
+	failDeletes: 0,
 	retryAfter: -1,
 	counts: { GET: 0, PUT: 0, HEAD: 0, POST: 0, DELETE: 0 },
 	failed: 0,
@@ -23,6 +24,7 @@ app.addHook('onRequest', async (request, reply) => {
 		if (url.startsWith('/__control')) {
 			if (params.has('latencyMs')) state.latencyMs = Number(params.get('latencyMs'));
 			if (params.has('failPuts')) state.failPuts = Number(params.get('failPuts'));
+			if (params.has('failDeletes')) state.failDeletes = Number(params.get('failDeletes'));
 			if (params.has('retryAfter')) state.retryAfter = Number(params.get('retryAfter'));
 			if (params.has('reset')) {
 				state.counts = { GET: 0, PUT: 0, HEAD: 0, POST: 0, DELETE: 0 };
@@ -36,8 +38,9 @@ app.addHook('onRequest', async (request, reply) => {
 	state.counts[request.method] = (state.counts[request.method] ?? 0) + 1;
 	if (request.method === 'PUT') state.bytesIn += Number(request.headers['content-length'] ?? 0);
 	if (state.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, state.latencyMs));
-	if (request.method === 'PUT' && state.failPuts > 0) {
-		state.failPuts--;
+	const failing = request.method === 'PUT' ? 'failPuts' : request.method === 'DELETE' ? 'failDeletes' : undefined;
+	if (failing && state[failing] > 0) {
+		state[failing]--;
 		state.failed++;
 		if (state.retryAfter >= 0) reply.header('retry-after', String(state.retryAfter));
 		reply

@@ -13,8 +13,8 @@ import { renderKey, KEY_PLACEHOLDERS } from '../../src/storage/keyTemplate';
 import { buildPublicUrl, resolveS3Location } from '../../src/storage/presets';
 import { S3Storage } from '../../src/storage/s3';
 import { CloudflareImagesClient } from '../../src/storage/cloudflareImages';
-import { clusterConfig, redisFromCredential } from '../../nodes/ComfyUiCluster/transport';
-import { cloudflareConfigFromCredential, s3ConfigFromCredential } from '../../nodes/CloudImageStorage/actions/common';
+import { clusterConfig, redisFromCredential } from '../../nodes/ComfyUiCluster/helpers/engine';
+import { cloudflareConfigFromCredential, s3ConfigFromCredential } from '../../nodes/CloudImageStorage/helpers/engine';
 import { assertDocumented, params, returnsOrThrowsDocumented, timeBoxed } from './expect';
 
 const SECRET = 'Pl4nted-S3cret-7f3a';

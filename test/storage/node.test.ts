@@ -1,5 +1,5 @@
 import { CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import type { INodeParameters } from 'n8n-workflow';
+import type { INodeParameters, NodeOperationError } from 'n8n-workflow';
 import { CloudflareImagesApi } from '../../credentials/CloudflareImagesApi.credentials';
 import { S3CompatibleApi } from '../../credentials/S3CompatibleApi.credentials';
 import { CloudImageStorage } from '../../nodes/CloudImageStorage/CloudImageStorage.node';
@@ -125,6 +125,8 @@ test('continueOnFail: a missing binary property fails only its item, the others 
 	expect(out).toHaveLength(3);
 	expect(out[0].json.key).toBe('cof/0.png');
 	expect(String(out[1].json.error)).toMatch(/data/);
+	// The error item's shape, as in ComfyUI Cluster: error, description (null when there is nothing to add).
+	expect(Object.keys(out[1].json)).toEqual(['error', 'description']);
 	expect(out[1].pairedItem).toEqual({ item: 1 });
 	expect(out[2].json.key).toBe('cof/2.png');
 
@@ -263,4 +265,48 @@ test('an object key with a newline from an expression fails its item with the ke
 	}
 	const listed = await raw.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'ctl/' }));
 	expect((listed.Contents ?? []).map((o) => o.Key)).toEqual(['ctl/clean.png']);
+});
+
+test('an operation the node does not know fails the run naming it, and touches nothing', async () => {
+	const before = (await s3.stats()).counts;
+	const result = await run({ provider: 's3', operation: 'download', key: 'x.png' }, imageItems(1));
+	expect(result.status).toBe('error');
+	const error = result.nodeError('Store') as NodeOperationError;
+	expect(error.name).toBe('NodeOperationError');
+	expect(error.message).toBe('The operation "download" is not supported');
+	expect(error.description).toMatch(/upload, delete, getUrl/);
+	expect((await s3.stats()).counts).toEqual(before);
+});
+
+describe('Upload reads its options for each item', () => {
+	const items = (json: Array<Record<string, unknown>>) =>
+		JSON.stringify(json.map((j, i) => ({ json: j, binary: { data: { base64: pngBytes(20 + i, 10).toString('base64'), fileName: `p${i}.png`, mimeType: 'image/png' } } })));
+	const params = { provider: 's3', operation: 'upload', binaryProperties: 'data', keyTemplate: 'per-item/{{executionId}}-{{itemIndex}}.{{ext}}', urlKind: 'none' };
+
+	test('a Skip If It Exists expression skips the files of some items and uploads the others', async () => {
+		const keys = { keyTemplate: '=per-item/{{ $json.name }}.png' };
+		const first = await run({ ...params, ...keys }, items([{ name: 'a' }, { name: 'b' }]));
+		expect(first.status).toBe('success');
+		const second = await run({ ...params, ...keys, options: { skipIfExists: '={{ $json.skip }}' } }, items([{ name: 'a', skip: true }, { name: 'b', skip: false }]));
+		expect(second.status).toBe('success');
+		expect(second.output('Store').map((i) => (i.json.files as Array<{ skipped: boolean }>)[0].skipped)).toEqual([true, false]);
+	});
+
+	test('an option or parameter that applies to the whole run refuses an expression that differs per item, before anything is uploaded', async () => {
+		const puts = (await s3.stats()).counts.PUT;
+		const concurrency = await run({ ...params, options: { concurrency: '={{ $json.c }}' } }, items([{ c: 4 }, { c: 4 }, { c: 8 }]));
+		expect(concurrency.status).toBe('error');
+		const error = concurrency.nodeError('Store') as NodeOperationError;
+		expect(error.message).toBe('Item 2, Options → Concurrency: 8 differs from item 0\'s 4; this parameter applies to the whole run, not to one item');
+		expect(error.description).toMatch(/split the items/);
+
+		const bucket = await run({ ...params, bucket: '={{ $json.bucket }}' }, items([{ bucket: BUCKET }, { bucket: 'another-bucket' }]));
+		expect(bucket.status).toBe('error');
+		expect(bucket.nodeError('Store')?.message).toMatch(/^Item 1, Bucket: "another-bucket" differs from item 0's "node-test";/);
+		expect((await s3.stats()).counts.PUT).toBe(puts);
+
+		const same = await run({ ...params, bucket: '={{ $json.bucket }}', options: { concurrency: '={{ $json.c }}' } }, items([{ bucket: BUCKET, c: 4 }, { bucket: BUCKET, c: 4 }]));
+		expect(same.status).toBe('success');
+		expect(same.output('Store').map((i) => i.json.bucket ?? (i.json.files as Array<{ bucket: string }>)[0].bucket)).toEqual([BUCKET, BUCKET]);
+	});
 });

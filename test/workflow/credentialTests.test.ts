@@ -1,6 +1,14 @@
 /** The credential tests n8n runs from the credential dialog: every server probed, Redis pinged. */
-import { testRedis, testServers } from '../../nodes/ComfyUiCluster/credentialTests';
+import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
+import { ComfyUiCluster } from '../../nodes/ComfyUiCluster/ComfyUiCluster.node';
 import { startFleet, type Fleet } from '../sim';
+
+const { credentialTest } = new ComfyUiCluster().methods;
+// n8n calls them with the credential being tested; they use nothing of `this`.
+const testServers = (data: ICredentialDataDecryptedObject) =>
+	credentialTest.comfyUiClusterConnectionTest.call({} as never, { id: '1', name: 'cluster', type: 'comfyUiClusterApi', data });
+const testRedis = (data: ICredentialDataDecryptedObject) =>
+	credentialTest.comfyUiClusterRedisTest.call({} as never, { id: '2', name: 'redis', type: 'comfyUiClusterRedisApi', data });
 
 describe('ComfyUI Cluster credential tests', () => {
 	let fleet: Fleet;

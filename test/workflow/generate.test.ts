@@ -213,6 +213,9 @@ describe('Generate', () => {
 			expect(out.map((i) => Boolean(i.json.error))).toEqual([false, false, true, false, true]);
 			expect(String(out[2].json.error)).toMatch(/^Item 2, Overrides: .*Prompt That Does Not Exist/);
 			expect(String(out[4].json.error)).toMatch(/^Item 4, Workflow \(JSON\): /);
+			// The error item's shape: error, description (the fix), then the node's context.
+			expect(out[2].json).toEqual({ error: expect.any(String), description: expect.stringMatching(/node \(ID or title\)/), scene: 2 });
+			expect(Object.keys(out[2].json)).toEqual(['error', 'description', 'scene']);
 			for (const k of [0, 1, 3]) {
 				expect(isPng(bytesOf(out[k], 'image_0'))).toBe(true);
 				const prompt = promptOf(out[k].json.promptId).prompt as Record<string, { inputs: Record<string, unknown> }>;
@@ -312,6 +315,16 @@ describe('Generate', () => {
 			expect(error.message).toMatch(/^Item 0, Input Images: .*missing\.png.*HTTP 404/);
 			expect(error.description).toMatch(/reachable URL/);
 			expect(files.requests.get('/missing.png')).toBe(1);
+		});
+
+		it('refuses an operation the node does not know, naming it, before reading the credentials', async () => {
+			const wf = setParameters(fixture('generate'), 'Generate', { operation: 'render' });
+			const result = await runJson(setItems(wf, 'Scenes', scenes(1)), { cluster: credential({ servers: '' }) });
+			expect(result.status).toBe('error');
+			const error = result.nodeError('Generate') as NodeOperationError;
+			expect(error.name).toBe('NodeOperationError');
+			expect(error.message).toBe('The operation "render" is not supported');
+			expect(error.description).toMatch(/generate, submit, collect, cancel, clusterStatus, freeMemory/);
 		});
 
 		it.each([

@@ -68,6 +68,9 @@ describe('secrets of servers behind authentication', () => {
 			const out = continued.output('Generate');
 			expect(out.map((i) => typeof i.json.error)).toEqual(['string', 'string', 'string']);
 			expect(String(out[0].json.error)).toContain('Expected tensor of shape [1, 4, 8, 8]');
+			// The error item's shape: error, description, then the node's context.
+			expect(Object.keys(out[0].json)).toEqual(['error', 'description', 'scene', 'attempts', 'store']);
+			expect(out[0].json).toMatchObject({ description: expect.stringMatching(/a node raised an error on the server/), scene: 0, store: 'memory' });
 			expectNoSecret(continued);
 
 			const failed = await runJson(generate(scenes(3), false), { cluster });

@@ -1,9 +1,9 @@
 /** Delete: removes one object (S3) or image (Cloudflare) per item. */
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import pLimit from 'p-limit';
-import { retry } from '../../../src/util/backoff';
-import { StorageError, normalizeKey } from '../../../src/storage';
-import { bucketField, cfOnly, createCloudflare, createS3, itemError, s3Only, type Provider } from './common';
+import { deleteAll, type DeleteSpec } from '../../../src/storage';
+import type { StorageEngine } from '../helpers/engine';
+import { itemError } from '../helpers/errors';
+import { bucketField, cfOnly, s3Only } from './common.descriptions';
 
 const show = { operation: ['delete'] };
 
@@ -31,45 +31,23 @@ export const description: INodeProperties[] = [
 	},
 ];
 
-const RETRY = { attempts: 4, backoff: { initialMs: 1000, maxMs: 30_000 } };
-const classify = (error: unknown) =>
-	error instanceof StorageError && error.retryable ? { retry: true as const, afterMs: error.retryAfterMs } : { retry: false as const };
-
-export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
-	const provider = this.getNodeParameter('provider', 0) as Provider;
-	const signal = this.getExecutionCancelSignal();
-	const limit = pLimit(8);
-	if (provider === 's3') {
-		const storage = await createS3(this, this.getNodeParameter('bucket', 0, '') as string);
+export async function execute(this: IExecuteFunctions, engine: StorageEngine, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
+	const provider = engine.provider;
+	const failed = new Map<number, unknown>();
+	const specs: DeleteSpec[] = [];
+	for (let i = 0; i < items.length; i++) {
 		try {
-			const settled = await Promise.allSettled(
-				items.map((_item, i) =>
-					limit(async () => {
-						const key = normalizeKey(this.getNodeParameter('key', i) as string);
-						await retry(() => storage.delete(key, signal), { ...RETRY, classify, signal });
-						return { provider, bucket: storage.bucket, key, deleted: true };
-					}),
-				),
-			);
-			return settled.map((s, i) => (s.status === 'fulfilled' ? { json: s.value, pairedItem: { item: i } } : itemError(this, s.reason, i)));
-		} finally {
-			storage.destroy();
+			specs.push({ itemIndex: i, key: String(this.getNodeParameter(provider === 's3' ? 'key' : 'imageId', i) ?? '') });
+		} catch (error) {
+			failed.set(i, error);
 		}
 	}
-	const client = await createCloudflare(this);
-	try {
-		const settled = await Promise.allSettled(
-			items.map((_item, i) =>
-				limit(async () => {
-					const id = (this.getNodeParameter('imageId', i) as string).trim();
-					if (!id) throw new Error('The image ID is empty');
-					const deleted = await retry(() => client.delete(id, signal), { ...RETRY, classify, signal });
-					return { provider, account: client.account, id, deleted };
-				}),
-			),
-		);
-		return settled.map((s, i) => (s.status === 'fulfilled' ? { json: s.value, pairedItem: { item: i } } : itemError(this, s.reason, i)));
-	} finally {
-		await client.close();
-	}
+	const results = await deleteAll(specs, engine, { signal: this.getExecutionCancelSignal(), log: engine.log });
+	const byItem = new Map(results.map((r) => [r.itemIndex, r]));
+	return items.map((_item, i) => {
+		const result = byItem.get(i);
+		if (!result || !result.ok) return itemError(this, result ? result.error : failed.get(i), i);
+		const where = engine.provider === 's3' ? { bucket: engine.storage.bucket, key: result.key } : { account: engine.client.account, id: result.key };
+		return { json: { provider, ...where, deleted: result.deleted }, pairedItem: { item: i } };
+	});
 }

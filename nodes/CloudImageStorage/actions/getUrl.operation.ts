@@ -1,7 +1,10 @@
 /** Get URL: a public or presigned URL for an object, or a Cloudflare delivery URL for an image. */
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { isFlexibleVariant, normalizeKey, signingKeyMissing } from '../../../src/storage';
-import { bucketField, cfOnly, createCloudflare, createS3, itemError, presignExpiryField, type Provider, s3Only } from './common';
+import { DEFAULT_GET_URL_KIND, DEFAULT_PRESIGN_EXPIRY_S, DEFAULT_SIGNED_URL_EXPIRY_S, DEFAULT_VARIANT } from '../helpers/defaults';
+import type { StorageEngine } from '../helpers/engine';
+import { itemError } from '../helpers/errors';
+import { bucketField, cfOnly, presignExpiryField, s3Only } from './common.descriptions';
 
 const show = { operation: ['getUrl'] };
 
@@ -20,7 +23,7 @@ export const description: INodeProperties[] = [
 		displayName: 'URL',
 		name: 'urlKind',
 		type: 'options',
-		default: 'presigned',
+		default: DEFAULT_GET_URL_KIND,
 		displayOptions: { show: { ...show, ...s3Only } },
 		options: [
 			{ name: 'Presigned URL', value: 'presigned' },
@@ -51,7 +54,7 @@ export const description: INodeProperties[] = [
 		displayName: 'Variant',
 		name: 'variant',
 		type: 'string',
-		default: 'public',
+		default: DEFAULT_VARIANT,
 		displayOptions: { show: { ...show, ...cfOnly } },
 		description: 'Variant of the delivery URL',
 	},
@@ -67,69 +70,61 @@ export const description: INodeProperties[] = [
 		displayName: 'Expires In (Seconds)',
 		name: 'signedUrlExpiry',
 		type: 'number',
-		default: 3600,
+		default: DEFAULT_SIGNED_URL_EXPIRY_S,
 		typeOptions: { minValue: 1 },
 		displayOptions: { show: { ...show, ...cfOnly, signed: [true] } },
 		description: 'How long the signed URL stays valid',
 	},
 ];
 
-export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
-	const provider = this.getNodeParameter('provider', 0) as Provider;
+export async function execute(this: IExecuteFunctions, engine: StorageEngine, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
+	const provider = engine.provider;
 	const out: INodeExecutionData[] = [];
-	if (provider === 's3') {
-		const storage = await createS3(this, this.getNodeParameter('bucket', 0, '') as string);
-		try {
-			for (let i = 0; i < items.length; i++) {
-				try {
-					const key = normalizeKey(this.getNodeParameter('key', i) as string);
-					const kind = this.getNodeParameter('urlKind', i) as 'public' | 'presigned';
-					let url: string;
-					let expiresAt: string | null = null;
-					if (kind === 'presigned') {
-						const seconds = this.getNodeParameter('presignExpiry', i, 3600) as number;
-						url = await storage.presignGet(key, seconds, { contentDisposition: this.getNodeParameter('contentDisposition', i, '') as string });
-						expiresAt = new Date(Date.now() + seconds * 1000).toISOString();
-					} else url = storage.publicUrl(key);
-					out.push({ json: { provider, bucket: storage.bucket, key, url, kind, expiresAt }, pairedItem: { item: i } });
-				} catch (error) {
-					out.push(itemError(this, error, i));
-				}
-			}
-		} finally {
-			storage.destroy();
-		}
-		return out;
-	}
-	const client = await createCloudflare(this);
-	const signal = this.getExecutionCancelSignal();
-	try {
+	if (engine.provider === 's3') {
+		const storage = engine.storage;
 		for (let i = 0; i < items.length; i++) {
 			try {
-				const id = (this.getNodeParameter('imageId', i) as string).trim();
-				if (!id) throw new Error('The image ID is empty');
-				const variant = (this.getNodeParameter('variant', i, 'public') as string).trim() || 'public';
-				const signed = this.getNodeParameter('signed', i, false) as boolean;
-				const seconds = signed ? (this.getNodeParameter('signedUrlExpiry', i, 3600) as number) : undefined;
-				if (signed && !client.canSign) throw new Error(signingKeyMissing('Signed URL'));
-				if (signed && isFlexibleVariant(variant)) throw new Error(`Cloudflare Images cannot sign flexible variants ("${variant}"): pick a named variant such as public`);
-				let url = client.deliveryUrl(id, variant, [], seconds);
-				if (!url) {
-					// No account hash configured: one GET teaches it (from the image's variant URLs).
-					const image = await client.get(id, signal);
-					if (!image) throw new Error(`Cloudflare Images has no image "${id}"`);
-					url = client.deliveryUrl(id, variant, image.variants, seconds);
-				}
-				if (!url) throw new Error('Could not find the account hash: set it in the Cloudflare Images credential');
-				const exp = seconds === undefined ? null : new URL(url).searchParams.get('exp');
-				const expiresAt = exp === null ? null : new Date(Number(exp) * 1000).toISOString();
-				out.push({ json: { provider, account: client.account, id, variant, url, signed, expiresAt }, pairedItem: { item: i } });
+				const key = normalizeKey(this.getNodeParameter('key', i) as string);
+				const kind = this.getNodeParameter('urlKind', i) as 'public' | 'presigned';
+				let url: string;
+				let expiresAt: string | null = null;
+				if (kind === 'presigned') {
+					const seconds = this.getNodeParameter('presignExpiry', i, DEFAULT_PRESIGN_EXPIRY_S) as number;
+					url = await storage.presignGet(key, seconds, { contentDisposition: this.getNodeParameter('contentDisposition', i, '') as string });
+					expiresAt = new Date(Date.now() + seconds * 1000).toISOString();
+				} else url = storage.publicUrl(key);
+				out.push({ json: { provider, bucket: storage.bucket, key, url, kind, expiresAt }, pairedItem: { item: i } });
 			} catch (error) {
 				out.push(itemError(this, error, i));
 			}
 		}
-	} finally {
-		await client.close();
+		return out;
+	}
+	const client = engine.client;
+	const signal = this.getExecutionCancelSignal();
+	for (let i = 0; i < items.length; i++) {
+		try {
+			const id = (this.getNodeParameter('imageId', i) as string).trim();
+			if (!id) throw new Error('The image ID is empty');
+			const variant = (this.getNodeParameter('variant', i, DEFAULT_VARIANT) as string).trim() || DEFAULT_VARIANT;
+			const signed = this.getNodeParameter('signed', i, false) as boolean;
+			const seconds = signed ? (this.getNodeParameter('signedUrlExpiry', i, DEFAULT_SIGNED_URL_EXPIRY_S) as number) : undefined;
+			if (signed && !client.canSign) throw new Error(signingKeyMissing('Signed URL'));
+			if (signed && isFlexibleVariant(variant)) throw new Error(`Cloudflare Images cannot sign flexible variants ("${variant}"): pick a named variant such as public`);
+			let url = client.deliveryUrl(id, variant, [], seconds);
+			if (!url) {
+				// No account hash configured: one GET teaches it (from the image's variant URLs).
+				const image = await client.get(id, signal);
+				if (!image) throw new Error(`Cloudflare Images has no image "${id}"`);
+				url = client.deliveryUrl(id, variant, image.variants, seconds);
+			}
+			if (!url) throw new Error('Could not find the account hash: set it in the Cloudflare Images credential');
+			const exp = seconds === undefined ? null : new URL(url).searchParams.get('exp');
+			const expiresAt = exp === null ? null : new Date(Number(exp) * 1000).toISOString();
+			out.push({ json: { provider, account: client.account, id, variant, url, signed, expiresAt }, pairedItem: { item: i } });
+		} catch (error) {
+			out.push(itemError(this, error, i));
+		}
 	}
 	return out;
 }

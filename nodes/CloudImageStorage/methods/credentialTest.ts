@@ -2,7 +2,7 @@
 import type { ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
 import { CloudflareImagesClient, S3Storage, StorageError } from '../../../src/storage';
 import { redact } from '../../../src/util/redact';
-import { cloudflareConfigFromCredential, s3ConfigFromCredential, secretsIn } from '../actions/common';
+import { cloudflareConfigFromCredential, s3ConfigFromCredential, secretsIn } from '../helpers/engine';
 
 function failure(error: unknown, secrets: readonly string[]): INodeCredentialTestResult {
 	const message = error instanceof StorageError ? error.describe() : error instanceof Error ? error.message : String(error);

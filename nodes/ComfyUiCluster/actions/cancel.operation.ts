@@ -1,15 +1,15 @@
 import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { cancelScenes, type SceneHandle } from '../../../src/cluster/handles';
-import { parseHandle } from '../params';
-import { runtimeFor } from '../transport';
+import type { Runtime } from '../../../src/cluster/runtime';
+import { parseHandle } from '../helpers/params';
 import { handlesField } from './common.descriptions';
+import { errorItem } from '../../shared/errorItem';
 
 export const description = updateDisplayOptions({ show: { operation: ['cancel'] } }, [handlesField] as INodeProperties[]);
 
 /** Removes submitted scenes from their queues, or interrupts them when they already run. */
-export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions, runtime: Runtime): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();
-	const runtime = await runtimeFor(this);
 	const continueOnFail = this.continueOnFail();
 	const handles: SceneHandle[] = [];
 	const positions: number[] = [];
@@ -21,19 +21,23 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		} catch (error) {
 			const failure = new NodeOperationError(this.getNode(), `Item ${i}: ${(error as Error).message}`, { itemIndex: i });
 			if (!continueOnFail) throw failure;
-			out[i] = { json: { error: failure.message }, pairedItem: { item: i } };
+			out[i] = errorItem(failure, i, { scene: i });
 		}
 	}
 	const results = await cancelScenes(runtime, handles);
 	for (const [k, result] of results.entries()) {
 		const i = positions[k];
-		if (result.error && !continueOnFail) {
-			throw new NodeOperationError(this.getNode(), `Item ${i}: cancelling ${result.handle.promptId} on ${result.handle.server} failed: ${result.error}`, { itemIndex: i });
+		const found = { server: result.handle.server, promptId: result.handle.promptId, outcome: result.outcome };
+		if (result.error) {
+			const failure = new NodeOperationError(this.getNode(), `Item ${i}: cancelling ${result.handle.promptId} on ${result.handle.server} failed: ${result.error}`, {
+				itemIndex: i,
+				description: 'The scene may still be queued or running there: check the server (Cluster Status) and cancel again.',
+			});
+			if (!continueOnFail) throw failure;
+			out[i] = errorItem(failure, i, { scene: i, ...found });
+			continue;
 		}
-		out[i] = {
-			json: { server: result.handle.server, promptId: result.handle.promptId, outcome: result.outcome, ...(result.error ? { error: result.error } : {}) },
-			pairedItem: { item: i },
-		};
+		out[i] = { json: found, pairedItem: { item: i } };
 	}
 	return out.filter((item): item is INodeExecutionData => item !== undefined);
 }

@@ -1,12 +1,11 @@
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import type { Runtime } from '../../../src/cluster/runtime';
 import { clusterStatus } from '../../../src/cluster/status';
-import { runtimeFor } from '../transport';
 
 export const description = updateDisplayOptions({ show: { operation: ['clusterStatus'] } }, [] as INodeProperties[]);
 
 /** One item per server: reachable, breaker, queue, cluster-wide in-flight, speeds, memory, last error, and a warning for entries that are one server. */
-export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
-	const runtime = await runtimeFor(this);
+export async function execute(this: IExecuteFunctions, runtime: Runtime): Promise<INodeExecutionData[]> {
 	const rows = await clusterStatus(runtime, this.getExecutionCancelSignal());
 	return rows.map((row) => ({ json: row as unknown as IDataObject, pairedItem: { item: 0 } }));
 }

@@ -1,9 +1,13 @@
 import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { collectScenes, type SceneHandle } from '../../../src/cluster/handles';
 import { discardOutcomes } from '../../../src/cluster/outputs';
-import { itemOrError, sceneError } from '../items';
-import { parseHandle, parseSceneOptions } from '../params';
-import { runtimeFor } from '../transport';
+import type { Runtime } from '../../../src/cluster/runtime';
+import type { SceneOutcome } from '../../../src/cluster/scene';
+import { sceneError } from '../helpers/errors';
+import { itemOrError } from '../helpers/items';
+import { errorItem } from '../../shared/errorItem';
+import { readItemOptions } from '../helpers/options';
+import { parseHandle, type SceneOptions } from '../helpers/params';
 import {
 	handlesField,
 	inactivityTimeoutOption,
@@ -28,38 +32,51 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['collect'] } }, properties);
 
-/** Waits for scenes submitted earlier (this or another execution) and returns outputs like Generate. */
-export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+/**
+ * Waits for scenes submitted earlier (this or another execution) and returns outputs like Generate.
+ * Options are evaluated per item: items whose options agree are collected together.
+ */
+export async function execute(this: IExecuteFunctions, runtime: Runtime): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();
-	const runtime = await runtimeFor(this);
 	const continueOnFail = this.continueOnFail();
-	const options = parseSceneOptions(this.getNodeParameter('options', 0, {}));
+	const options = readItemOptions(this, items.length);
 	const handles: Array<SceneHandle | undefined> = [];
 	const out: Array<INodeExecutionData | undefined> = items.map(() => undefined);
 	for (let i = 0; i < items.length; i++) {
 		try {
+			if (options[i] instanceof Error) throw options[i];
 			handles[i] = parseHandle(this.getNodeParameter('handles', i));
 		} catch (error) {
-			const failure = new NodeOperationError(this.getNode(), `Item ${i}: ${(error as Error).message}`, { itemIndex: i });
+			const failure = error instanceof NodeOperationError ? error : new NodeOperationError(this.getNode(), `Item ${i}: ${(error as Error).message}`, { itemIndex: i });
 			if (!continueOnFail) throw failure;
-			out[i] = { json: { error: failure.message }, pairedItem: { item: i } };
+			out[i] = errorItem(failure, i, { scene: i });
 		}
 	}
-	const positions = handles.map((h, i) => (h ? i : -1)).filter((i) => i >= 0);
-	const outcomes = await collectScenes(
-		runtime,
-		positions.map((i) => handles[i]!),
-		{
-			timeouts: options.timeouts,
-			download: options.download,
-			outputKinds: options.outputKinds,
-			maxOutputBytes: options.maxOutputBytes,
-			signal: this.getExecutionCancelSignal(),
-		},
+	const groups = new Map<string, number[]>();
+	handles.forEach((handle, i) => {
+		if (!handle) return;
+		const o = options[i] as SceneOptions;
+		const key = JSON.stringify([o.timeouts, o.download, o.outputKinds, o.maxOutputBytes]);
+		groups.set(key, [...(groups.get(key) ?? []), i]);
+	});
+	const signal = this.getExecutionCancelSignal();
+	const settled = await Promise.allSettled(
+		[...groups.values()].map(async (positions) => {
+			const o = options[positions[0]] as SceneOptions;
+			const outcomes = await collectScenes(
+				runtime,
+				positions.map((i) => handles[i]!),
+				{ timeouts: o.timeouts, download: o.download, outputKinds: o.outputKinds, maxOutputBytes: o.maxOutputBytes, signal },
+			);
+			return outcomes.map((outcome, k) => ({ item: positions[k], outcome }));
+		}),
 	);
+	const collected = settled.flatMap((s) => (s.status === 'fulfilled' ? s.value : [])).sort((a, b) => a.item - b.item);
+	const outcomes: SceneOutcome[] = collected.map((c) => c.outcome);
 	try {
-		for (const [k, outcome] of outcomes.entries()) {
-			const i = positions[k];
+		const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+		if (failed) throw failed.reason;
+		for (const { item: i, outcome } of collected) {
 			if (!outcome.ok && !continueOnFail) throw sceneError(this, outcome.error, i, runtime.secrets ?? []);
 			out[i] = await itemOrError(this, outcome, i, runtime, continueOnFail);
 		}

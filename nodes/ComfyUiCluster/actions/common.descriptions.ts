@@ -1,7 +1,30 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { KEEP_IN_MEMORY_BYTES } from '../../../src/cluster/outputs';
-
-const MB = 1024 * 1024;
+import {
+	DEFAULT_CONCURRENCY,
+	DEFAULT_FREE_MEMORY_AFTER,
+	DEFAULT_INACTIVITY_TIMEOUT_S,
+	DEFAULT_INPUT_IMAGE_INPUT,
+	DEFAULT_INPUT_IMAGE_PROPERTY,
+	DEFAULT_INPUT_IMAGE_SOURCE,
+	DEFAULT_MAX_ATTEMPTS,
+	DEFAULT_MAX_OUTPUT_SIZE_MB,
+	DEFAULT_OUTPUT_KINDS,
+	DEFAULT_OUTPUT_MODE,
+	DEFAULT_PRIORITY,
+	DEFAULT_QUEUE_WAIT_TIMEOUT_S,
+	DEFAULT_SEED_MODE,
+	DEFAULT_STRATEGY,
+	DEFAULT_TOTAL_TIMEOUT_S,
+	INPUT_IMAGE_SOURCES,
+	MB,
+	OUTPUT_KINDS,
+	OUTPUT_MODES,
+	SCENE_OPTION_LIMITS as LIMITS,
+	SEED_MODES,
+	STRATEGIES,
+} from '../helpers/defaults';
+import { runWide } from '../../shared/runWide';
 
 /** Parameters shared by several operations of the ComfyUI Cluster node. */
 
@@ -95,14 +118,14 @@ export const inputImagesField: INodeProperties = {
 					displayName: 'Binary Property',
 					name: 'binaryProperty',
 					type: 'string',
-					default: 'data',
+					default: DEFAULT_INPUT_IMAGE_PROPERTY,
 					description: 'Name of the binary property of the input item that holds the image',
 				},
 				{
 					displayName: 'Input',
 					name: 'input',
 					type: 'string',
-					default: 'image',
+					default: DEFAULT_INPUT_IMAGE_INPUT,
 					description: 'Input of that node that takes the image file name',
 				},
 				{
@@ -117,17 +140,8 @@ export const inputImagesField: INodeProperties = {
 					displayName: 'Source',
 					name: 'source',
 					type: 'options',
-					default: 'binary',
-					options: [
-						{
-							name: 'Binary Property',
-							value: 'binary',
-						},
-						{
-							name: 'URL',
-							value: 'url',
-						},
-					]
+					default: DEFAULT_INPUT_IMAGE_SOURCE,
+					options: [...INPUT_IMAGE_SOURCES],
 				},
 				{
 					displayName: 'URL',
@@ -146,7 +160,7 @@ export const inactivityTimeoutOption: INodeProperties = {
 	name: 'inactivityTimeout',
 	type: 'number',
 	typeOptions: { minValue: 0 },
-	default: 300,
+	default: DEFAULT_INACTIVITY_TIMEOUT_S,
 	description: 'Fail over when a running scene shows no progress for this long; 0 = never',
 };
 
@@ -155,8 +169,7 @@ export const maxOutputSizeOption: INodeProperties = {
 	name: 'maxOutputSize',
 	type: 'number',
 	typeOptions: { minValue: 1 },
-	// The same as DEFAULT_MAX_OUTPUT_BYTES (the lint rule wants a literal here).
-	default: 2048,
+	default: DEFAULT_MAX_OUTPUT_SIZE_MB,
 	description: `Largest output file to download; a larger one fails its scene (naming the file and the server) without a retry elsewhere. Files over ${KEEP_IN_MEMORY_BYTES / MB} MB go to a temporary file while they download and are streamed from there into n8n's binary data.`,
 };
 
@@ -164,13 +177,8 @@ export const outputKindsOption: INodeProperties = {
 	displayName: 'Output Kinds',
 	name: 'outputKinds',
 	type: 'multiOptions',
-	default: ['image', 'animated', 'video', 'audio'],
-	options: [
-		{ name: 'Images', value: 'image' },
-		{ name: 'Animated Images', value: 'animated' },
-		{ name: 'Video', value: 'video' },
-		{ name: 'Audio', value: 'audio' },
-	],
+	default: [...DEFAULT_OUTPUT_KINDS],
+	options: [...OUTPUT_KINDS],
 	description: 'Which output files to return',
 };
 
@@ -178,11 +186,8 @@ export const outputModeOption: INodeProperties = {
 	displayName: 'Output Mode',
 	name: 'outputMode',
 	type: 'options',
-	default: 'binary',
-	options: [
-		{ name: 'Binary Data', value: 'binary', description: 'Download every output file into the item\'s binary data' },
-		{ name: 'References Only', value: 'references', description: 'Return server, file name and /view URL of every output without downloading' },
-	],
+	default: DEFAULT_OUTPUT_MODE,
+	options: [...OUTPUT_MODES],
 };
 
 export const queueWaitTimeoutOption: INodeProperties = {
@@ -190,7 +195,7 @@ export const queueWaitTimeoutOption: INodeProperties = {
 	name: 'queueWaitTimeout',
 	type: 'number',
 	typeOptions: { minValue: 0 },
-	default: 600,
+	default: DEFAULT_QUEUE_WAIT_TIMEOUT_S,
 	description: 'Fail over when a scene waits this long in a server\'s queue before it starts; 0 = never',
 };
 
@@ -199,7 +204,7 @@ export const totalTimeoutOption: INodeProperties = {
 	name: 'totalTimeout',
 	type: 'number',
 	typeOptions: { minValue: 0 },
-	default: 3600,
+	default: DEFAULT_TOTAL_TIMEOUT_S,
 	description: 'Longest time one attempt of a scene may take from submit to result; 0 = never',
 };
 
@@ -215,14 +220,15 @@ export const sceneOptionsField: INodeProperties = {
 			name: 'concurrency',
 			type: 'number',
 			typeOptions: { minValue: 0 },
-			default: 0,
-			description: 'Scenes in flight at once for this execution; 0 = the sum of the servers\' max',
+			default: DEFAULT_CONCURRENCY,
+			description: runWide('Scenes in flight at once for this execution; 0 = the sum of the servers\' max'),
 		},
 		{
 			displayName: 'Free Server Memory After Each Scene',
 			name: 'freeMemoryAfter',
 			type: 'boolean',
-			default: false,
+			// eslint-disable-next-line n8n-nodes-base/node-param-default-wrong-for-boolean -- a constant of helpers/defaults.ts, which the rule cannot read
+			default: DEFAULT_FREE_MEMORY_AFTER,
 			description: 'Whether to ask the server to unload models and free memory (POST /free) after each scene',
 		},
 		inactivityTimeoutOption,
@@ -230,8 +236,8 @@ export const sceneOptionsField: INodeProperties = {
 			displayName: 'Max Attempts',
 			name: 'maxAttempts',
 			type: 'number',
-			typeOptions: { minValue: 1, maxValue: 10 },
-			default: 3,
+			typeOptions: { minValue: LIMITS.maxAttempts.min, maxValue: LIMITS.maxAttempts.max },
+			default: DEFAULT_MAX_ATTEMPTS,
 			description: 'Attempts per scene across servers; transient failures (crash, hang, restart, 5xx) move the scene to another server',
 		},
 		maxOutputSizeOption,
@@ -241,8 +247,8 @@ export const sceneOptionsField: INodeProperties = {
 			displayName: 'Priority',
 			name: 'priority',
 			type: 'number',
-			typeOptions: { minValue: 1, maxValue: 10 },
-			default: 5,
+			typeOptions: { minValue: LIMITS.priority.min, maxValue: LIMITS.priority.max },
+			default: DEFAULT_PRIORITY,
 			description: 'Higher runs first; from 8 up scenes also jump ahead in the server queue',
 		},
 		queueWaitTimeoutOption,
@@ -250,23 +256,16 @@ export const sceneOptionsField: INodeProperties = {
 			displayName: 'Seed Mode',
 			name: 'seedMode',
 			type: 'options',
-			default: 'keep',
-			options: [
-				{ name: 'Keep', value: 'keep', description: 'Use the seeds in the workflow and overrides' },
-				{ name: 'Random per Scene', value: 'random', description: 'Set a new random value on every seed and noise_seed input' },
-			],
+			default: DEFAULT_SEED_MODE,
+			options: [...SEED_MODES],
 		},
 		{
 			displayName: 'Strategy',
 			name: 'strategy',
 			type: 'options',
-			default: 'leastLoaded',
-			options: [
-				{ name: 'Least Loaded', value: 'leastLoaded', description: 'Fewest prompts queued and in flight per weight' },
-				{ name: 'Fastest', value: 'fastest', description: 'Earliest expected finish from measured speed per workflow' },
-				{ name: 'Weighted', value: 'weighted', description: 'Smooth weighted round robin by server weight' },
-				{ name: 'Round Robin', value: 'roundRobin', description: 'Each server in turn' },
-			],
+			default: DEFAULT_STRATEGY,
+			options: [...STRATEGIES],
+			description: runWide('How a server is chosen for each scene'),
 		},
 		totalTimeoutOption,
 	],

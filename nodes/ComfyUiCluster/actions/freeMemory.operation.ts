@@ -1,6 +1,7 @@
 import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import type { Runtime } from '../../../src/cluster/runtime';
 import { freeMemory } from '../../../src/cluster/status';
-import { runtimeFor } from '../transport';
+import { DEFAULT_FREE_MEMORY, DEFAULT_UNLOAD_MODELS } from '../helpers/defaults';
 
 const properties: INodeProperties[] = [
 	{
@@ -15,14 +16,16 @@ const properties: INodeProperties[] = [
 		displayName: 'Unload Models',
 		name: 'unloadModels',
 		type: 'boolean',
-		default: true,
+		// eslint-disable-next-line n8n-nodes-base/node-param-default-wrong-for-boolean -- a constant of helpers/defaults.ts, which the rule cannot read
+		default: DEFAULT_UNLOAD_MODELS,
 		description: 'Whether to unload the models from GPU memory',
 	},
 	{
 		displayName: 'Free Memory',
 		name: 'freeMemory',
 		type: 'boolean',
-		default: true,
+		// eslint-disable-next-line n8n-nodes-base/node-param-default-wrong-for-boolean -- a constant of helpers/defaults.ts, which the rule cannot read
+		default: DEFAULT_FREE_MEMORY,
 		description: 'Whether to also drop ComfyUI\'s caches (the next run recomputes everything)',
 	},
 ];
@@ -30,8 +33,7 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['freeMemory'] } }, properties);
 
 /** POST /free on all or chosen servers; one item per server. */
-export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
-	const runtime = await runtimeFor(this);
+export async function execute(this: IExecuteFunctions, runtime: Runtime): Promise<INodeExecutionData[]> {
 	const wanted = String(this.getNodeParameter('servers', 0, '') ?? '')
 		.split(',')
 		.map((s) => s.trim().replace(/\/+$/, ''))
@@ -45,8 +47,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	}
 	const targets = wanted.length ? runtime.servers.filter((s) => wanted.includes(s.id) || wanted.includes(s.url)) : runtime.servers;
 	const results = await freeMemory(runtime, targets, {
-		unloadModels: this.getNodeParameter('unloadModels', 0, true) as boolean,
-		freeMemory: this.getNodeParameter('freeMemory', 0, true) as boolean,
+		unloadModels: this.getNodeParameter('unloadModels', 0, DEFAULT_UNLOAD_MODELS) as boolean,
+		freeMemory: this.getNodeParameter('freeMemory', 0, DEFAULT_FREE_MEMORY) as boolean,
 		signal: this.getExecutionCancelSignal(),
 	});
 	return results.map((r) => ({ json: { ...r }, pairedItem: { item: 0 } }));

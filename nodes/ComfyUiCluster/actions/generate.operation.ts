@@ -6,12 +6,15 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 import { runBatch, type BatchEvent, type EngineLogger } from '../../../src/cluster/batch';
+import type { Runtime } from '../../../src/cluster/runtime';
 import type { SceneRequest } from '../../../src/cluster/scene';
 import { UrlFetcher } from '../../../src/cluster/urlInputs';
 import { discardOutcomes } from '../../../src/cluster/outputs';
-import { asItemError, CatalogueSource, itemOrError, sceneError, sceneFromItem } from '../items';
-import { parseSceneOptions } from '../params';
-import { nodeLogger, runtimeFor } from '../transport';
+import { asItemError, sceneError } from '../helpers/errors';
+import { CatalogueSource, itemOrError, sceneFromItem } from '../helpers/items';
+import { errorItem } from '../../shared/errorItem';
+import { readSceneOptions } from '../helpers/options';
+import { nodeLogger } from '../helpers/engine';
 import { inputImagesField, overridesField, placeholdersField, sceneOptionsField, workflowField } from './common.descriptions';
 
 const properties: INodeProperties[] = [workflowField, overridesField, inputImagesField, placeholdersField, sceneOptionsField];
@@ -19,12 +22,12 @@ const properties: INodeProperties[] = [workflowField, overridesField, inputImage
 export const description = updateDisplayOptions({ show: { operation: ['generate'] } }, properties);
 
 /** Every input item is a scene; all scenes run in parallel over the cluster; item i's result is output i. */
-export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions, runtime: Runtime): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();
-	const runtime = await runtimeFor(this);
 	const continueOnFail = this.continueOnFail();
 	const cancelSignal = this.getExecutionCancelSignal();
-	const options = parseSceneOptionsOrThrow(this);
+	// Per item; Strategy and Concurrency are the batch's (refused when an expression gives items different values).
+	const { perItem, batch } = readSceneOptions(this, items.length);
 	const catalogue = new CatalogueSource(runtime);
 	const fetcher = new UrlFetcher({ signal: cancelSignal });
 
@@ -32,10 +35,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const prepared = new Map<number, INodeExecutionData>();
 	for (let i = 0; i < items.length; i++) {
 		try {
+			const options = perItem[i];
+			if (options instanceof Error) throw options;
 			scenes[i] = await sceneFromItem(this, i, options, catalogue, fetcher);
 		} catch (error) {
-			if (!continueOnFail) throw asItemError(this, error, i);
-			prepared.set(i, { json: { error: (error as Error).message, scene: i }, pairedItem: { item: i } });
+			const failure = asItemError(this, error, i);
+			if (!continueOnFail) throw failure;
+			prepared.set(i, errorItem(failure, i, { scene: i }));
 		}
 	}
 
@@ -45,8 +51,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	let firstFailure: { index: number; error: Error } | undefined;
 	const log = progressLogger(this.getNode().name, nodeLogger(this, runtime), items.length);
 	const outcomes = await runBatch(runtime, runnable, {
-		strategy: options.strategy,
-		concurrency: options.concurrency || undefined,
+		strategy: batch.strategy,
+		concurrency: batch.concurrency || undefined,
 		signal: AbortSignal.any(signals),
 		onEvent: (event) => {
 			log(event);
@@ -81,14 +87,6 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	} finally {
 		// Outputs spooled to temporary files are removed however the items ended.
 		await discardOutcomes(outcomes);
-	}
-}
-
-function parseSceneOptionsOrThrow(ctx: IExecuteFunctions) {
-	try {
-		return parseSceneOptions(ctx.getNodeParameter('options', 0, {}));
-	} catch (error) {
-		throw new NodeOperationError(ctx.getNode(), (error as Error).message, { itemIndex: 0 });
 	}
 }
 

@@ -1,7 +1,13 @@
-import { NodeApiError, NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
-import { ServerSpecError } from '../../../src/cluster/serverSpec';
+/**
+ * Runs the chosen operation on the cluster runtime, fetched once per run from the credentials, and
+ * takes every secret of those credentials out of whatever leaves the node (items, errors with their causes).
+ */
+import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import type { Runtime } from '../../../src/cluster/runtime';
+import { own } from '../../../src/util/own';
 import { redactDeep, redactError } from '../../../src/util/redact';
-import { credentialSecrets } from '../transport';
+import { clusterConfigOf, configSecrets, runtimeFor } from '../helpers/engine';
+import { nodeError } from '../helpers/errors';
 import * as cancel from './cancel.operation';
 import * as clusterStatus from './clusterStatus.operation';
 import * as collect from './collect.operation';
@@ -9,29 +15,29 @@ import * as freeMemory from './freeMemory.operation';
 import * as generate from './generate.operation';
 import * as submit from './submit.operation';
 
-export const operations = { generate, submit, collect, cancel, clusterStatus, freeMemory };
+interface Operation {
+	execute(this: IExecuteFunctions, runtime: Runtime): Promise<INodeExecutionData[]>;
+}
 
-export type OperationName = keyof typeof operations;
+export const operations: Record<string, Operation> = { generate, submit, collect, cancel, clusterStatus, freeMemory };
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const operation = this.getNodeParameter('operation', 0) as OperationName;
-	const handler = operations[operation];
-	if (!handler) throw new NodeOperationError(this.getNode(), `The operation "${operation}" is not supported`);
-	// Whatever leaves the node (items, errors with their causes) passes through here without a secret.
-	const secrets = await credentialSecrets(this).catch(() => []);
+	const resource = this.getNodeParameter('resource', 0) as string;
+	const operation = this.getNodeParameter('operation', 0) as string;
+	const handler = resource === 'cluster' ? own(operations, operation) : undefined;
+	if (!handler) {
+		throw new NodeOperationError(this.getNode(), `The operation "${operation}" is not supported`, {
+			description: `ComfyUI Cluster can ${Object.keys(operations).join(', ')}; pick one of them in Operation.`,
+		});
+	}
+	let secrets: string[] = [];
 	try {
-		const items = await handler.execute.call(this);
+		const config = await clusterConfigOf(this);
+		secrets = configSecrets(config);
+		const runtime = await runtimeFor(this, config);
+		const items = await handler.execute.call(this, runtime);
 		return [items.map((item) => ({ ...item, json: redactDeep(item.json, secrets) }))];
 	} catch (error) {
 		throw redactError(nodeError(this, error), secrets);
 	}
-}
-
-function nodeError(ctx: IExecuteFunctions, error: unknown): NodeOperationError | NodeApiError {
-	if (error instanceof ServerSpecError) {
-		return new NodeOperationError(ctx.getNode(), `ComfyUI Cluster credential, Servers: ${error.message}`, {
-			description: 'Fix the server list in the ComfyUI Cluster API credential: one URL per line, e.g. http://10.0.0.5:8188 weight=2 max=2',
-		});
-	}
-	return error instanceof NodeOperationError || error instanceof NodeApiError ? error : new NodeOperationError(ctx.getNode(), error as Error);
 }

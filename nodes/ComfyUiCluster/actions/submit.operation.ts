@@ -1,10 +1,13 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { submitScenes } from '../../../src/cluster/handles';
+import type { Runtime } from '../../../src/cluster/runtime';
 import type { SceneRequest } from '../../../src/cluster/scene';
 import { UrlFetcher } from '../../../src/cluster/urlInputs';
-import { asItemError, CatalogueSource, sceneError, sceneFromItem } from '../items';
-import { parseSceneOptions } from '../params';
-import { nodeLogger, runtimeFor } from '../transport';
+import { asItemError, sceneError } from '../helpers/errors';
+import { CatalogueSource, sceneFromItem } from '../helpers/items';
+import { errorItem } from '../../shared/errorItem';
+import { readSceneOptions } from '../helpers/options';
+import { nodeLogger } from '../helpers/engine';
 import { inputImagesField, overridesField, placeholdersField, sceneOptionsField, workflowField } from './common.descriptions';
 
 const properties: INodeProperties[] = [workflowField, overridesField, inputImagesField, placeholdersField, sceneOptionsField];
@@ -12,22 +15,25 @@ const properties: INodeProperties[] = [workflowField, overridesField, inputImage
 export const description = updateDisplayOptions({ show: { operation: ['submit'] } }, properties);
 
 /** Queues every scene and returns its handle at once; Collect (later, any execution) waits for the outputs. */
-export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions, runtime: Runtime): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();
-	const runtime = await runtimeFor(this);
 	const continueOnFail = this.continueOnFail();
 	const signal = this.getExecutionCancelSignal();
-	const options = parseSceneOptions(this.getNodeParameter('options', 0, {}));
+	// Per item; Strategy and Concurrency are checked as in Generate, though Submit places every scene at once by expected finish.
+	const { perItem } = readSceneOptions(this, items.length);
 	const catalogue = new CatalogueSource(runtime);
 	const fetcher = new UrlFetcher({ signal });
 	const scenes: SceneRequest[] = [];
 	const out: Array<INodeExecutionData | undefined> = items.map(() => undefined);
 	for (let i = 0; i < items.length; i++) {
 		try {
+			const options = perItem[i];
+			if (options instanceof Error) throw options;
 			scenes.push(await sceneFromItem(this, i, options, catalogue, fetcher));
 		} catch (error) {
-			if (!continueOnFail) throw asItemError(this, error, i);
-			out[i] = { json: { error: (error as Error).message, scene: i }, pairedItem: { item: i } };
+			const failure = asItemError(this, error, i);
+			if (!continueOnFail) throw failure;
+			out[i] = errorItem(failure, i, { scene: i });
 		}
 	}
 	const outcomes = await submitScenes(runtime, scenes, signal);
@@ -40,8 +46,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				pairedItem: { item: outcome.index },
 			};
 		} else {
-			if (!continueOnFail) throw sceneError(this, outcome.error, outcome.index, runtime.secrets ?? []);
-			out[outcome.index] = { json: { error: outcome.error.message, scene: outcome.index }, pairedItem: { item: outcome.index } };
+			const failure = sceneError(this, outcome.error, outcome.index, runtime.secrets ?? []);
+			if (!continueOnFail) throw failure;
+			out[outcome.index] = errorItem(failure, outcome.index, { scene: outcome.index });
 		}
 	}
 	return out.filter((item): item is INodeExecutionData => item !== undefined);

@@ -1,11 +1,12 @@
 /**
- * From n8n credentials to the engine's cluster runtime (cached per process), and the logger bridge.
+ * The cluster runtime (the engine: cached per process) from the node's credentials, its secrets, and
+ * the bridge to n8n's logger.
  */
 import type { ICredentialDataDecryptedObject, IExecuteFunctions, Logger } from 'n8n-workflow';
-import { getRuntime, redactingLogger, secretsOf, type ClusterConfig, type Runtime } from '../../src/cluster/runtime';
-import type { EngineLogger } from '../../src/cluster/batch';
-import { parseServerList, type ServerAuth, type ServerSpec } from '../../src/cluster/serverSpec';
-import type { RedisConfig } from '../../src/cluster/store/redisConnection';
+import { getRuntime, redactingLogger, secretsOf, type ClusterConfig, type Runtime } from '../../../src/cluster/runtime';
+import type { EngineLogger } from '../../../src/cluster/batch';
+import { parseServerList, type ServerAuth, type ServerSpec } from '../../../src/cluster/serverSpec';
+import type { RedisConfig } from '../../../src/cluster/store/redisConnection';
 
 export function authFromCredential(credential: ICredentialDataDecryptedObject): ServerAuth {
 	switch (credential.authentication) {
@@ -78,17 +79,16 @@ async function optionalRedis(ctx: IExecuteFunctions): Promise<ICredentialDataDec
 	return ctx.getCredentials<ICredentialDataDecryptedObject>('comfyUiClusterRedisApi');
 }
 
-/** n8n's logger for the node's own lines, with the runtime's secrets taken out. */
-export function nodeLogger(ctx: IExecuteFunctions, runtime: Runtime): EngineLogger {
-	return redactingLogger(engineLogger(ctx.logger), runtime.secrets ?? []);
+/** The cluster configuration of the node's credentials. */
+export async function clusterConfigOf(ctx: IExecuteFunctions): Promise<ClusterConfig> {
+	return clusterConfig(await ctx.getCredentials<ICredentialDataDecryptedObject>('comfyUiClusterApi'), await optionalRedis(ctx));
 }
 
 /**
- * Every secret of the node's credentials (server authentications, Redis password), to take out of
- * whatever leaves the node; without the servers' own when the list does not parse.
+ * Every secret of a configuration (server authentications, Redis password), to take out of whatever
+ * leaves the node; without the servers' own when the list does not parse.
  */
-export async function credentialSecrets(ctx: IExecuteFunctions): Promise<string[]> {
-	const config = clusterConfig(await ctx.getCredentials<ICredentialDataDecryptedObject>('comfyUiClusterApi'), await optionalRedis(ctx));
+export function configSecrets(config: ClusterConfig): string[] {
 	let servers: ServerSpec[] = [];
 	try {
 		servers = parseServerList(config.servers, { defaultAuth: config.defaultAuth });
@@ -98,8 +98,12 @@ export async function credentialSecrets(ctx: IExecuteFunctions): Promise<string[
 	return secretsOf(config, servers);
 }
 
-export async function runtimeFor(ctx: IExecuteFunctions): Promise<Runtime> {
-	const cluster = await ctx.getCredentials<ICredentialDataDecryptedObject>('comfyUiClusterApi');
-	const redis = await optionalRedis(ctx);
-	return getRuntime(clusterConfig(cluster, redis), engineLogger(ctx.logger));
+/** The runtime of a configuration: one per process and configuration, shared by every execution. */
+export function runtimeFor(ctx: IExecuteFunctions, config: ClusterConfig): Promise<Runtime> {
+	return getRuntime(config, engineLogger(ctx.logger));
+}
+
+/** n8n's logger for the node's own lines, with the runtime's secrets taken out. */
+export function nodeLogger(ctx: IExecuteFunctions, runtime: Runtime): EngineLogger {
+	return redactingLogger(engineLogger(ctx.logger), runtime.secrets ?? []);
 }

@@ -2,16 +2,24 @@
  * Credential tests: every server's `/system_stats` (which answered, which did not and why, and a
  * warning for entries that are one server), and a Redis PING.
  */
-import type { ICredentialDataDecryptedObject, INodeCredentialTestResult } from 'n8n-workflow';
-import { ComfyUiClient } from '../../src/comfyui/client';
-import { describeSameServer, sameServers } from '../../src/cluster/duplicates';
-import { secretsOf } from '../../src/cluster/runtime';
-import { parseServerList } from '../../src/cluster/serverSpec';
-import { createRedis } from '../../src/cluster/store/redisConnection';
-import { redact } from '../../src/util/redact';
-import { authFromCredential, redisFromCredential } from './transport';
+import type { ICredentialDataDecryptedObject, ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
+import { ComfyUiClient } from '../../../src/comfyui/client';
+import { describeSameServer, sameServers } from '../../../src/cluster/duplicates';
+import { secretsOf } from '../../../src/cluster/runtime';
+import { parseServerList } from '../../../src/cluster/serverSpec';
+import { createRedis } from '../../../src/cluster/store/redisConnection';
+import { redact } from '../../../src/util/redact';
+import { authFromCredential, redisFromCredential } from '../helpers/engine';
 
-export async function testServers(data: ICredentialDataDecryptedObject): Promise<INodeCredentialTestResult> {
+export async function comfyUiClusterConnectionTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+	return testServers(credential.data ?? {});
+}
+
+export async function comfyUiClusterRedisTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+	return testRedis(credential.data ?? {});
+}
+
+async function testServers(data: ICredentialDataDecryptedObject): Promise<INodeCredentialTestResult> {
 	let servers;
 	try {
 		servers = parseServerList(String(data.servers ?? ''), { defaultAuth: authFromCredential(data) });
@@ -41,7 +49,7 @@ export async function testServers(data: ICredentialDataDecryptedObject): Promise
 	return { status: 'OK', message: `${failed ? `${results.length - failed} of ${results.length} servers answered` : `All ${results.length} servers answered`}. ${message}${warnings}` };
 }
 
-export async function testRedis(data: ICredentialDataDecryptedObject): Promise<INodeCredentialTestResult> {
+async function testRedis(data: ICredentialDataDecryptedObject): Promise<INodeCredentialTestResult> {
 	const config = redisFromCredential(data);
 	let redis;
 	try {

@@ -11,12 +11,33 @@ export class ParameterError extends Error {
 		this.name = 'ParameterError';
 	}
 }
-import type { OutputKind } from '../../src/comfyui/client';
-import type { SceneTimeouts } from '../../src/cluster/scene';
-import { DEFAULT_MAX_OUTPUT_BYTES } from '../../src/cluster/sceneBuilder';
-import type { StrategyName } from '../../src/cluster/strategies/types';
-
-const MB = 1024 * 1024;
+import type { OutputKind } from '../../../src/comfyui/client';
+import type { SceneTimeouts } from '../../../src/cluster/scene';
+import type { StrategyName } from '../../../src/cluster/strategies/types';
+import {
+	DEFAULT_CONCURRENCY,
+	DEFAULT_FREE_MEMORY_AFTER,
+	DEFAULT_INACTIVITY_TIMEOUT_S,
+	DEFAULT_INPUT_IMAGE_INPUT,
+	DEFAULT_INPUT_IMAGE_PROPERTY,
+	DEFAULT_INPUT_IMAGE_SOURCE,
+	DEFAULT_MAX_ATTEMPTS,
+	DEFAULT_MAX_OUTPUT_SIZE_MB,
+	DEFAULT_OUTPUT_KINDS,
+	DEFAULT_OUTPUT_MODE,
+	DEFAULT_PRIORITY,
+	DEFAULT_QUEUE_WAIT_TIMEOUT_S,
+	DEFAULT_SEED_MODE,
+	DEFAULT_STRATEGY,
+	DEFAULT_TOTAL_TIMEOUT_S,
+	MB,
+	OUTPUT_KINDS,
+	OUTPUT_MODES,
+	SCENE_OPTION_LIMITS as LIMITS,
+	SEED_MODES,
+	STRATEGIES,
+	valuesOf,
+} from './defaults';
 
 const seconds = (field: string, fallback: number) =>
 	z.coerce
@@ -26,21 +47,31 @@ const seconds = (field: string, fallback: number) =>
 
 export const sceneOptionsSchema = z
 	.object({
-		concurrency: z.coerce.number().int('Concurrency must be a whole number').min(0).default(0),
-		freeMemoryAfter: z.boolean().default(false),
-		inactivityTimeout: seconds('Inactivity Timeout', 300),
-		maxAttempts: z.coerce.number().int().min(1, 'Max Attempts must be at least 1').max(10, 'Max Attempts can be at most 10').default(3),
+		concurrency: z.coerce.number().int('Concurrency must be a whole number').min(0).default(DEFAULT_CONCURRENCY),
+		freeMemoryAfter: z.boolean().default(DEFAULT_FREE_MEMORY_AFTER),
+		inactivityTimeout: seconds('Inactivity Timeout', DEFAULT_INACTIVITY_TIMEOUT_S),
+		maxAttempts: z.coerce
+			.number()
+			.int()
+			.min(LIMITS.maxAttempts.min, `Max Attempts must be at least ${LIMITS.maxAttempts.min}`)
+			.max(LIMITS.maxAttempts.max, `Max Attempts can be at most ${LIMITS.maxAttempts.max}`)
+			.default(DEFAULT_MAX_ATTEMPTS),
 		maxOutputSize: z.coerce
 			.number({ invalid_type_error: 'Max Output Size must be a number of megabytes' })
 			.positive('Max Output Size must be more than 0 MB')
-			.default(DEFAULT_MAX_OUTPUT_BYTES / MB),
-		outputKinds: z.array(z.enum(['image', 'animated', 'video', 'audio'])).default(['image', 'animated', 'video', 'audio']),
-		outputMode: z.enum(['binary', 'references']).default('binary'),
-		priority: z.coerce.number().int().min(1, 'Priority goes from 1 to 10').max(10, 'Priority goes from 1 to 10').default(5),
-		queueWaitTimeout: seconds('Queue Wait Timeout', 600),
-		seedMode: z.enum(['keep', 'random']).default('keep'),
-		strategy: z.enum(['leastLoaded', 'fastest', 'weighted', 'roundRobin']).default('leastLoaded'),
-		totalTimeout: seconds('Total Timeout', 3600),
+			.default(DEFAULT_MAX_OUTPUT_SIZE_MB),
+		outputKinds: z.array(z.enum(valuesOf(OUTPUT_KINDS))).default(() => [...DEFAULT_OUTPUT_KINDS]),
+		outputMode: z.enum(valuesOf(OUTPUT_MODES)).default(DEFAULT_OUTPUT_MODE),
+		priority: z.coerce
+			.number()
+			.int()
+			.min(LIMITS.priority.min, `Priority goes from ${LIMITS.priority.min} to ${LIMITS.priority.max}`)
+			.max(LIMITS.priority.max, `Priority goes from ${LIMITS.priority.min} to ${LIMITS.priority.max}`)
+			.default(DEFAULT_PRIORITY),
+		queueWaitTimeout: seconds('Queue Wait Timeout', DEFAULT_QUEUE_WAIT_TIMEOUT_S),
+		seedMode: z.enum(valuesOf(SEED_MODES)).default(DEFAULT_SEED_MODE),
+		strategy: z.enum(valuesOf(STRATEGIES)).default(DEFAULT_STRATEGY),
+		totalTimeout: seconds('Total Timeout', DEFAULT_TOTAL_TIMEOUT_S),
 	})
 	.strict();
 
@@ -120,13 +151,13 @@ const inputImageSchema = z.discriminatedUnion('source', [
 	z.object({
 		source: z.literal('binary'),
 		node: z.string().trim().min(1, 'Input Images → Node is empty: give the node ID or title of the LoadImage node'),
-		input: z.string().trim().min(1).default('image'),
-		binaryProperty: z.string().trim().min(1, 'Input Images → Binary Property is empty').default('data'),
+		input: z.string().trim().min(1).default(DEFAULT_INPUT_IMAGE_INPUT),
+		binaryProperty: z.string().trim().min(1, 'Input Images → Binary Property is empty').default(DEFAULT_INPUT_IMAGE_PROPERTY),
 	}),
 	z.object({
 		source: z.literal('url'),
 		node: z.string().trim().min(1, 'Input Images → Node is empty: give the node ID or title of the LoadImage node'),
-		input: z.string().trim().min(1).default('image'),
+		input: z.string().trim().min(1).default(DEFAULT_INPUT_IMAGE_INPUT),
 		url: z.string().trim().min(1, 'Input Images → URL is empty'),
 	}),
 ]);
@@ -136,7 +167,7 @@ export type InputImageSpec = z.infer<typeof inputImageSchema>;
 export function parseInputImages(raw: unknown): InputImageSpec[] {
 	const list = (raw as { image?: unknown[] } | undefined)?.image ?? [];
 	return list.map((entry, i) => {
-		const parsed = inputImageSchema.safeParse({ source: 'binary', input: 'image', ...(entry as object) });
+		const parsed = inputImageSchema.safeParse({ source: DEFAULT_INPUT_IMAGE_SOURCE, input: DEFAULT_INPUT_IMAGE_INPUT, ...(entry as object) });
 		if (!parsed.success) throw new ParameterError(`Input image ${i + 1}: ${parsed.error.issues[0].message}`);
 		return parsed.data;
 	});

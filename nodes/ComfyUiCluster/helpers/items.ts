@@ -3,22 +3,22 @@
  */
 import { createReadStream } from 'fs';
 import {
-	NodeOperationError,
 	type IBinaryKeyData,
 	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
 } from 'n8n-workflow';
-import { ComfyUiError } from '../../src/comfyui/errors';
-import { applyOverrides, fillPlaceholders, loadWorkflow, type ObjectInfo } from '../../src/comfyui/workflow';
-import { discardOutputs } from '../../src/cluster/outputs';
-import type { Runtime } from '../../src/cluster/runtime';
-import { SceneFailedError, type AttemptRecord, type SceneOutcome, type SceneRequest, type SceneResult } from '../../src/cluster/scene';
-import { buildScene } from '../../src/cluster/sceneBuilder';
-import type { UrlFetcher } from '../../src/cluster/urlInputs';
-import { own } from '../../src/util/own';
-import { formatBytes } from '../../src/util/bytes';
-import { redact } from '../../src/util/redact';
+import { applyOverrides, fillPlaceholders, loadWorkflow, type ObjectInfo } from '../../../src/comfyui/workflow';
+import { discardOutputs } from '../../../src/cluster/outputs';
+import type { Runtime } from '../../../src/cluster/runtime';
+import type { AttemptRecord, SceneOutcome, SceneRequest, SceneResult } from '../../../src/cluster/scene';
+import { buildScene } from '../../../src/cluster/sceneBuilder';
+import type { UrlFetcher } from '../../../src/cluster/urlInputs';
+import { own } from '../../../src/util/own';
+import { formatBytes } from '../../../src/util/bytes';
+import { redact } from '../../../src/util/redact';
+import { errorItem } from '../../shared/errorItem';
+import { asItemError, describeCause, storeFailed } from './errors';
 import { parseInputImages, parseOverrides, parsePlaceholders, type SceneOptions } from './params';
 
 /** Reads the catalogue of the first server that answers (for UI-format workflows), once per execution. */
@@ -117,31 +117,6 @@ export async function sceneFromItem(
 	}
 }
 
-/** Any failure while reading item `i` as a NodeOperationError naming the item and the field. */
-export function asItemError(ctx: IExecuteFunctions, error: unknown, i: number, field?: string): NodeOperationError {
-	if (error instanceof NodeOperationError) return error;
-	const message = error instanceof Error ? error.message : String(error);
-	return new NodeOperationError(ctx.getNode(), field ? `Item ${i}, ${field}: ${message}` : `Item ${i}: ${message}`, {
-		itemIndex: i,
-		description: field ? fixFor(field) : undefined,
-	});
-}
-
-function fixFor(field: string): string {
-	switch (field) {
-		case 'Workflow (JSON)':
-			return 'Check the workflow JSON of this item. In ComfyUI, "Export (API)" gives the API format; the UI format ("Save") is converted with the servers\' node catalogue.';
-		case 'Placeholders':
-			return 'Each placeholder needs a name that appears as {{name}} inside a string input of the workflow.';
-		case 'Overrides':
-			return 'Each override names a node (ID or title) and one of its inputs; the message lists what exists.';
-		case 'Input Images':
-			return 'Each input image needs the LoadImage node (ID or title) and a binary property of the item or a reachable URL.';
-		default:
-			return 'Check the parameter named in the message.';
-	}
-}
-
 function attemptsJson(attempts: AttemptRecord[]): IDataObject[] {
 	return attempts.map((a) => ({
 		server: a.server,
@@ -165,15 +140,8 @@ export async function itemFromOutcome(
 ): Promise<INodeExecutionData> {
 	const store = runtime.activeStore();
 	if (!outcome.ok) {
-		return {
-			json: {
-				error: redact(outcome.error.message, runtime.secrets ?? []),
-				scene: itemIndex,
-				attempts: attemptsJson(outcome.error.attempts),
-				store,
-			},
-			pairedItem: { item: itemIndex },
-		};
+		const error = { message: redact(outcome.error.message, runtime.secrets ?? []), description: describeCause(outcome.error.cause) };
+		return errorItem(error, itemIndex, { scene: itemIndex, attempts: attemptsJson(outcome.error.attempts), store });
 	}
 	const { result } = outcome;
 	try {
@@ -252,43 +220,6 @@ export async function itemOrError(
 		const failure = asItemError(ctx, error, itemIndex);
 		failure.message = redact(failure.message, runtime.secrets ?? []);
 		if (!continueOnFail) throw failure;
-		return { json: { error: failure.message, scene: itemIndex, description: failure.description ?? null }, pairedItem: { item: itemIndex } };
-	}
-}
-
-/** n8n could not take an output file into its binary data (memory mode and a file too large for it, a full disk). */
-function storeFailed(ctx: IExecuteFunctions, error: unknown, itemIndex: number, what: string): NodeOperationError {
-	const message = error instanceof Error ? error.message : String(error);
-	const inMemory = /string longer than|Invalid string length|Array buffer allocation failed|ERR_STRING_TOO_LONG/i.test(message);
-	return new NodeOperationError(ctx.getNode(), `Item ${itemIndex}: n8n could not store the output file ${what}: ${message}`, {
-		itemIndex,
-		description: inMemory
-			? 'n8n keeps binary data in memory here, which cannot hold a file this large: set N8N_DEFAULT_BINARY_DATA_MODE=filesystem (or s3), or lower Max Output Size (MB) so such files fail early.'
-			: 'Check that n8n\'s binary data folder (N8N_BINARY_DATA_STORAGE_PATH) and the temporary folder have room for the file.',
-	});
-}
-
-/** The error a failed scene raises when the node does not continue on fail. */
-export function sceneError(ctx: IExecuteFunctions, error: SceneFailedError | ComfyUiError | Error, itemIndex: number, secrets: readonly string[]): NodeOperationError {
-	const message = redact(error.message, secrets);
-	const description =
-		error instanceof SceneFailedError
-			? describeCause(error.cause)
-			: 'See the message for what failed; other scenes of this execution were cancelled on their servers.';
-	return new NodeOperationError(ctx.getNode(), message, { itemIndex, description });
-}
-
-function describeCause(cause: ComfyUiError): string {
-	switch (cause.kind) {
-		case 'invalid':
-			return 'ComfyUI rejected the workflow. Fix the inputs named in the message (or the overrides that set them) and run again.';
-		case 'incapable':
-			return 'Install the missing node classes or model files on at least one server, or choose a workflow the servers can run.';
-		case 'execution':
-			return 'The workflow ran and a node raised an error on the server; the message carries ComfyUI\'s exception.';
-		case 'cancelled':
-			return 'The execution was cancelled; the scene was removed from its server.';
-		default:
-			return 'Every attempt failed on a server (unreachable, crashed, hung or restarted). Check the servers in the Cluster Status operation, or raise Max Attempts.';
+		return errorItem(failure, itemIndex, { scene: itemIndex });
 	}
 }

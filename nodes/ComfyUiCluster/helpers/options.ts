@@ -1,0 +1,41 @@
+/**
+ * The scene options of a run, evaluated per item: each scene gets its own timeouts, attempts,
+ * priority, seed mode and outputs. Strategy and Concurrency decide for the batch as a whole, so an
+ * expression that gives items different values for them is refused.
+ */
+import type { IExecuteFunctions, NodeOperationError } from 'n8n-workflow';
+import type { StrategyName } from '../../../src/cluster/strategies/types';
+import { oneValueForTheRun } from '../../shared/runWide';
+import { DEFAULT_CONCURRENCY, DEFAULT_STRATEGY } from './defaults';
+import { optionError } from './errors';
+import { parseSceneOptions, type SceneOptions } from './params';
+
+/** Item i's options, or the error naming the option of item i that does not validate. */
+export type ItemOptions = Array<SceneOptions | NodeOperationError>;
+
+export function readItemOptions(ctx: IExecuteFunctions, itemCount: number): ItemOptions {
+	return Array.from({ length: itemCount }, (_, i) => {
+		try {
+			return parseSceneOptions(ctx.getNodeParameter('options', i, {}));
+		} catch (error) {
+			return optionError(ctx, error, i);
+		}
+	});
+}
+
+export interface BatchOptions {
+	strategy: StrategyName;
+	/** 0 = the sum of the servers' max. */
+	concurrency: number;
+}
+
+/** Every item's options, and the batch's Strategy and Concurrency (the same for every item whose options validate). */
+export function readSceneOptions(ctx: IExecuteFunctions, itemCount: number): { perItem: ItemOptions; batch: BatchOptions } {
+	const perItem = readItemOptions(ctx, itemCount);
+	const valid = perItem.flatMap((options, itemIndex) => (options instanceof Error ? [] : [{ itemIndex, options }]));
+	const batch = {
+		strategy: oneValueForTheRun(ctx, 'Options → Strategy', valid.map(({ itemIndex, options }) => ({ itemIndex, value: options.strategy }))) ?? DEFAULT_STRATEGY,
+		concurrency: oneValueForTheRun(ctx, 'Options → Concurrency', valid.map(({ itemIndex, options }) => ({ itemIndex, value: options.concurrency }))) ?? DEFAULT_CONCURRENCY,
+	};
+	return { perItem, batch };
+}
