@@ -1,6 +1,7 @@
 /** The credential tests n8n runs from the credential dialog: every server probed, Redis pinged. */
 import { testRedis, testServers } from '../../nodes/ComfyUiCluster/credentialTests';
 import { startFleet, type Fleet } from '../sim';
+import { TEST_REDIS } from '../setup/redis';
 
 describe('ComfyUI Cluster credential tests', () => {
 	let fleet: Fleet;
@@ -64,7 +65,7 @@ describe('ComfyUI Cluster credential tests', () => {
 	});
 
 	it('pings Redis, and reports a Redis that does not answer', async () => {
-		expect(await testRedis({ mode: 'single', host: '127.0.0.1', port: 6379, database: 13 })).toEqual({ status: 'OK', message: 'Redis answered PONG' });
+		expect(await testRedis({ mode: 'single', host: TEST_REDIS.host, port: TEST_REDIS.port, database: TEST_REDIS.db })).toEqual({ status: 'OK', message: 'Redis answered PONG' });
 		const down = await testRedis({ mode: 'single', host: '127.0.0.1', port: 9, database: 0, password: 'pw-1618033' });
 		expect(down.status).toBe('Error');
 		expect(down.message).toMatch(/^Redis did not answer/);
