@@ -1,4 +1,5 @@
 /** Content type from the first bytes of a file (magic numbers), with extension and mime helpers. Pure. */
+import { mimeFromFileName, OCTET_STREAM } from '../util/mime';
 
 /** Bytes to read from the start of a file for `sniffContentType`. */
 export const SNIFF_BYTES = 64;
@@ -43,62 +44,7 @@ export function sniffContentType(bytes: Uint8Array): string | undefined {
 	return undefined;
 }
 
-const EXT_TO_MIME: Record<string, string> = {
-	png: 'image/png',
-	jpg: 'image/jpeg',
-	jpeg: 'image/jpeg',
-	gif: 'image/gif',
-	webp: 'image/webp',
-	avif: 'image/avif',
-	heic: 'image/heic',
-	svg: 'image/svg+xml',
-	mp4: 'video/mp4',
-	m4v: 'video/mp4',
-	mov: 'video/quicktime',
-	webm: 'video/webm',
-	mkv: 'video/x-matroska',
-	avi: 'video/x-msvideo',
-	wav: 'audio/wav',
-	flac: 'audio/flac',
-	mp3: 'audio/mpeg',
-	ogg: 'audio/ogg',
-	m4a: 'audio/mp4',
-	pdf: 'application/pdf',
-	json: 'application/json',
-	txt: 'text/plain',
-};
-
-const MIME_TO_EXT: Record<string, string> = {
-	'image/png': 'png',
-	'image/jpeg': 'jpg',
-	'image/gif': 'gif',
-	'image/webp': 'webp',
-	'image/avif': 'avif',
-	'image/heic': 'heic',
-	'image/svg+xml': 'svg',
-	'video/mp4': 'mp4',
-	'video/quicktime': 'mov',
-	'video/webm': 'webm',
-	'video/x-matroska': 'mkv',
-	'video/x-msvideo': 'avi',
-	'audio/wav': 'wav',
-	'audio/x-wav': 'wav',
-	'audio/flac': 'flac',
-	'audio/mpeg': 'mp3',
-	'audio/ogg': 'ogg',
-	'audio/mp4': 'm4a',
-	'application/pdf': 'pdf',
-	'application/json': 'json',
-	'text/plain': 'txt',
-};
-
-export function mimeFromExtension(ext: string | undefined): string | undefined {
-	return ext ? EXT_TO_MIME[ext.toLowerCase().replace(/^\./, '')] : undefined;
-}
-
-export function extensionFromMime(mime: string | undefined): string | undefined {
-	return mime ? MIME_TO_EXT[mime.split(';')[0].trim().toLowerCase()] : undefined;
-}
+export { extensionFromMime, mimeFromExtension } from '../util/mime';
 
 /** True for a missing or `application/octet-stream`-like mime type. */
 export function isGenericMime(mime: string | undefined): boolean {
@@ -109,7 +55,7 @@ export function isGenericMime(mime: string | undefined): boolean {
 
 /**
  * Picks the content type: an explicit override, else the declared mime type unless it is generic,
- * else the bytes, else the file extension, else `application/octet-stream`.
+ * else the bytes, else the file extension (src/util/mime.ts), else `application/octet-stream`.
  */
 export function resolveContentType(input: {
 	override?: string;
@@ -121,8 +67,7 @@ export function resolveContentType(input: {
 	if (!isGenericMime(input.declared)) return (input.declared as string).trim();
 	const sniffed = input.head ? sniffContentType(input.head) : undefined;
 	if (sniffed) return sniffed;
-	const ext = input.fileName?.includes('.') ? input.fileName.split('.').pop() : undefined;
-	return mimeFromExtension(ext) ?? 'application/octet-stream';
+	return (input.fileName ? mimeFromFileName(input.fileName) : undefined) ?? OCTET_STREAM;
 }
 
 export function isVideo(contentType: string | undefined): boolean {

@@ -86,7 +86,7 @@ export async function deleteKeys(prefix: string): Promise<void> {
 	await deleteKeysUnder(prefix);
 }
 
-export { freePort, startThrowawayRedis, type ThrowawayRedis } from '../setup/redis';
+export { freePort, startThrowawayRedis, THROWAWAY_REDIS_HOST, type ThrowawayRedis } from '../setup/redis';
 
 // ── S3: a fault proxy for statuses fauxqs cannot play (429) ─────────────────────────────────
 

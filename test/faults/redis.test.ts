@@ -3,7 +3,7 @@
  * Redis unreachable from the start. The run goes on with the state in process memory.
  */
 import { loggedLines } from '../workflow/harness';
-import { expectAllPromises, expectEachStartedAtMostOnce, redisCredential, scenes, sim, startThrowawayRedis, useMatrix, when, freePort } from './matrix';
+import { expectAllPromises, expectEachStartedAtMostOnce, redisCredential, scenes, sim, startThrowawayRedis, useMatrix, when, freePort, THROWAWAY_REDIS_HOST } from './matrix';
 
 const matrix = useMatrix();
 
@@ -16,7 +16,7 @@ describe('fault matrix: Redis', () => {
 		let killedAt = 0;
 		const cell = await matrix.generate({
 			fleet,
-			redis: redisCredential({ port: redis.port, database: 0 }),
+			redis: redisCredential({ host: redis.host, port: redis.port, database: 0 }),
 			items: scenes(9, 30_000, { steps: 25 }),
 			onStart: () =>
 				when(
@@ -42,7 +42,7 @@ describe('fault matrix: Redis', () => {
 	it('Redis unreachable from the start: the run works on memory', async () => {
 		const port = await freePort();
 		const fleet = await matrix.fleet([sim(), sim()]);
-		const cell = await matrix.generate({ fleet, redis: redisCredential({ port, database: 0 }), items: scenes(4, 31_000) });
+		const cell = await matrix.generate({ fleet, redis: redisCredential({ host: THROWAWAY_REDIS_HOST, port, database: 0 }), items: scenes(4, 31_000) });
 		const { ok } = await expectAllPromises(matrix, cell, fleet);
 		expect(ok).toHaveLength(4);
 		expectEachStartedAtMostOnce(cell, fleet);

@@ -113,7 +113,7 @@ function securedCluster(fleet: Fleet, variant: Variant) {
 	return matrix.clusterCredential(lines, auth);
 }
 
-const redisWithPassword = () => redisCredential({ port: redis.port, database: 0, password: REDIS_PASSWORD });
+const redisWithPassword = () => redisCredential({ host: redis.host, port: redis.port, database: 0, password: REDIS_PASSWORD });
 
 function keep(cell: CellResult): CellResult {
 	runs.push(cell.result);
@@ -174,7 +174,7 @@ describe('secrets under faults', () => {
 				items: scenes(2, 42_000),
 				continueOnFail: false,
 				cluster: securedCluster(fleet, 'basic'),
-				redis: redisCredential({ port: redis.port, database: 0, password: WRONG_REDIS_PASSWORD }),
+				redis: redisCredential({ host: redis.host, port: redis.port, database: 0, password: WRONG_REDIS_PASSWORD }),
 				options: { maxAttempts: 1 },
 			}),
 		);
@@ -190,7 +190,7 @@ describe('secrets under faults', () => {
 				fleet,
 				items: scenes(6, 43_000, { steps: 20 }),
 				cluster: securedCluster(fleet, 'header'),
-				redis: redisCredential({ port: own.port, database: 0, password: REDIS_PASSWORD }),
+				redis: redisCredential({ host: own.host, port: own.port, database: 0, password: REDIS_PASSWORD }),
 				onStart: () => when(() => fleet.servers.some((s) => s.records.started.length > 0), () => own.kill()),
 			}),
 		);

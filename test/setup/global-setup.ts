@@ -1,10 +1,11 @@
 import { createConnection } from 'net';
+import { TEST_REDIS } from './redis';
 
 /** Fails fast, with the fix, when no Redis answers: tests that need it must not be skipped silently. */
 export default async function globalSetup(): Promise<void> {
-	const url = new URL(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/13');
+	const { host, port } = TEST_REDIS;
 	const ok = await new Promise<boolean>((resolve) => {
-		const socket = createConnection({ host: url.hostname, port: Number(url.port || 6379) });
+		const socket = createConnection({ host, port });
 		socket.setTimeout(2000);
 		socket.once('connect', () => {
 			socket.end();
@@ -18,7 +19,7 @@ export default async function globalSetup(): Promise<void> {
 	});
 	if (!ok) {
 		throw new Error(
-			`No Redis answers at ${url.host}. Start one (redis-server --daemonize yes --port 6379 --save "") ` +
+			`No Redis answers at ${host}:${port}. Start one (redis-server --daemonize yes --port ${port} --save "") ` +
 				'or set TEST_REDIS_URL; .ci/run does this for you.',
 		);
 	}

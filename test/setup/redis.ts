@@ -1,25 +1,37 @@
 /**
- * Where tests find Redis. `.ci/run` makes sure one answers on 127.0.0.1:6379; tests use their own
- * database index and key prefixes and delete what they wrote.
+ * Where tests find Redis: the one place that reads TEST_REDIS_URL (default redis://127.0.0.1:6379,
+ * database 13 unless the URL names one). `.ci/run` makes sure one answers there; tests use their own
+ * database index and key prefixes and delete what they wrote. Throwaway redis-servers of a test's
+ * own listen on THROWAWAY_REDIS_HOST.
  */
 import { spawn } from 'child_process';
 import { createServer, type AddressInfo } from 'net';
 
-export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/13';
+/** The shared test Redis when TEST_REDIS_URL is not set. */
+export const DEFAULT_TEST_REDIS_URL = 'redis://127.0.0.1:6379';
+/** The database of the tests when TEST_REDIS_URL names none. */
+const DEFAULT_TEST_DB = 13;
 
-const testUrl = new URL(TEST_REDIS_URL);
+const testUrl = new URL(process.env.TEST_REDIS_URL || DEFAULT_TEST_REDIS_URL);
+if (testUrl.pathname === '' || testUrl.pathname === '/') testUrl.pathname = `/${DEFAULT_TEST_DB}`;
+
+/** TEST_REDIS_URL with its database, credentials kept: for clients that take a URL. */
+export const TEST_REDIS_URL = testUrl.toString();
 /** TEST_REDIS_URL's parts: the cluster state of every test goes there, so cleanup finds it. */
-export const TEST_REDIS = { host: testUrl.hostname, port: Number(testUrl.port || 6379), db: Number(testUrl.pathname.slice(1) || 13) };
+export const TEST_REDIS = { host: testUrl.hostname.replace(/^\[|\]$/g, ''), port: Number(testUrl.port || 6379), db: Number(testUrl.pathname.slice(1)) };
+
+/** Where the redis-servers tests start for themselves listen (startThrowawayRedis and the like). */
+export const THROWAWAY_REDIS_HOST = '127.0.0.1';
 
 /** A key prefix unique to one test file run. */
 export function testKeyPrefix(name: string): string {
 	return `test:${name}:${process.pid}:${Date.now().toString(36)}:`;
 }
 
-/** Deletes every key under `prefix` in the test database (of the Redis on `port`); returns how many. */
-export async function deleteKeysUnder(prefix: string, port = TEST_REDIS.port): Promise<number> {
+/** Deletes every key under `prefix` in the test database; returns how many. */
+export async function deleteKeysUnder(prefix: string): Promise<number> {
 	const { default: Redis } = await import('ioredis');
-	const redis = new Redis({ host: TEST_REDIS.host, port, db: TEST_REDIS.db, lazyConnect: true, maxRetriesPerRequest: 1 });
+	const redis = new Redis({ ...TEST_REDIS, lazyConnect: true, maxRetriesPerRequest: 1 });
 	let deleted = 0;
 	try {
 		await redis.connect();
@@ -45,17 +57,18 @@ export async function freePort(): Promise<number> {
 
 /** A redis-server of our own (no persistence): to kill mid-run, to require a password, or to flush. */
 export interface ThrowawayRedis {
+	host: string;
 	port: number;
 	kill(): Promise<void>;
 }
 
 export async function startThrowawayRedis(options: { password?: string } = {}): Promise<ThrowawayRedis> {
 	const port = await freePort();
-	const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+	const args = ['--port', String(port), '--bind', THROWAWAY_REDIS_HOST, '--save', '', '--appendonly', 'no'];
 	if (options.password) args.push('--requirepass', options.password);
 	const child = spawn('redis-server', args, { stdio: 'ignore' });
 	const { default: Redis } = await import('ioredis');
-	const client = new Redis({ host: '127.0.0.1', port, password: options.password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+	const client = new Redis({ host: THROWAWAY_REDIS_HOST, port, password: options.password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
 	client.on('error', () => undefined);
 	const deadline = Date.now() + 5000;
 	for (;;) {
@@ -73,6 +86,7 @@ export async function startThrowawayRedis(options: { password?: string } = {}): 
 	}
 	client.disconnect();
 	return {
+		host: THROWAWAY_REDIS_HOST,
 		port,
 		kill: () =>
 			new Promise<void>((resolve) => {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'http';
+import { extensionOf, mimeFromExtension, OCTET_STREAM } from '../../src/util/mime';
 
 /** Small HTTP helpers that answer the way aiohttp does for ComfyUI. */
 
@@ -83,29 +84,13 @@ export function parseMultipart(body: Buffer, contentType: string): MultipartPart
 	return parts;
 }
 
-const MIME: Record<string, string> = {
-	png: 'image/png',
-	jpg: 'image/jpeg',
-	jpeg: 'image/jpeg',
-	webp: 'image/webp',
-	gif: 'image/gif',
-	bmp: 'image/bmp',
-	mp4: 'video/mp4',
-	webm: 'video/webm',
-	mov: 'video/quicktime',
-	flac: 'audio/flac',
-	wav: 'audio/x-wav',
-	mp3: 'audio/mpeg',
-	ogg: 'audio/ogg',
-	json: 'application/json',
-	txt: 'text/plain',
-	glb: 'model/gltf-binary',
-};
+/** Where Python's mimetypes, which ComfyUI's /view answers with, differs from the package's table. */
+const PYTHON_MIME: Readonly<Record<string, string>> = { wav: 'audio/x-wav' };
 
 /** Python's mimetypes.guess_type as ComfyUI uses it (html/js/css forced to octet-stream). */
 export function contentTypeFor(filename: string): string {
-	const ext = filename.toLowerCase().split('.').pop() ?? '';
-	return MIME[ext] ?? 'application/octet-stream';
+	const ext = extensionOf(filename);
+	return (Object.hasOwn(PYTHON_MIME, ext) ? PYTHON_MIME[ext] : mimeFromExtension(ext)) ?? OCTET_STREAM;
 }
 
 export function isLoopbackHost(host: string): boolean {

@@ -2,6 +2,7 @@
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 import { ComfyUiCluster } from '../../nodes/ComfyUiCluster/ComfyUiCluster.node';
 import { startFleet, type Fleet } from '../sim';
+import { TEST_REDIS } from '../setup/redis';
 
 const { credentialTest } = new ComfyUiCluster().methods;
 // n8n calls them with the credential being tested; they use nothing of `this`.
@@ -72,7 +73,7 @@ describe('ComfyUI Cluster credential tests', () => {
 	});
 
 	it('pings Redis, and reports a Redis that does not answer', async () => {
-		expect(await testRedis({ mode: 'single', host: '127.0.0.1', port: 6379, database: 13 })).toEqual({ status: 'OK', message: 'Redis answered PONG' });
+		expect(await testRedis({ mode: 'single', host: TEST_REDIS.host, port: TEST_REDIS.port, database: TEST_REDIS.db })).toEqual({ status: 'OK', message: 'Redis answered PONG' });
 		const down = await testRedis({ mode: 'single', host: '127.0.0.1', port: 9, database: 0, password: 'pw-1618033' });
 		expect(down.status).toBe('Error');
 		expect(down.message).toMatch(/^Redis did not answer/);

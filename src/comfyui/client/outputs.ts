@@ -3,45 +3,15 @@
  * animated WEBP/PNG and core video), `audio`; custom nodes use `gifs` (VideoHelperSuite) and `videos`.
  * Any other list of `{filename, subfolder, type}` objects is taken by its file type.
  */
+import { extensionOf, mimeFromFileName, OCTET_STREAM } from '../../util/mime';
 import type { FileRef, HistoryEntry, OutputFile, OutputKind } from './types';
 
-const MIME_BY_EXTENSION: Record<string, string> = {
-	png: 'image/png',
-	jpg: 'image/jpeg',
-	jpeg: 'image/jpeg',
-	webp: 'image/webp',
-	gif: 'image/gif',
-	bmp: 'image/bmp',
-	tif: 'image/tiff',
-	tiff: 'image/tiff',
-	avif: 'image/avif',
-	svg: 'image/svg+xml',
-	apng: 'image/apng',
-	mp4: 'video/mp4',
-	m4v: 'video/mp4',
-	webm: 'video/webm',
-	mov: 'video/quicktime',
-	mkv: 'video/x-matroska',
-	avi: 'video/x-msvideo',
-	flac: 'audio/flac',
-	mp3: 'audio/mpeg',
-	wav: 'audio/wav',
-	ogg: 'audio/ogg',
-	opus: 'audio/opus',
-	m4a: 'audio/mp4',
-	aac: 'audio/aac',
-	json: 'application/json',
-	txt: 'text/plain',
-};
+/** The extension of a file name, lower case, without the dot; '' when it has none. */
+export const fileExtension = extensionOf;
 
-export function fileExtension(filename: string): string {
-	const dot = filename.lastIndexOf('.');
-	return dot < 0 ? '' : filename.slice(dot + 1).toLowerCase();
-}
-
-/** MIME type from a file name; `application/octet-stream` when unknown. */
+/** MIME type from a file name (the table in src/util/mime.ts); `application/octet-stream` when unknown. */
 export function guessMimeType(filename: string): string {
-	return MIME_BY_EXTENSION[fileExtension(filename)] ?? 'application/octet-stream';
+	return mimeFromFileName(filename) ?? OCTET_STREAM;
 }
 
 function isFileRef(value: unknown): value is FileRef & Record<string, unknown> {

@@ -63,8 +63,8 @@ export function uniquePrefix(name: string): string {
 }
 
 /** Deletes every key under a prefix in the test database. */
-export async function cleanKeys(prefix: string, port = 6379): Promise<void> {
-	await deleteKeysUnder(prefix, port);
+export async function cleanKeys(prefix: string): Promise<void> {
+	await deleteKeysUnder(prefix);
 }
 
 export async function waitFor(check: () => boolean, timeoutMs = 10_000, stepMs = 10): Promise<void> {

@@ -13,7 +13,7 @@ import { renewalPeriodMs } from '../../../src/cluster/leases';
 import { closeAllRuntimes, getRuntime } from '../../../src/cluster/runtime';
 import { clusterKeys } from '../../../src/cluster/store/keys';
 import { startFleet, type ComfyUiSimulator, type Fleet } from '../../sim';
-import { startThrowawayRedis, type ThrowawayRedis } from '../../setup/redis';
+import { startThrowawayRedis, THROWAWAY_REDIS_HOST, type ThrowawayRedis } from '../../setup/redis';
 import type { WorkerArgs, WorkerReport } from './batchWorker';
 import { CHECKPOINTS, cleanKeys, FAST_BACKOFF, REDIS, scenes, seedOf, startsBySeed, uniquePrefix, waitFor } from './helpers';
 
@@ -135,14 +135,14 @@ describe('workers sharing one Redis', () => {
 
 	it('falls back to memory when Redis stops mid-run and completes every scene', async () => {
 		const port = await freePort();
-		const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+		const redis = spawn('redis-server', ['--port', String(port), '--bind', THROWAWAY_REDIS_HOST, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
 		children.push(redis);
 		fleet = await startFleet([1, 2, 3].map((speed) => ({ speed, msPerStep: 10, models: CHECKPOINTS })));
 		const warnings: string[] = [];
 		const logger = { debug: () => undefined, info: () => undefined, warn: (m: string) => warnings.push(m) };
 		let runtime;
 		for (let i = 0; ; i++) {
-			runtime = await getRuntime({ servers: fleet.urls.map((u) => `${u} max=2`).join('\n'), redis: { mode: 'single', host: '127.0.0.1', port, db: 13 }, keyPrefix: 'throwaway' }, logger);
+			runtime = await getRuntime({ servers: fleet.urls.map((u) => `${u} max=2`).join('\n'), redis: { mode: 'single', host: THROWAWAY_REDIS_HOST, port, db: 13 }, keyPrefix: 'throwaway' }, logger);
 			if (runtime.activeStore() === 'redis' && (await runtime.store.snapshot(runtime.servers).then(() => runtime!.activeStore() === 'redis'))) break;
 			await closeAllRuntimes();
 			if (i > 50) throw new Error('throwaway Redis did not start');
@@ -177,13 +177,13 @@ describe('leases against a wiped Redis and skewed clocks', () => {
 		// runs when the renewal period after the flush is over.
 		fleet = await startFleet([{}, {}].map(() => ({ msPerStep: 75, models: CHECKPOINTS })));
 		const servers = fleet.urls.map((url) => `${url} max=1`).join('\n');
-		const shared = { servers, redis: { mode: 'single' as const, host: '127.0.0.1', port: redis.port, db: 0 }, keyPrefix: 'flush', steps: 40, leaseTtlMs: LEASE_TTL_MS };
+		const shared = { servers, redis: { mode: 'single' as const, host: redis.host, port: redis.port, db: 0 }, keyPrefix: 'flush', steps: 40, leaseTtlMs: LEASE_TTL_MS };
 		const workers = [1000, 2000].map((base) => startWorker({ ...shared, count: 5, base }));
 		// Flush while a scene runs on the first server, after the exchange that passed its lease on
 		// (within 50 ms) and before its first renewal (a second after it started): its lease is lost.
 		await waitFor(() => fleet!.servers[0].records.started.length >= 2, 30_000);
 		await new Promise((resolve) => setTimeout(resolve, 500));
-		const flusher = new Redis({ host: '127.0.0.1', port: redis.port });
+		const flusher = new Redis({ host: redis.host, port: redis.port });
 		await flusher.flushdb();
 		const flushedAt = Date.now();
 		flusher.disconnect();
@@ -211,7 +211,7 @@ describe('leases against a wiped Redis and skewed clocks', () => {
 		redis = await startThrowawayRedis();
 		fleet = await startFleet([{}, {}].map(() => ({ msPerStep: 50, models: CHECKPOINTS })));
 		const servers = fleet.urls.map((url) => `${url} max=1`).join('\n');
-		const shared = { servers, redis: { mode: 'single' as const, host: '127.0.0.1', port: redis.port, db: 0 }, keyPrefix: 'skew', count: 8, steps: 20, leaseTtlMs: LEASE_TTL_MS, waitForGo: true };
+		const shared = { servers, redis: { mode: 'single' as const, host: redis.host, port: redis.port, db: 0 }, keyPrefix: 'skew', count: 8, steps: 20, leaseTtlMs: LEASE_TTL_MS, waitForGo: true };
 		const behind = startWorker({ ...shared, base: 1000, clockSkewMs: -30_000 });
 		const ahead = startWorker({ ...shared, base: 2000, clockSkewMs: +30_000 });
 		await waitFor(() => behind.ready() && ahead.ready(), 60_000);
@@ -230,7 +230,7 @@ describe('leases against a wiped Redis and skewed clocks', () => {
 		// Scenes of 1.5 s: the first worker still has a minute of them when it is killed.
 		fleet = await startFleet([{}, {}].map(() => ({ msPerStep: 50, models: CHECKPOINTS })));
 		const servers = fleet.urls.map((url) => `${url} max=1`).join('\n');
-		const shared = { servers, redis: { mode: 'single' as const, host: '127.0.0.1', port: redis.port, db: 0 }, keyPrefix: 'skew-dead', steps: 30, leaseTtlMs: LEASE_TTL_MS };
+		const shared = { servers, redis: { mode: 'single' as const, host: redis.host, port: redis.port, db: 0 }, keyPrefix: 'skew-dead', steps: 30, leaseTtlMs: LEASE_TTL_MS };
 		const doomed = startWorker({ ...shared, count: 80, base: 1000, clockSkewMs: +30_000 });
 		doomed.report.catch(() => undefined);
 		await waitFor(() => fleet!.servers.every((s) => s.records.started.length > 0), 60_000);

@@ -4,6 +4,7 @@ import { FallbackHealthStore } from '../../../src/cluster/store/FallbackHealthSt
 import { RedisHealthStore } from '../../../src/cluster/store/RedisHealthStore';
 import { createRedis } from '../../../src/cluster/store/redisConnection';
 import type { SelectResult } from '../../../src/cluster/store/HealthStore';
+import { THROWAWAY_REDIS_HOST } from '../../setup/redis';
 import { lease } from './healthStoreSuite';
 
 function freePort(): Promise<number> {
@@ -18,7 +19,7 @@ function freePort(): Promise<number> {
 }
 
 async function startRedis(port: number): Promise<ChildProcess> {
-	const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+	const child = spawn('redis-server', ['--port', String(port), '--bind', THROWAWAY_REDIS_HOST, '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
 	await new Promise<void>((resolve, reject) => {
 		const timer = setTimeout(() => reject(new Error('redis-server did not start within 20 s')), 20_000);
 		child.stdout?.on('data', (chunk: Buffer) => {
@@ -54,7 +55,7 @@ describe('FallbackHealthStore', () => {
 		let server = await startRedis(port);
 		// The default timeouts: a killed Redis refuses at once, so short ones would only add spurious
 		// fallbacks (a second warning) when a loaded machine answers slowly.
-		const client = createRedis({ mode: 'single', host: '127.0.0.1', port });
+		const client = createRedis({ mode: 'single', host: THROWAWAY_REDIS_HOST, port });
 		const warnings: string[] = [];
 		const infos: string[] = [];
 		const store = new FallbackHealthStore(new RedisHealthStore(client, { clusterHash: 'fb', ownsClient: true }), {

@@ -235,7 +235,7 @@ describe('RedisHealthStore when Redis forgets its scripts (SCRIPT FLUSH)', () =>
 	let client: Redis;
 	beforeAll(async () => {
 		server = await startThrowawayRedis();
-		client = new Redis({ host: '127.0.0.1', port: server.port });
+		client = new Redis({ host: server.host, port: server.port });
 	});
 	afterAll(async () => {
 		client.disconnect();
