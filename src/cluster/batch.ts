@@ -392,10 +392,11 @@ class Batch {
 		for (const server of this.servers) {
 			if (this.runtime.prober.probing(server.id)) continue;
 			if (busy.has(server.id)) {
-				// A server that spoke on its websocket since is alive: probed again only for news of others' work.
+				// Alive if it answered a probe within livenessMs or spoke on its websocket (progress, status)
+				// within half of it: then probed again only for news of others' work.
 				const probedAt = this.lastProbeAt(server.id, now);
-				const heardAt = Math.max(probedAt, this.runtime.clientFor(server.id).lastHeardAt());
-				if (now - heardAt < livenessMs && (!waiting || now - probedAt < maxAgeMs)) continue;
+				const alive = now - probedAt < livenessMs || now - this.runtime.clientFor(server.id).lastHeardAt() < livenessMs / 2;
+				if (alive && (!waiting || now - probedAt < maxAgeMs)) continue;
 			} else if (!waiting) continue;
 			else if (!this.runtime.liveness.reachable(server.id)) {
 				// To notice it back, with a pause that grows while it stays away (and not while its
