@@ -2,8 +2,21 @@
  * Runs fauxqs 1.9.2 (S3 emulator, ESM only, so not loadable by jest's CommonJS runtime) in a child
  * process on 127.0.0.1 and gives tests a handle to inject latency and 503 SlowDown faults.
  */
+import { S3Client } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'child_process';
 import { join } from 'path';
+
+/** A plain SDK client on a fauxqs endpoint, to look behind the code under test (path style, no checksums asked for). */
+export function rawS3Client(endpoint: string): S3Client {
+	return new S3Client({
+		endpoint,
+		region: 'us-east-1',
+		forcePathStyle: true,
+		credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+		requestChecksumCalculation: 'WHEN_REQUIRED',
+		responseChecksumValidation: 'WHEN_REQUIRED',
+	});
+}
 
 export interface FauxqsState {
 	latencyMs: number;

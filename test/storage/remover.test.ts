@@ -6,7 +6,7 @@ import { deleteAll } from '../../src/storage/remover';
 import { S3Storage } from '../../src/storage/s3';
 import { uploadAll } from '../../src/storage/uploader';
 import { startCloudflareImagesFake, type CloudflareImagesFake } from '../fakes/cloudflareImages';
-import { startFauxqs, type FauxqsHandle } from '../fakes/fauxqs';
+import { rawS3Client, startFauxqs, type FauxqsHandle } from '../fakes/fauxqs';
 import { pngBytes } from './fixtures';
 
 const BUCKET = 'remover-test';
@@ -32,14 +32,7 @@ async function exists(key: string): Promise<boolean> {
 
 beforeAll(async () => {
 	server = await startFauxqs();
-	raw = new S3Client({
-		endpoint: server.endpoint,
-		region: 'us-east-1',
-		forcePathStyle: true,
-		credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-		requestChecksumCalculation: 'WHEN_REQUIRED',
-		responseChecksumValidation: 'WHEN_REQUIRED',
-	});
+	raw = rawS3Client(server.endpoint);
 	await raw.send(new CreateBucketCommand({ Bucket: BUCKET }));
 	storage = makeStorage();
 });

@@ -3,7 +3,7 @@ import { createHash } from 'crypto';
 import type { Readable } from 'stream';
 import { S3Storage } from '../../src/storage/s3';
 import { uploadAll, type UploadFileSpec } from '../../src/storage/uploader';
-import { startFauxqs, type FauxqsHandle } from '../fakes/fauxqs';
+import { rawS3Client, startFauxqs, type FauxqsHandle } from '../fakes/fauxqs';
 import { generatedStream, mp4Bytes, pngBytes, sha256 } from './fixtures';
 
 const BUCKET = 'storage-test';
@@ -44,14 +44,7 @@ async function getBytes(key: string): Promise<Buffer> {
 
 beforeAll(async () => {
 	server = await startFauxqs();
-	raw = new S3Client({
-		endpoint: server.endpoint,
-		region: 'us-east-1',
-		forcePathStyle: true,
-		credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-		requestChecksumCalculation: 'WHEN_REQUIRED',
-		responseChecksumValidation: 'WHEN_REQUIRED',
-	});
+	raw = rawS3Client(server.endpoint);
 	await raw.send(new CreateBucketCommand({ Bucket: BUCKET }));
 	storage = makeStorage();
 });
