@@ -4,7 +4,7 @@
  */
 import Redis from 'ioredis';
 import type { ApiGraph } from '../../src/comfyui/client';
-import { runBatch } from '../../src/cluster/batch';
+import { runBatch } from '../../src/cluster';
 import { getRuntime } from '../../src/cluster/runtime';
 import { buildScene } from '../../src/cluster/sceneBuilder';
 import type { RedisConfig } from '../../src/cluster/store/redisConnection';

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'fs';
 import { createServer as createNetServer } from 'net';
 import { join } from 'path';
 import { ComfyUiClient, type ApiGraph } from '../../src/comfyui/client';
-import { runBatch, type BatchOptions } from '../../src/cluster/batch';
+import { runBatch, type BatchOptions } from '../../src/cluster';
 import { closeAllRuntimes, getRuntime } from '../../src/cluster/runtime';
 import type { SceneOutcome } from '../../src/cluster/scene';
 import { buildScene } from '../../src/cluster/sceneBuilder';

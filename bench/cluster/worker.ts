@@ -2,7 +2,7 @@
  * P4 worker process: builds its scenes, connects, prints "ready", waits for "go" on stdin, runs
  * one batch against the shared fleet and Redis, and prints one JSON line with its results.
  */
-import { runBatch } from '../../src/cluster/batch';
+import { runBatch } from '../../src/cluster';
 import { closeAllRuntimes, getRuntime } from '../../src/cluster/runtime';
 import { buildScene } from '../../src/cluster/sceneBuilder';
 import type { RedisConfig } from '../../src/cluster/store/redisConnection';

@@ -8,12 +8,12 @@
 import { randomUUID } from 'crypto';
 import { CancelledError, ComfyUiError, TransientServerError } from '../comfyui/errors';
 import { AttemptError, submitScene } from './attempt';
-import type { ClusterRuntime } from './batch';
+import type { ClusterRuntime } from './types';
 import { candidateServers, usesAnAttempt } from './planning/candidates';
-import { DurationModel, samplesOf } from './planning/durationModel';
 import { planServer } from './planning/load';
 import { fetchOutputs } from './outputs';
 import { planPlacements } from './planning/plan';
+import { modelOf } from './planning/speeds';
 import { externalSeen } from './probes';
 import { SceneFailedError, type AttemptRecord, type SceneOutcome, type SceneRequest, type SceneOutput } from './scene';
 import type { Outcome, ServerStatus } from './store/HealthStore';
@@ -48,11 +48,7 @@ export async function submitScenes(runtime: ClusterRuntime, scenes: readonly Sce
 	const statusAt = Date.now();
 	const statuses: ServerStatus[] = await store.snapshot(servers).catch(() => []);
 	const byId = new Map(statuses.map((s) => [s.id, s]));
-	const model = new DurationModel({
-		samples: samplesOf(statuses),
-		work: new Map(scenes.map((scene) => [scene.workflowKey, scene.work])),
-		weights: new Map(servers.map((s) => [s.id, s.weight])),
-	});
+	const model = modelOf(statuses, scenes, servers);
 	const now = Date.now();
 	const typical = scenes[0]?.workflowKey ?? '';
 	const admissions = () =>

@@ -7,7 +7,7 @@
 import { createHash, randomUUID } from 'crypto';
 import { authSecrets, ComfyUiClient } from '../comfyui/client';
 import { redact, redactDeep } from '../util/redact';
-import type { ClusterRuntime, EngineLogger } from './batch';
+import type { ClusterRuntime, EngineLogger } from './types';
 import { Janitor } from './janitor';
 import { Liveness } from './liveness';
 import { Prober } from './probes';

@@ -2,7 +2,7 @@
  * What the Cluster Status and Free Memory operations do: probe every server now, record what was
  * learned for every worker, and report per server.
  */
-import type { ClusterRuntime } from './batch';
+import type { ClusterRuntime } from './types';
 import { describeSameServer, sameServers, type ResolveHost } from './duplicates';
 import type { ServerSpec } from './serverSpec';
 import type { SystemStats as SystemStatsReply } from '../comfyui/client';

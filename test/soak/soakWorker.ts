@@ -2,7 +2,7 @@
  * One soak worker process: runs one runBatch over its share of the scenes against the shared fleet
  * and Redis (one JSON argument) and prints one JSON line with every scene's outcome.
  */
-import { runBatch } from '../../src/cluster/batch';
+import { runBatch } from '../../src/cluster';
 import { closeAllRuntimes, getRuntime } from '../../src/cluster/runtime';
 import type { RedisConfig } from '../../src/cluster/store/redisConnection';
 import { soakScenes, type SoakScene } from './scenes';

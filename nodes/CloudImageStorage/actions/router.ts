@@ -3,8 +3,8 @@
  * after), and takes the credential's secrets out of whatever leaves the node.
  */
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
-import { own } from '../../../src/util/own';
-import { redactDeep, redactError } from '../../../src/util/redact';
+import { own } from '../../../src/util';
+import { redactDeep, redactError } from '../../../src/util';
 import { closeEngine, createEngine, providerCredential, secretsIn, type EngineSettings, type Provider, type StorageEngine } from '../helpers/engine';
 import { sameForEveryItem } from '../../shared/runWide';
 import * as deleteOperation from './delete.operation';

@@ -7,7 +7,7 @@ import {
 } from 'n8n-workflow';
 import { CloudflareImagesApi } from '../../../credentials/CloudflareImagesApi.credentials';
 import { S3CompatibleApi } from '../../../credentials/S3CompatibleApi.credentials';
-import { redact } from '../../../src/util/redact';
+import { redact } from '../../../src/util';
 import {
 	CloudflareImagesClient,
 	S3Storage,

@@ -1,7 +1,7 @@
 /** Credential tests: S3 heads the default bucket (or lists buckets); Cloudflare calls the cheap stats endpoint. */
 import type { ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
 import { CloudflareImagesClient, S3Storage, StorageError } from '../../../src/storage';
-import { redact } from '../../../src/util/redact';
+import { redact } from '../../../src/util';
 import { cloudflareConfigFromCredential, s3ConfigFromCredential, secretsIn } from '../helpers/engine';
 
 function failure(error: unknown, secrets: readonly string[]): INodeCredentialTestResult {

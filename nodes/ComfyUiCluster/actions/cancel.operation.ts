@@ -1,6 +1,6 @@
 import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { cancelScenes, type SceneHandle } from '../../../src/cluster/handles';
-import type { Runtime } from '../../../src/cluster/runtime';
+import { cancelScenes, type SceneHandle } from '../../../src/cluster';
+import type { Runtime } from '../../../src/cluster';
 import { parseHandle } from '../helpers/params';
 import { handlesField } from './common.descriptions';
 import { errorItem } from '../../shared/errorItem';

@@ -1,6 +1,6 @@
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import type { Runtime } from '../../../src/cluster/runtime';
-import { clusterStatus } from '../../../src/cluster/status';
+import type { Runtime } from '../../../src/cluster';
+import { clusterStatus } from '../../../src/cluster';
 
 export const description = updateDisplayOptions({ show: { operation: ['clusterStatus'] } }, [] as INodeProperties[]);
 

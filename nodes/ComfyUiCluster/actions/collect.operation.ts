@@ -1,8 +1,8 @@
 import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { collectScenes, type SceneHandle } from '../../../src/cluster/handles';
-import { discardOutcomes } from '../../../src/cluster/outputs';
-import type { Runtime } from '../../../src/cluster/runtime';
-import type { SceneOutcome } from '../../../src/cluster/scene';
+import { collectScenes, type SceneHandle } from '../../../src/cluster';
+import { discardOutcomes } from '../../../src/cluster';
+import type { Runtime } from '../../../src/cluster';
+import type { SceneOutcome } from '../../../src/cluster';
 import { sceneError } from '../helpers/errors';
 import { itemOrError } from '../helpers/items';
 import { errorItem } from '../../shared/errorItem';

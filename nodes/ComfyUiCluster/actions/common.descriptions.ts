@@ -1,5 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
-import { KEEP_IN_MEMORY_BYTES } from '../../../src/cluster/outputs';
+import { KEEP_IN_MEMORY_BYTES } from '../../../src/cluster';
 import {
 	DEFAULT_CONCURRENCY,
 	DEFAULT_FREE_MEMORY_AFTER,

@@ -1,6 +1,6 @@
 import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import type { Runtime } from '../../../src/cluster/runtime';
-import { freeMemory } from '../../../src/cluster/status';
+import type { Runtime } from '../../../src/cluster';
+import { freeMemory } from '../../../src/cluster';
 import { DEFAULT_FREE_MEMORY, DEFAULT_UNLOAD_MODELS } from '../helpers/defaults';
 
 const properties: INodeProperties[] = [

@@ -5,11 +5,11 @@ import {
 	type INodeExecutionData,
 	type INodeProperties,
 } from 'n8n-workflow';
-import { runBatch, type BatchEvent, type EngineLogger } from '../../../src/cluster/batch';
-import type { Runtime } from '../../../src/cluster/runtime';
-import type { SceneRequest } from '../../../src/cluster/scene';
-import { UrlFetcher } from '../../../src/cluster/urlInputs';
-import { discardOutcomes } from '../../../src/cluster/outputs';
+import { runBatch, type BatchEvent, type EngineLogger } from '../../../src/cluster';
+import type { Runtime } from '../../../src/cluster';
+import type { SceneRequest } from '../../../src/cluster';
+import { UrlFetcher } from '../../../src/cluster';
+import { discardOutcomes } from '../../../src/cluster';
 import { asItemError, sceneError } from '../helpers/errors';
 import { CatalogueSource, itemOrError, sceneFromItem } from '../helpers/items';
 import { errorItem } from '../../shared/errorItem';

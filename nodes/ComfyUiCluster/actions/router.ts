@@ -3,9 +3,9 @@
  * takes every secret of those credentials out of whatever leaves the node (items, errors with their causes).
  */
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
-import type { Runtime } from '../../../src/cluster/runtime';
-import { own } from '../../../src/util/own';
-import { redactDeep, redactError } from '../../../src/util/redact';
+import type { Runtime } from '../../../src/cluster';
+import { own } from '../../../src/util';
+import { redactDeep, redactError } from '../../../src/util';
 import { clusterConfigOf, configSecrets, runtimeFor } from '../helpers/engine';
 import { nodeError } from '../helpers/errors';
 import * as cancel from './cancel.operation';

@@ -1,8 +1,8 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { submitScenes } from '../../../src/cluster/handles';
-import type { Runtime } from '../../../src/cluster/runtime';
-import type { SceneRequest } from '../../../src/cluster/scene';
-import { UrlFetcher } from '../../../src/cluster/urlInputs';
+import { submitScenes } from '../../../src/cluster';
+import type { Runtime } from '../../../src/cluster';
+import type { SceneRequest } from '../../../src/cluster';
+import { UrlFetcher } from '../../../src/cluster';
 import { asItemError, sceneError } from '../helpers/errors';
 import { CatalogueSource, sceneFromItem } from '../helpers/items';
 import { errorItem } from '../../shared/errorItem';

@@ -2,9 +2,9 @@
  * One source for the defaults, limits and choices of the node's scene options: the descriptions
  * (actions/common.descriptions.ts) show them, the parameter schema (params.ts) applies them.
  */
-import type { OutputKind } from '../../../src/comfyui/client';
-import { DEFAULT_MAX_OUTPUT_BYTES } from '../../../src/cluster/sceneBuilder';
-import type { StrategyName } from '../../../src/cluster/strategies/types';
+import type { OutputKind } from '../../../src/comfyui';
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../../../src/cluster';
+import type { StrategyName } from '../../../src/cluster';
 
 export const MB = 1024 * 1024;
 

@@ -3,10 +3,10 @@
  * the bridge to n8n's logger.
  */
 import type { ICredentialDataDecryptedObject, IExecuteFunctions, Logger } from 'n8n-workflow';
-import { getRuntime, redactingLogger, secretsOf, type ClusterConfig, type Runtime } from '../../../src/cluster/runtime';
-import type { EngineLogger } from '../../../src/cluster/batch';
-import { parseServerList, type ServerAuth, type ServerSpec } from '../../../src/cluster/serverSpec';
-import type { RedisConfig } from '../../../src/cluster/store/redisConnection';
+import { getRuntime, redactingLogger, secretsOf, type ClusterConfig, type Runtime } from '../../../src/cluster';
+import type { EngineLogger } from '../../../src/cluster';
+import { parseServerList, type ServerAuth, type ServerSpec } from '../../../src/cluster';
+import type { RedisConfig } from '../../../src/cluster';
 
 export function authFromCredential(credential: ICredentialDataDecryptedObject): ServerAuth {
 	switch (credential.authentication) {

@@ -3,10 +3,10 @@
  * parameters, failed scenes, output files n8n could not store, and a server list that does not parse.
  */
 import { NodeApiError, NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
-import { ComfyUiError } from '../../../src/comfyui/errors';
-import { SceneFailedError } from '../../../src/cluster/scene';
-import { ServerSpecError } from '../../../src/cluster/serverSpec';
-import { redact } from '../../../src/util/redact';
+import { ComfyUiError } from '../../../src/comfyui';
+import { SceneFailedError } from '../../../src/cluster';
+import { ServerSpecError } from '../../../src/cluster';
+import { redact } from '../../../src/util';
 import { ParameterError } from './params';
 
 /** Any failure while reading item `i` as a NodeOperationError naming the item and the field. */

@@ -8,15 +8,15 @@ import {
 	type IExecuteFunctions,
 	type INodeExecutionData,
 } from 'n8n-workflow';
-import { applyOverrides, fillPlaceholders, loadWorkflow, type ObjectInfo } from '../../../src/comfyui/workflow';
-import { discardOutputs } from '../../../src/cluster/outputs';
-import type { Runtime } from '../../../src/cluster/runtime';
-import type { AttemptRecord, SceneOutcome, SceneRequest, SceneResult } from '../../../src/cluster/scene';
-import { buildScene } from '../../../src/cluster/sceneBuilder';
-import type { UrlFetcher } from '../../../src/cluster/urlInputs';
-import { own } from '../../../src/util/own';
-import { formatBytes } from '../../../src/util/bytes';
-import { redact } from '../../../src/util/redact';
+import { applyOverrides, fillPlaceholders, loadWorkflow, type ObjectInfo } from '../../../src/comfyui';
+import { discardOutputs } from '../../../src/cluster';
+import type { Runtime } from '../../../src/cluster';
+import type { AttemptRecord, SceneOutcome, SceneRequest, SceneResult } from '../../../src/cluster';
+import { buildScene } from '../../../src/cluster';
+import type { UrlFetcher } from '../../../src/cluster';
+import { own } from '../../../src/util';
+import { formatBytes } from '../../../src/util';
+import { redact } from '../../../src/util';
 import { errorItem } from '../../shared/errorItem';
 import { asItemError, describeCause, storeFailed } from './errors';
 import { parseInputImages, parseOverrides, parsePlaceholders, type SceneOptions } from './params';

@@ -11,9 +11,9 @@ export class ParameterError extends Error {
 		this.name = 'ParameterError';
 	}
 }
-import type { OutputKind } from '../../../src/comfyui/client';
-import type { SceneTimeouts } from '../../../src/cluster/scene';
-import type { StrategyName } from '../../../src/cluster/strategies/types';
+import type { OutputKind } from '../../../src/comfyui';
+import type { SceneTimeouts } from '../../../src/cluster';
+import type { StrategyName } from '../../../src/cluster';
 import {
 	DEFAULT_CONCURRENCY,
 	DEFAULT_FREE_MEMORY_AFTER,

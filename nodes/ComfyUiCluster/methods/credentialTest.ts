@@ -3,12 +3,12 @@
  * warning for entries that are one server), and a Redis PING.
  */
 import type { ICredentialDataDecryptedObject, ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
-import { ComfyUiClient } from '../../../src/comfyui/client';
-import { describeSameServer, sameServers } from '../../../src/cluster/duplicates';
-import { secretsOf } from '../../../src/cluster/runtime';
-import { parseServerList } from '../../../src/cluster/serverSpec';
-import { createRedis } from '../../../src/cluster/store/redisConnection';
-import { redact } from '../../../src/util/redact';
+import { ComfyUiClient } from '../../../src/comfyui';
+import { describeSameServer, sameServers } from '../../../src/cluster';
+import { secretsOf } from '../../../src/cluster';
+import { parseServerList } from '../../../src/cluster';
+import { createRedis } from '../../../src/cluster';
+import { redact } from '../../../src/util';
 import { authFromCredential, redisFromCredential } from '../helpers/engine';
 
 export async function comfyUiClusterConnectionTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {

@@ -1,5 +1,5 @@
 /** A server that refuses our credentials is left out for the scene, not retried and not held against its health. */
-import { runBatch, type BatchEvent } from '../../../src/cluster/batch';
+import { runBatch, type BatchEvent } from '../../../src/cluster';
 import { closeAllRuntimes, getRuntime } from '../../../src/cluster/runtime';
 import { buildScene } from '../../../src/cluster/sceneBuilder';
 import { startFleet, type Fleet } from '../../sim';

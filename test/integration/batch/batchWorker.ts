@@ -3,7 +3,7 @@
  * the command line (one JSON argument) and prints one JSON line with every scene's outcome (and,
  * before it, one line once it is connected, and one per scene start and per warning).
  */
-import { runBatch } from '../../../src/cluster/batch';
+import { runBatch } from '../../../src/cluster';
 import { closeAllRuntimes, getRuntime } from '../../../src/cluster/runtime';
 import type { RedisConfig } from '../../../src/cluster/store/redisConnection';
 import type { StrategyName } from '../../../src/cluster/strategies/types';

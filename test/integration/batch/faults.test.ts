@@ -3,7 +3,7 @@
  * the test Redis (own key prefix per test, deleted afterwards).
  */
 import { WORK_KEY } from '../../../src/cluster/planning/durationModel';
-import { runBatch, type BatchEvent, type BatchOptions } from '../../../src/cluster/batch';
+import { runBatch, type BatchEvent, type BatchOptions } from '../../../src/cluster';
 import { closeAllRuntimes, getRuntime, type Runtime } from '../../../src/cluster/runtime';
 import { buildScene } from '../../../src/cluster/sceneBuilder';
 import { startFleet, type Fleet, type SimulatorOptions } from '../../sim';

@@ -4,7 +4,7 @@
  * bounded window, and what it abandoned there must never run once the server resumes (SIGCONT).
  */
 import { ComfyUiClient } from '../../../src/comfyui/client';
-import { runBatch, type BatchEvent } from '../../../src/cluster/batch';
+import { runBatch, type BatchEvent } from '../../../src/cluster';
 import { Janitor } from '../../../src/cluster/janitor';
 import { closeAllRuntimes, getRuntime } from '../../../src/cluster/runtime';
 import { MemoryHealthStore } from '../../../src/cluster/store/MemoryHealthStore';

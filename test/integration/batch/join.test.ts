@@ -3,7 +3,7 @@
  * process read the catalogue of takes a scene before its probe answers, a server never seen waits
  * for its probe, and a busy server that speaks on its websocket is not probed every second.
  */
-import { runBatch } from '../../../src/cluster/batch';
+import { runBatch } from '../../../src/cluster';
 import { closeAllRuntimes, getRuntime } from '../../../src/cluster/runtime';
 import { startFleet, type Fleet } from '../../sim';
 import { CHECKPOINTS, cleanKeys, REDIS, scenes, uniquePrefix } from './helpers';

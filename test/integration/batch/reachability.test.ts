@@ -4,7 +4,7 @@
  * before anything was queued do not use up a scene's attempts while another server answers.
  */
 import { createServer } from 'net';
-import { runBatch } from '../../../src/cluster/batch';
+import { runBatch } from '../../../src/cluster';
 import { closeAllRuntimes, getRuntime } from '../../../src/cluster/runtime';
 import { startFleet, type Fleet } from '../../sim';
 import { CHECKPOINTS, cleanKeys, FAST_BACKOFF, REDIS, scenes, startsBySeed, uniquePrefix } from './helpers';

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'child_process';
 import Redis from 'ioredis';
 import { createServer } from 'net';
 import { join } from 'path';
-import { runBatch } from '../../../src/cluster/batch';
+import { runBatch } from '../../../src/cluster';
 import { renewalPeriodMs } from '../../../src/cluster/leases';
 import { closeAllRuntimes, getRuntime } from '../../../src/cluster/runtime';
 import { clusterKeys } from '../../../src/cluster/store/keys';

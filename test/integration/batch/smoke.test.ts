@@ -1,4 +1,4 @@
-import { runBatch } from '../../../src/cluster/batch';
+import { runBatch } from '../../../src/cluster';
 import { buildScene } from '../../../src/cluster/sceneBuilder';
 import { closeAllRuntimes, getRuntime } from '../../../src/cluster/runtime';
 import { startFleet, type Fleet } from '../../sim';
