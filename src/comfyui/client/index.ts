@@ -1,3 +1,4 @@
+/** The ComfyUI client's public surface: the client of one server, its errors, and the pure readers of its answers. */
 export { ComfyUiClient, UPLOAD_SUBFOLDER, contentHashName, uploadExtension } from './client';
 export type { ComfyUiClientOptions, SubmitOptions, DownloadOptions } from './client';
 export { AmbiguousSubmitError, OutputTooLargeError } from './errors';
