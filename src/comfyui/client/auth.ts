@@ -1,3 +1,4 @@
+/** How a server's authentication is sent (headers on every request and the websocket) and which strings of it are secret. */
 import type { ServerAuth } from './types';
 
 /** Headers that carry `auth` on every HTTP request and on the websocket handshake. */

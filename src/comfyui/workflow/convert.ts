@@ -1,3 +1,4 @@
+/** How a saved (UI) workflow becomes the API format ComfyUI queues. */
 import { own } from '../../util/own';
 import { WorkflowFormatError, type WorkflowProblem } from './errors';
 import {

@@ -1,3 +1,4 @@
+/** How a workflow that cannot be used is reported: every problem located by node and input. */
 import { InvalidWorkflowError, type NodeValidationError } from '../errors';
 
 /** One thing wrong with a workflow the author gave us, located as precisely as we can. */

@@ -1,3 +1,4 @@
+/** Workflow tools: parse, convert, override, fill and read requirements of ComfyUI graphs, all pure. */
 export * from './types';
 export * from './objectInfo';
 export * from './errors';

@@ -1,3 +1,4 @@
+/** Which API-format graph a pasted workflow stands for. */
 import { WorkflowFormatError } from './errors';
 import { convertUiWorkflow } from './convert';
 import type { ObjectInfo } from './objectInfo';

@@ -1,3 +1,4 @@
+/** Which node an override or placeholder names: by id, else by title. */
 import { WorkflowFormatError } from './errors';
 import { describeNode, listNodes, type ApiGraph } from './types';
 

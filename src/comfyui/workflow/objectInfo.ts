@@ -1,3 +1,4 @@
+/** What a server's catalogue (`GET /object_info`) says about its node classes and inputs. */
 import { z } from 'zod';
 import { own } from '../../util/own';
 

@@ -1,3 +1,4 @@
+/** What an override (node by id or title, input, value) does to a graph, with the value coerced to the input's type. */
 import { own } from '../../util/own';
 import { WorkflowFormatError, type WorkflowProblem } from './errors';
 import { findNodeId } from './nodeRef';

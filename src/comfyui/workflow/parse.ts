@@ -1,3 +1,4 @@
+/** What a pasted workflow is: JSON text or an object read down to its graph, and which format (API or UI) it is in. */
 import { z } from 'zod';
 
 import { WorkflowFormatError, type WorkflowProblem } from './errors';

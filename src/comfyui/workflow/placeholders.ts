@@ -1,3 +1,4 @@
+/** Which `{{name}}` placeholders a graph's string inputs hold, and what each is filled with. */
 import { WorkflowFormatError, type WorkflowProblem } from './errors';
 import { cloneGraph, describeNode, type ApiGraph } from './types';
 

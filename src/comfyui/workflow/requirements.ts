@@ -1,3 +1,4 @@
+/** What a graph needs of a server (node classes, model files) and whether a server's catalogue has it. */
 import { own } from '../../util/own';
 import type { MissingCapabilities } from '../errors';
 import { comboOptions, findInputSpec, isUploadCombo, type ObjectInfo } from './objectInfo';

@@ -1,3 +1,4 @@
+/** Which seeds a graph holds and what they become per scene (kept, or random within ComfyUI's range). */
 import { own } from '../../util/own';
 import { findInputSpec, specOptions, type ObjectInfo } from './objectInfo';
 import { cloneGraph, type ApiGraph } from './types';

@@ -1,3 +1,4 @@
+/** Whether a workflow is in ComfyUI's saved (UI) format, read leniently. */
 import { z } from 'zod';
 
 /**

@@ -1,3 +1,4 @@
+/** Which input each of a saved node's widget values belongs to. */
 import {
 	declaredInputs,
 	hasControlWidget,

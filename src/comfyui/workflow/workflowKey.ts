@@ -1,3 +1,4 @@
+/** Which scenes count as the same workflow for speed averages: the graph without the literals that do not change its work. */
 import { createHash } from 'node:crypto';
 
 import { MODEL_INPUTS } from './requirements';
