@@ -11,7 +11,6 @@ import {
 	MAX_ERROR_LENGTH,
 	newLeaseId,
 	resolveStoreOptions,
-	type CapabilityDigest,
 	type CommitArgs,
 	type CommitResult,
 	type HealthStore,
@@ -42,21 +41,12 @@ export class MemoryHealthStore implements HealthStore {
 	private readonly servers = new Map<string, ServerRecord>();
 	private readonly ewma = new Map<string, { seconds: number; samples: number }>();
 	private readonly leases = new Map<string, { serverId: string; expiresAt: number }>();
-	private readonly capabilities = new Map<string, { digest: CapabilityDigest; expiresAt: number }>();
 	/** `<serverId>|<promptId>` → tombstone. */
 	private readonly tombstones = new Map<string, Tombstone>();
 	private rrCursor = 0;
 
 	constructor(options: HealthStoreOptionsInput = {}) {
 		this.options = resolveStoreOptions(options);
-	}
-
-	async selectAndReserve(args: SelectArgs): Promise<SelectResult> {
-		return this.select(args);
-	}
-
-	async release(lease: Lease, outcome: Outcome): Promise<boolean> {
-		return this.free(lease, outcome);
 	}
 
 	async commit(args: CommitArgs): Promise<CommitResult> {
@@ -179,20 +169,6 @@ export class MemoryHealthStore implements HealthStore {
 
 	async recordSystemStats(serverId: string, stats: SystemStats): Promise<void> {
 		this.record(serverId).stats = { stats: { ...stats }, at: this.options.now() };
-	}
-
-	async recordCapabilities(serverId: string, digest: CapabilityDigest, ttlMs: number = this.options.capabilitiesTtlMs): Promise<void> {
-		this.capabilities.set(serverId, { digest, expiresAt: this.options.now() + ttlMs });
-	}
-
-	async getCapabilities(serverIds: readonly string[]): Promise<Record<string, CapabilityDigest | undefined>> {
-		const now = this.options.now();
-		const out: Record<string, CapabilityDigest | undefined> = {};
-		for (const id of serverIds) {
-			const entry = this.capabilities.get(id);
-			out[id] = entry && entry.expiresAt > now ? entry.digest : undefined;
-		}
-		return out;
 	}
 
 	async snapshot(servers: readonly StoreServer[]): Promise<ServerStatus[]> {

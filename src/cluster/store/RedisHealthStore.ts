@@ -9,7 +9,6 @@ import {
 	MAX_ERROR_LENGTH,
 	newLeaseId,
 	resolveStoreOptions,
-	type CapabilityDigest,
 	type CommitArgs,
 	type CommitResult,
 	type HealthStore,
@@ -71,11 +70,6 @@ export class RedisHealthStore implements HealthStore {
 		return this.trips;
 	}
 
-	async selectAndReserve(args: SelectArgs): Promise<SelectResult> {
-		const call = this.selectCall(args);
-		return this.selectResult(call, await this.run(call.script, call.keys, call.args));
-	}
-
 	async renew(lease: Lease, ttlMs: number): Promise<boolean> {
 		const expiresAt = this.options.now() + ttlMs;
 		const ok = Number(await this.run(SCRIPTS.renew, [this.keys.leases], [this.payload({ member: member(lease), ttlMs })])) === 1;
@@ -88,11 +82,6 @@ export class RedisHealthStore implements HealthStore {
 		await this.run(SCRIPTS.retake, [this.keys.leases], [this.payload({ member: member(lease), ttlMs, stateTtlMs: this.stateTtlMs })]);
 		lease.expiresAt = expiresAt;
 		return true;
-	}
-
-	async release(lease: Lease, outcome: Outcome): Promise<boolean> {
-		const call = this.releaseCall(lease, outcome);
-		return Number(await this.run(call.script, call.keys, call.args)) === 1;
 	}
 
 	async commit(args: CommitArgs): Promise<CommitResult> {
@@ -192,22 +181,6 @@ export class RedisHealthStore implements HealthStore {
 	async recordSystemStats(serverId: string, stats: SystemStats): Promise<void> {
 		const { vramFree, vramTotal, ramFree, ramTotal } = stats;
 		await this.run(SCRIPTS.recordStats, [this.keys.stats], [this.payload({ serverId, vramFree, vramTotal, ramFree, ramTotal, stateTtlMs: this.stateTtlMs })]);
-	}
-
-	async recordCapabilities(serverId: string, digest: CapabilityDigest, ttlMs: number = this.options.capabilitiesTtlMs): Promise<void> {
-		await this.run(SCRIPTS.recordCapabilities, [this.keys.capabilities(serverId)], [JSON.stringify(digest), Math.max(1, Math.round(ttlMs))]);
-	}
-
-	async getCapabilities(serverIds: readonly string[]): Promise<Record<string, CapabilityDigest | undefined>> {
-		const out: Record<string, CapabilityDigest | undefined> = {};
-		if (serverIds.length === 0) return out;
-		this.trips++;
-		const values = await this.redis.mget(...serverIds.map((id) => this.keys.capabilities(id)));
-		serverIds.forEach((id, i) => {
-			const value = values[i];
-			out[id] = value ? (JSON.parse(value) as CapabilityDigest) : undefined;
-		});
-		return out;
 	}
 
 	async snapshot(servers: readonly StoreServer[]): Promise<ServerStatus[]> {

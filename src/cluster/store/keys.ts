@@ -22,8 +22,6 @@ export interface ClusterKeys {
 	errors: string;
 	/** HASH: `<serverId>|<promptId>` → abandoned at (ms): prompts to remove when the server answers. */
 	tombstones: string;
-	/** STRING with TTL: JSON capability digest of one server. */
-	capabilities: (serverId: string) => string;
 	/** Pattern matching every key of this cluster (for tests and cleanup). */
 	pattern: string;
 }
@@ -41,7 +39,6 @@ export function clusterKeys(clusterHash: string, prefix: string = DEFAULT_KEY_PR
 		rr: `${base}rr`,
 		errors: `${base}errors`,
 		tombstones: `${base}tombstones`,
-		capabilities: (serverId) => `${base}caps:${serverId}`,
 		pattern: `${base}*`,
 	};
 }

@@ -100,5 +100,4 @@ export const SCRIPTS = {
 	retake: loadScript('retake-1.lua'),
 	recordProbes: loadScript('record-probes-3.lua'),
 	recordStats: loadScript('record-stats-1.lua'),
-	recordCapabilities: loadScript('record-capabilities-1.lua'),
 };

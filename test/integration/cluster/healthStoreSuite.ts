@@ -2,8 +2,9 @@
  * One behavioural suite for every HealthStore. `make` builds a fresh, empty store on a controllable
  * clock (real time + offset, so Redis TTLs still run in real time).
  */
-import type { HealthStore, HealthStoreOptionsInput, Lease, SelectResult, StoreServer } from '../../../src/cluster/store/HealthStore';
+import type { HealthStore, HealthStoreOptionsInput, SelectResult, StoreServer } from '../../../src/cluster/store/HealthStore';
 import type { StrategyName } from '../../../src/cluster/strategies/types';
+import { lease, release, reserve } from './storeCalls';
 
 export interface Clock {
 	offset: number;
@@ -15,11 +16,6 @@ export type StoreFactory = (options: HealthStoreOptionsInput) => Promise<HealthS
 export function makeClock(): Clock {
 	const clock: Clock = { offset: 0, now: () => Date.now() + clock.offset };
 	return clock;
-}
-
-export function lease(result: SelectResult): Lease {
-	if ('none' in result) throw new Error(`expected a lease, got none: ${result.none}`);
-	return result.lease;
 }
 
 const srv = (id: string, extra: Partial<StoreServer> = {}): StoreServer => ({ id, weight: 1, max: 2, url: `http://${id}:8188`, ...extra });
@@ -37,13 +33,13 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 			await store?.close();
 		});
 		const select = (servers: StoreServer[], strategy: StrategyName = 'leastLoaded', extra: { exclude?: string[]; workflowKey?: string; leaseTtlMs?: number } = {}) =>
-			store.selectAndReserve({ servers, strategy, workflowKey: extra.workflowKey ?? 'wf', exclude: extra.exclude, leaseTtlMs: extra.leaseTtlMs ?? 60_000 });
+			reserve(store, { servers, strategy, workflowKey: extra.workflowKey ?? 'wf', exclude: extra.exclude, leaseTtlMs: extra.leaseTtlMs ?? 60_000 });
 		const ids = async (servers: StoreServer[], strategy: StrategyName, n: number) => {
 			const out: string[] = [];
 			for (let i = 0; i < n; i++) {
 				const l = lease(await select(servers, strategy));
 				out.push(l.serverId);
-				await store.release(l, { kind: 'cancelled', workflowKey: 'wf' });
+				await release(store, l, { kind: 'cancelled', workflowKey: 'wf' });
 			}
 			return out;
 		};
@@ -55,7 +51,7 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 			expect(leases.map((l) => l.serverId).sort()).toEqual(['a', 'b', 'b']);
 			const none = await select(servers);
 			expect(none).toEqual({ none: 'no server is free: 2 at their max in-flight' });
-			expect(await store.release(leases[0], { kind: 'success', workflowKey: 'wf', executionMs: 1000 })).toBe(true);
+			expect(await release(store, leases[0], { kind: 'success', workflowKey: 'wf', executionMs: 1000 })).toBe(true);
 			expect(lease(await select(servers)).serverId).toBe(leases[0].serverId);
 		});
 
@@ -72,7 +68,7 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 			expect(await store.renew(first, 1_000)).toBe(false);
 			const second = lease(await select(servers));
 			expect(second.serverId).toBe('a');
-			expect(await store.release(first, { kind: 'cancelled', workflowKey: 'wf' })).toBe(false);
+			expect(await release(store, first, { kind: 'cancelled', workflowKey: 'wf' })).toBe(false);
 			expect((await store.snapshot(servers))[0].inFlight).toBe(1);
 		});
 
@@ -90,8 +86,8 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 			expect(await select(servers)).toEqual({ none: 'no server is free: 1 at their max in-flight' });
 			clock.offset += 50_000; // the retaken lease outlives the TTL it was first taken with
 			expect(await store.renew(lost, 60_000)).toBe(true);
-			expect(await store.release(lost, { kind: 'cancelled', workflowKey: 'wf' })).toBe(true);
-			expect(await store.release(other, { kind: 'cancelled', workflowKey: 'wf' })).toBe(true);
+			expect(await release(store, lost, { kind: 'cancelled', workflowKey: 'wf' })).toBe(true);
+			expect(await release(store, other, { kind: 'cancelled', workflowKey: 'wf' })).toBe(true);
 			expect((await store.snapshot(servers))[0].inFlight).toBe(0);
 		});
 
@@ -118,7 +114,7 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 			const runs: Array<[string, number]> = [['a', 4000], ['b', 1000], ['a', 2000]];
 			for (const [id, ms] of runs) {
 				const l = lease(await select(servers.filter((s) => s.id === id)));
-				await store.release(l, { kind: 'success', workflowKey: 'wf', executionMs: ms });
+				await release(store, l, { kind: 'success', workflowKey: 'wf', executionMs: ms });
 			}
 			const status = await store.snapshot(servers);
 			expect(status[0].ewma.wf.samples).toBe(2);
@@ -134,7 +130,7 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 			const servers = [srv('a', { weight: 2, max: 10 }), srv('b', { max: 10 })];
 			for (let i = 0; i < 2; i++) {
 				const l = lease(await select(servers.slice(0, 1)));
-				await store.release(l, { kind: 'transient', workflowKey: 'wf', error: 'connection refused' });
+				await release(store, l, { kind: 'transient', workflowKey: 'wf', error: 'connection refused' });
 			}
 			let status = await store.snapshot(servers);
 			expect(status[0].breaker).toMatchObject({ phase: 'open', failures: 2, ejections: 1 });
@@ -144,7 +140,7 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 			const trial = await select(servers);
 			expect(trial).toMatchObject({ trial: true, lease: { serverId: 'a' } });
 			expect(lease(await select(servers)).serverId).toBe('b');
-			await store.release(lease(trial), { kind: 'success', workflowKey: 'wf', executionMs: 10 });
+			await release(store, lease(trial), { kind: 'success', workflowKey: 'wf', executionMs: 10 });
 			status = await store.snapshot(servers);
 			expect(status[0].breaker.phase).toBe('closed');
 			// slow start: a's effective weight is 2 × 0.1 now, so b (2 in flight, weight 1) still wins: 3/1 < 1/0.2
@@ -156,7 +152,7 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 		it('workflow errors never count against a server', async () => {
 			await open({ breaker: { threshold: 1 } });
 			const servers = [srv('a')];
-			for (let i = 0; i < 3; i++) await store.release(lease(await select(servers)), { kind: 'workflow', workflowKey: 'wf', error: 'node raised' });
+			for (let i = 0; i < 3; i++) await release(store, lease(await select(servers)), { kind: 'workflow', workflowKey: 'wf', error: 'node raised' });
 			const [status] = await store.snapshot(servers);
 			expect(status.breaker).toMatchObject({ phase: 'closed', failures: 0 });
 			expect(status.lastError).toBeUndefined();
@@ -165,9 +161,9 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 		it('panics to the least recently failed server when all breakers are open', async () => {
 			await open({ breaker: { threshold: 1 } });
 			const servers = [srv('a'), srv('b')];
-			await store.release(lease(await select(servers.slice(1))), { kind: 'transient', workflowKey: 'wf' });
+			await release(store, lease(await select(servers.slice(1))), { kind: 'transient', workflowKey: 'wf' });
 			clock.offset += 10;
-			await store.release(lease(await select(servers.slice(0, 1))), { kind: 'transient', workflowKey: 'wf' });
+			await release(store, lease(await select(servers.slice(0, 1))), { kind: 'transient', workflowKey: 'wf' });
 			expect(await select(servers)).toMatchObject({ panic: true, lease: { serverId: 'b' } });
 		});
 
@@ -202,15 +198,6 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 			expect(a.system).toEqual({ vramFree: 1, vramTotal: 100, ramFree: 50, ramTotal: 100 });
 		});
 
-		it('stores capability digests with a TTL', async () => {
-			await open();
-			const digest = { classes: ['KSampler', 'CheckpointLoaderSimple'], models: { 'CheckpointLoaderSimple.ckpt_name': ['sd15.safetensors'] } };
-			await store.recordCapabilities('a', digest, 150);
-			expect(await store.getCapabilities(['a', 'b'])).toEqual({ a: digest, b: undefined });
-			await new Promise((resolve) => setTimeout(resolve, 250));
-			expect(await store.getCapabilities(['a'])).toEqual({ a: undefined });
-		});
-
 		it('commit releases first, then reserves in order, in one step', async () => {
 			await open();
 			const servers = [srv('a', { max: 1 }), srv('b', { max: 1 })];
@@ -226,7 +213,7 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 			expect('none' in result.reserved[2]).toBe(true);
 			const [a] = await store.snapshot([servers.find((s) => s.id === la.serverId)!]);
 			expect(a.ewma.wf).toEqual({ seconds: 2, samples: 1 });
-			expect(await store.release(lb, { kind: 'cancelled', workflowKey: 'wf' })).toBe(true);
+			expect(await release(store, lb, { kind: 'cancelled', workflowKey: 'wf' })).toBe(true);
 			expect(await store.commit({})).toEqual({ released: [], reserved: [] });
 		});
 
