@@ -35,7 +35,7 @@ import { refreshSystemStats } from './status';
 import { SceneFailedError, type AttemptOutcomeKind, type AttemptRecord, type SceneOutcome, type SceneRequest } from './scene';
 import type { ServerSpec } from './serverSpec';
 import { DEFAULT_EWMA_ALPHA, type HealthStore, type Lease, type Outcome, type Release, type SelectArgs, type SelectResult, type ServerStatus } from './store/HealthStore';
-import type { StrategyName } from './strategies/types';
+import { storeStrategy, type StrategyName } from './strategy';
 
 export interface EngineLogger {
 	debug(message: string, meta?: Record<string, unknown>): void;
@@ -511,7 +511,7 @@ class Batch {
 			if (picked.length >= capacity) break;
 			picked.push(waiting);
 		}
-		const results = await this.exchange(picked.map((w) => this.reservation(w, this.candidates(w))));
+		const results = await this.exchange(picked.map((w) => this.reservation(this.candidates(w))));
 		results.forEach((result, i) => {
 			if (!('none' in result)) this.start(picked[i], result.lease);
 		});
@@ -526,7 +526,7 @@ class Batch {
 			const plan = planned.filter((p) => !this.passOn(p.key, p.serverId));
 			capacity -= planned.length - plan.length;
 			if (plan.length === 0) return;
-			const results = await this.exchange(plan.map((p) => this.reservation(p.key, [this.byId.get(p.serverId)!])));
+			const results = await this.exchange(plan.map((p) => this.reservation([this.byId.get(p.serverId)!])));
 			let refused = false;
 			results.forEach((result, i) => {
 				if ('none' in result) {
@@ -554,11 +554,10 @@ class Batch {
 		for (const waiting of this.ready()) yield { key: waiting, workflowKey: waiting.scene.workflowKey, candidates: this.candidates(waiting).map((s) => s.id) };
 	}
 
-	private reservation(waiting: Waiting, allowed: readonly ServerSpec[]): SelectArgs {
+	private reservation(allowed: readonly ServerSpec[]): SelectArgs {
 		return {
 			servers: this.servers,
-			strategy: this.options.strategy,
-			workflowKey: waiting.scene.workflowKey,
+			strategy: storeStrategy(this.options.strategy),
 			exclude: this.servers.filter((s) => !allowed.includes(s)).map((s) => s.id),
 			leaseTtlMs: this.leaseTtlMs,
 		};

@@ -4,7 +4,7 @@
  */
 import type { OutputKind } from '../../../src/comfyui/client';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../../../src/cluster/sceneBuilder';
-import type { StrategyName } from '../../../src/cluster/strategies/types';
+import type { StrategyName } from '../../../src/cluster/strategy';
 
 export const MB = 1024 * 1024;
 

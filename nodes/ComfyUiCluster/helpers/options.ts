@@ -4,7 +4,7 @@
  * expression that gives items different values for them is refused.
  */
 import type { IExecuteFunctions, NodeOperationError } from 'n8n-workflow';
-import type { StrategyName } from '../../../src/cluster/strategies/types';
+import type { StrategyName } from '../../../src/cluster/strategy';
 import { oneValueForTheRun } from '../../shared/runWide';
 import { DEFAULT_CONCURRENCY, DEFAULT_STRATEGY } from './defaults';
 import { optionError } from './errors';

@@ -13,7 +13,7 @@ export class ParameterError extends Error {
 }
 import type { OutputKind } from '../../../src/comfyui/client';
 import type { SceneTimeouts } from '../../../src/cluster/scene';
-import type { StrategyName } from '../../../src/cluster/strategies/types';
+import type { StrategyName } from '../../../src/cluster/strategy';
 import {
 	DEFAULT_CONCURRENCY,
 	DEFAULT_FREE_MEMORY_AFTER,

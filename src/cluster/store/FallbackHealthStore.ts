@@ -3,8 +3,7 @@
  * One warning when it switches to memory, one note when Redis answers again (checked at most every
  * `retryMs`). Leases remember the store that issued them, so each is renewed and released there.
  */
-import type { SystemStats } from '../strategies/types';
-import type { CommitArgs, CommitResult, HealthStore, Lease, ProbeResult, Release, ServerStatus, StoreServer, Tombstone } from './HealthStore';
+import type { CommitArgs, CommitResult, HealthStore, Lease, ProbeResult, Release, ServerStatus, StoreServer, SystemStats, Tombstone } from './HealthStore';
 import { MemoryHealthStore } from './MemoryHealthStore';
 import type { RedisHealthStore } from './RedisHealthStore';
 import { isUnavailableError, waitReady } from './redisConnection';

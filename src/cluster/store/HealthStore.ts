@@ -6,7 +6,9 @@
  */
 import { DEFAULT_BREAKER_OPTIONS, type BreakerOptions, type BreakerPhase } from '../breaker';
 import type { ServerSpec } from '../serverSpec';
-import { DEFAULT_SELECTION_OPTIONS, type SelectionOptions, type StrategyName, type SystemStats } from '../strategies/types';
+import { DEFAULT_SELECTION_OPTIONS, type SelectionOptions, type StoreStrategy, type SystemStats } from './types';
+
+export type { StoreStrategy, SystemStats } from './types';
 
 export type StoreKind = 'memory' | 'redis';
 
@@ -41,10 +43,10 @@ export interface Outcome {
 /** The subset of a server spec the stores need. */
 export type StoreServer = Pick<ServerSpec, 'id' | 'weight' | 'max'> & Partial<Pick<ServerSpec, 'url'>>;
 
+/** One reservation: the servers in list order, how to pick among them, and the ones this scene may not use. */
 export interface SelectArgs {
 	servers: readonly StoreServer[];
-	strategy: StrategyName;
-	workflowKey: string;
+	strategy: StoreStrategy;
 	exclude?: readonly string[];
 	leaseTtlMs: number;
 	options?: Partial<SelectionOptions>;

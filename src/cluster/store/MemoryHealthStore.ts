@@ -5,8 +5,8 @@
  */
 import { admit, CLOSED, onFailure, onSuccess, phase, startTrial, type BreakerState } from '../breaker';
 import { WORK_KEY } from '../planning/durationModel';
-import { choose } from '../strategies';
-import type { SelectionSnapshot, ServerSnapshot, SystemStats } from '../strategies/types';
+import { choose } from './selection/choose';
+import type { SelectionSnapshot, ServerSnapshot, SystemStats } from './types';
 import {
 	MAX_ERROR_LENGTH,
 	newLeaseId,
@@ -62,24 +62,19 @@ export class MemoryHealthStore implements HealthStore {
 		const inFlight = this.inFlightCounts();
 		const servers: ServerSnapshot[] = args.servers.map((server) => {
 			const record = this.record(server.id);
-			const ewma = this.ewma.get(ewmaField(server.id, args.workflowKey));
 			return {
 				id: server.id,
 				weight: server.weight,
 				max: server.max,
 				inFlight: inFlight.get(server.id) ?? 0,
-				queueRemaining: record.queue?.n,
-				queueAgeMs: record.queue ? now - record.queue.at : undefined,
 				breaker: record.breaker,
-				ewmaSeconds: ewma?.seconds,
-				samples: ewma?.samples ?? 0,
 				system: record.stats?.stats,
 				systemAgeMs: record.stats ? now - record.stats.at : undefined,
 				swrrCurrent: record.swrr,
 			};
 		});
 		const snapshot: SelectionSnapshot = { servers, rrCursor: this.rrCursor, options: { ...this.options.selection, ...args.options } };
-		const choice = choose(snapshot, { strategy: args.strategy, workflowKey: args.workflowKey, exclude: args.exclude, now });
+		const choice = choose(snapshot, { strategy: args.strategy, exclude: args.exclude, now });
 		if ('none' in choice) return choice;
 		if (choice.rr.cursor !== undefined) this.rrCursor = choice.rr.cursor;
 		for (const [id, current] of Object.entries(choice.rr.swrr ?? {})) this.record(id).swrr = current;

@@ -4,7 +4,6 @@
  * share the cluster's hash tag, so it runs on a single Redis, Sentinel or Redis Cluster.
  */
 import { decodeBreaker, phase } from '../breaker';
-import type { SystemStats } from '../strategies/types';
 import {
 	MAX_ERROR_LENGTH,
 	newLeaseId,
@@ -21,6 +20,7 @@ import {
 	type SelectResult,
 	type ServerStatus,
 	type StoreServer,
+	type SystemStats,
 	type Tombstone,
 } from './HealthStore';
 import { clusterKeys, type ClusterKeys } from './keys';
@@ -107,14 +107,13 @@ export class RedisHealthStore implements HealthStore {
 			leaseId,
 			leaseTtlMs: args.leaseTtlMs,
 			strategy: args.strategy,
-			workflowKey: args.workflowKey,
 			servers: args.servers.map((s) => ({ id: s.id, weight: s.weight, max: s.max })),
 			exclude: [...(args.exclude ?? [])],
 			options: { ...this.options.selection, ...args.options },
 			stateTtlMs: this.stateTtlMs,
 		});
 		const expiresAt = this.options.now() + args.leaseTtlMs;
-		return { script: SCRIPTS.selectReserve, keys: [k.leases, k.breaker, k.queue, k.ewma, k.stats, k.rr], args: [payload], leaseId, expiresAt };
+		return { script: SCRIPTS.selectReserve, keys: [k.leases, k.breaker, k.stats, k.rr], args: [payload], leaseId, expiresAt };
 	}
 
 	private selectResult(call: { leaseId: string; expiresAt: number }, raw: unknown): SelectResult {

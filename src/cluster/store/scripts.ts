@@ -94,7 +94,7 @@ function isNoScript(error: Error | null): boolean {
 }
 
 export const SCRIPTS = {
-	selectReserve: loadScript('select-reserve-6.lua'),
+	selectReserve: loadScript('select-reserve-4.lua'),
 	release: loadScript('release-5.lua'),
 	renew: loadScript('renew-1.lua'),
 	retake: loadScript('retake-1.lua'),

@@ -63,7 +63,7 @@ describe('FallbackHealthStore', () => {
 			logger: { warn: (m) => warnings.push(m), info: (m) => infos.push(m) },
 		});
 		const servers = [{ id: 'a', weight: 1, max: 2 }, { id: 'b', weight: 1, max: 2 }];
-		const select = (): Promise<SelectResult> => reserve(store, { servers, strategy: 'leastLoaded', workflowKey: 'wf', leaseTtlMs: 10_000 });
+		const select = (): Promise<SelectResult> => reserve(store, { servers, strategy: 'weighted', leaseTtlMs: 10_000 });
 		try {
 			const first = lease(await select());
 			expect(first.store).toBe('redis');

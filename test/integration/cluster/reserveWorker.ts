@@ -19,7 +19,10 @@ async function main(): Promise<void> {
 	let reserved = 0;
 	const worker = async () => {
 		for (let i = 0; i < Number(rounds); i++) {
-			const result = await reserve(store, { servers, strategy: i % 2 ? 'weighted' : 'leastLoaded', workflowKey: 'wf', leaseTtlMs: 30_000 });
+			// Every other round reserves as a plan made by planning/ does: on one server, the others excluded.
+			const planned = servers[Math.floor(Math.random() * servers.length)].id;
+			const exclude = i % 2 ? [] : servers.filter((s) => s.id !== planned).map((s) => s.id);
+			const result = await reserve(store, { servers, strategy: i % 2 ? 'weighted' : 'pinned', exclude, leaseTtlMs: 30_000 });
 			if ('none' in result) {
 				await new Promise((resolve) => setTimeout(resolve, 1));
 				continue;

@@ -1,6 +1,5 @@
--- Mirror of src/cluster/strategies (filters, panic mode, the four strategies, tie rules).
--- s fields: id, weight, max, inFlight, queueRemaining|nil, queueAgeMs|nil, breaker, ewmaSeconds|nil,
--- samples, system|nil, systemAgeMs|nil, swrrCurrent.
+-- Mirror of src/cluster/store/selection (filters, panic mode, the three picks, tie rules).
+-- s fields: id, weight, max, inFlight, breaker, system|nil, systemAgeMs|nil, swrrCurrent.
 
 local function memory_use(s, opts)
   local st = s.system
@@ -11,41 +10,9 @@ local function memory_use(s, opts)
   return used
 end
 
-local function server_load(s, opts)
-  if s.queueRemaining ~= nil and s.queueAgeMs ~= nil and s.queueAgeMs <= opts.queueStaleMs then
-    return math.max(s.inFlight, s.queueRemaining)
-  end
-  return s.inFlight
-end
-
-local function ll_score(c)
-  return (c.load + 1) / c.effectiveWeight
-end
-
-local function ll_less(a, b, unknown)
-  local sa, sb = ll_score(a), ll_score(b)
-  if sa ~= sb then return sa < sb end
-  local ea = a.server.ewmaSeconds or unknown
-  local eb = b.server.ewmaSeconds or unknown
-  if ea ~= eb then return ea < eb end
-  return a.server.id < b.server.id
-end
-
-local function pick_least_loaded(cands, unknown)
-  local best = cands[1]
-  for i = 2, #cands do
-    if ll_less(cands[i], best, unknown) then best = cands[i] end
-  end
-  return best
-end
-
-local function r2(x)
-  return string.format('%.2f', x)
-end
-
-local function strategy_least_loaded(cands)
-  local best = pick_least_loaded(cands, math.huge)
-  return best, 'leastLoaded: load ' .. best.load .. ' at weight ' .. r2(best.effectiveWeight) .. ' is the lowest of ' .. #cands .. ' candidate(s)', nil, nil
+-- Two decimals at most, printed as round2 in store/selection/weighted.ts prints them.
+local function round2(x)
+  return math.floor(x * 100 + 0.5) / 100
 end
 
 local function strategy_weighted(cands)
@@ -63,7 +30,7 @@ local function strategy_weighted(cands)
     end
   end
   swrr[best.server.id] = bestCurrent - total
-  return best, 'weighted: smooth weighted round robin turn (weight ' .. r2(best.effectiveWeight) .. ' of ' .. r2(total) .. ')', nil, swrr
+  return best, 'weighted: smooth weighted round robin turn (weight ' .. round2(best.effectiveWeight) .. ' of ' .. round2(total) .. ')', nil, swrr
 end
 
 local function strategy_round_robin(cands, n, rrCursor)
@@ -80,35 +47,10 @@ local function strategy_round_robin(cands, n, rrCursor)
   return best, 'roundRobin: next in turn (position ' .. (best.index + 1) .. ' of ' .. n .. ')', (best.index + 1) % n, nil
 end
 
-local function expected_finish(c)
-  return ((c.load + 1) * (c.server.ewmaSeconds or 0)) / c.slowFactor
-end
-
-local function strategy_fastest(cands, opts)
-  local unmeasured = 0
-  for _, c in ipairs(cands) do
-    if c.server.samples < opts.minSamples or c.server.ewmaSeconds == nil then unmeasured = unmeasured + 1 end
-  end
-  if unmeasured > 0 then
-    local best = pick_least_loaded(cands, -1)
-    return best, 'fastest: exploring (' .. unmeasured .. ' of ' .. #cands .. ' candidate(s) not yet measured for this workflow), least loaded', nil, nil
-  end
-  local best = cands[1]
-  local bestFinish = expected_finish(best)
-  for i = 2, #cands do
-    local c = cands[i]
-    local finish = expected_finish(c)
-    local better = finish < bestFinish
-    if not better and finish == bestFinish then
-      local sa, sb = ll_score(c), ll_score(best)
-      if sa ~= sb then better = sa < sb else better = c.server.id < best.server.id end
-    end
-    if better then
-      best = c
-      bestFinish = finish
-    end
-  end
-  return best, 'fastest: expected finish ' .. r2(bestFinish) .. ' s', nil, nil
+local function strategy_pinned(cands)
+  local note = ''
+  if #cands > 1 then note = ' (first of ' .. #cands .. ' allowed)' end
+  return cands[1], 'pinned: the planned server ' .. cands[1].server.id .. note, nil, nil
 end
 
 -- returns a table: { serverId, reason, trial, panic, cursor, swrr } or { none = reason }
@@ -130,9 +72,8 @@ local function choose(servers, rrCursor, opts, strategy, excludeSet, now)
         if used > opts.memorySkipAbove then
           memory = memory + 1
         else
-          local slow = slow_start_factor(s.breaker, now, opts.slowStartMs)
-          local c = { server = s, index = i - 1, slowFactor = slow, effectiveWeight = s.weight * slow,
-            load = server_load(s, opts), trial = trial, pressured = used > opts.memoryPreferBelow }
+          local c = { server = s, index = i - 1, effectiveWeight = s.weight * slow_start_factor(s.breaker, now, opts.slowStartMs),
+            trial = trial, pressured = used > opts.memoryPreferBelow }
           if ok then
             admitted[#admitted + 1] = c
           else
@@ -173,10 +114,10 @@ local function choose(servers, rrCursor, opts, strategy, excludeSet, now)
     best, reason, cursor, swrr = strategy_weighted(pool)
   elseif strategy == 'roundRobin' then
     best, reason, cursor, swrr = strategy_round_robin(pool, #servers, rrCursor)
-  elseif strategy == 'fastest' then
-    best, reason, cursor, swrr = strategy_fastest(pool, opts)
+  elseif strategy == 'pinned' then
+    best, reason, cursor, swrr = strategy_pinned(pool)
   else
-    best, reason, cursor, swrr = strategy_least_loaded(pool)
+    error('unknown strategy ' .. tostring(strategy))
   end
   if #pool < #admitted then reason = reason .. ' (' .. (#admitted - #pool) .. ' skipped for memory pressure)' end
   if best.trial then reason = reason .. '; half-open trial' end
