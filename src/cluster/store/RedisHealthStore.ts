@@ -23,9 +23,9 @@ import {
 	type SystemStats,
 	type Tombstone,
 } from './HealthStore';
-import { clusterKeys, type ClusterKeys } from './keys';
+import { clusterKeys, keysInOrder, type ClusterKeys } from './keys';
 import { tombstoneField } from './MemoryHealthStore';
-import { runScript, runScriptsAtomically, SCRIPTS, type LuaScript, type RedisClient, type ScriptCall } from './scripts';
+import { runScript, runScriptsAtomically, SCRIPTS, type RedisClient, type ScriptCall, type StoreScript } from './scripts';
 
 export interface RedisHealthStoreOptions extends HealthStoreOptionsInput {
 	clusterHash: string;
@@ -72,14 +72,14 @@ export class RedisHealthStore implements HealthStore {
 
 	async renew(lease: Lease, ttlMs: number): Promise<boolean> {
 		const expiresAt = this.options.now() + ttlMs;
-		const ok = Number(await this.run(SCRIPTS.renew, [this.keys.leases], [this.payload({ member: member(lease), ttlMs })])) === 1;
+		const ok = Number(await this.run(SCRIPTS.renew, { member: member(lease), ttlMs })) === 1;
 		if (ok) lease.expiresAt = expiresAt;
 		return ok;
 	}
 
 	async retake(lease: Lease, ttlMs: number): Promise<boolean> {
 		const expiresAt = this.options.now() + ttlMs;
-		await this.run(SCRIPTS.retake, [this.keys.leases], [this.payload({ member: member(lease), ttlMs, stateTtlMs: this.stateTtlMs })]);
+		await this.run(SCRIPTS.retake, { member: member(lease), ttlMs, stateTtlMs: this.stateTtlMs });
 		lease.expiresAt = expiresAt;
 		return true;
 	}
@@ -101,9 +101,8 @@ export class RedisHealthStore implements HealthStore {
 	}
 
 	private selectCall(args: SelectArgs): ScriptCall & { leaseId: string; expiresAt: number } {
-		const k = this.keys;
 		const leaseId = newLeaseId();
-		const payload = this.payload({
+		const call = this.call(SCRIPTS.selectReserve, {
 			leaseId,
 			leaseTtlMs: args.leaseTtlMs,
 			strategy: args.strategy,
@@ -112,8 +111,7 @@ export class RedisHealthStore implements HealthStore {
 			options: { ...this.options.selection, ...args.options },
 			stateTtlMs: this.stateTtlMs,
 		});
-		const expiresAt = this.options.now() + args.leaseTtlMs;
-		return { script: SCRIPTS.selectReserve, keys: [k.leases, k.breaker, k.stats, k.rr], args: [payload], leaseId, expiresAt };
+		return { ...call, leaseId, expiresAt: this.options.now() + args.leaseTtlMs };
 	}
 
 	private selectResult(call: { leaseId: string; expiresAt: number }, raw: unknown): SelectResult {
@@ -128,9 +126,8 @@ export class RedisHealthStore implements HealthStore {
 	}
 
 	private releaseCall(lease: Lease, outcome: Outcome, keepTtlMs?: number): ScriptCall & { keepUntil?: number } {
-		const k = this.keys;
 		const keepUntil = keepTtlMs === undefined ? undefined : this.options.now() + keepTtlMs;
-		const payload = this.payload({
+		const call = this.call(SCRIPTS.release, {
 			member: member(lease),
 			keepTtlMs,
 			kind: outcome.kind,
@@ -143,12 +140,12 @@ export class RedisHealthStore implements HealthStore {
 			alpha: this.options.ewmaAlpha,
 			stateTtlMs: this.stateTtlMs,
 		});
-		return { script: SCRIPTS.release, keys: [k.leases, k.breaker, k.ewma, k.queue, k.errors], args: [payload], keepUntil };
+		return { ...call, keepUntil };
 	}
 
 	async recordProbes(results: readonly ProbeResult[]): Promise<void> {
 		if (results.length === 0) return;
-		const payload = this.payload({
+		await this.run(SCRIPTS.recordProbes, {
 			probes: results.map((r) => ({
 				serverId: r.serverId,
 				ok: r.ok,
@@ -161,7 +158,6 @@ export class RedisHealthStore implements HealthStore {
 			breaker: this.options.breaker,
 			stateTtlMs: this.stateTtlMs,
 		});
-		await this.run(SCRIPTS.recordProbes, [this.keys.queue, this.keys.breaker, this.keys.errors], [payload]);
 	}
 
 	async addTombstones(tombstones: readonly Tombstone[]): Promise<void> {
@@ -179,7 +175,7 @@ export class RedisHealthStore implements HealthStore {
 
 	async recordSystemStats(serverId: string, stats: SystemStats): Promise<void> {
 		const { vramFree, vramTotal, ramFree, ramTotal } = stats;
-		await this.run(SCRIPTS.recordStats, [this.keys.stats], [this.payload({ serverId, vramFree, vramTotal, ramFree, ramTotal, stateTtlMs: this.stateTtlMs })]);
+		await this.run(SCRIPTS.recordStats, { serverId, vramFree, vramTotal, ramFree, ramTotal, stateTtlMs: this.stateTtlMs });
 	}
 
 	async snapshot(servers: readonly StoreServer[]): Promise<ServerStatus[]> {
@@ -298,9 +294,13 @@ export class RedisHealthStore implements HealthStore {
 		return results.map(([, value]) => value);
 	}
 
-	/** A script's JSON argument; with a test clock, its time goes along (`testNow`, see scripts.ts). */
-	private payload(fields: Record<string, unknown>): string {
-		return JSON.stringify(this.config.testClock ? { ...fields, testNow: this.config.testClock() } : fields);
+	/**
+	 * One call of a script: its keys of this cluster (in KEY_ORDER) and its JSON argument; with a
+	 * test clock, the time goes along (`testNow`, see scripts.ts).
+	 */
+	private call(script: StoreScript, fields: Record<string, unknown>): ScriptCall {
+		const payload = JSON.stringify(this.config.testClock ? { ...fields, testNow: this.config.testClock() } : fields);
+		return { script, keys: keysInOrder(this.keys, script.keys), args: [payload] };
 	}
 
 	/**
@@ -315,7 +315,8 @@ export class RedisHealthStore implements HealthStore {
 		return { now, local: (t) => (t > 0 ? t + shift : t) };
 	}
 
-	private run(script: LuaScript, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+	private run(script: StoreScript, fields: Record<string, unknown>): Promise<unknown> {
+		const { keys, args } = this.call(script, fields);
 		this.trips++;
 		return runScript(this.redis, script, keys, args);
 	}

@@ -1,6 +1,9 @@
 /**
- * Loads the Lua scripts beside this module (`lua/<name>-<keys>.lua`), expanding `-- @include x`
- * lines with `lua/includes/x.lua`, and runs them with EVALSHA (EVAL once when Redis lost its cache).
+ * Which Lua scripts the Redis store runs, with which state keys: loads the scripts beside this
+ * module (`lua/<name>-<number of keys>.lua`), expanding `-- @include x` lines with
+ * `lua/includes/x.lua` (each include once, its own includes first), and runs them with EVALSHA
+ * (EVAL once when Redis lost its cache). Every script takes its keys in the one order of
+ * `keys.ts` (KEY_ORDER) and binds them by name on its first line of code.
  *
  * Time: a script never takes the time from its caller. It includes `clock` and starts with
  * `local now = clock_now(a.testNow)` (Redis's TIME in ms), and the caller passes durations (TTLs,
@@ -14,6 +17,7 @@ import { createHash } from 'crypto';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import type { Cluster, Redis } from 'ioredis';
+import { checkKeyOrder, type StateKey } from './keys';
 
 export type RedisClient = Redis | Cluster;
 
@@ -24,13 +28,21 @@ export interface LuaScript {
 	sha: string;
 }
 
-const LUA_DIR = join(__dirname, 'lua');
+/** A script of the store, and the state keys it takes (in KEY_ORDER). */
+export interface StoreScript extends LuaScript {
+	fileName: string;
+	keys: readonly StateKey[];
+}
 
-export function loadScript(fileName: string): LuaScript {
+export const LUA_DIR = join(__dirname, 'lua');
+
+export function loadScript(fileName: string, keys: readonly StateKey[]): StoreScript {
 	const match = /^(.+)-(\d+)\.lua$/.exec(fileName);
 	if (!match) throw new Error(`Lua script file names end with -<number of keys>.lua: ${fileName}`);
+	if (keys.length !== Number(match[2])) throw new Error(`${fileName} takes ${match[2]} keys, not ${keys.join(', ')}`);
+	checkKeyOrder(keys);
 	const source = expandIncludes(readFileSync(join(LUA_DIR, fileName), 'utf8'), new Set());
-	return { name: match[1], numberOfKeys: Number(match[2]), source, sha: createHash('sha1').update(source).digest('hex') };
+	return { name: match[1], fileName, keys, numberOfKeys: keys.length, source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
 function expandIncludes(source: string, seen: Set<string>): string {
@@ -94,10 +106,10 @@ function isNoScript(error: Error | null): boolean {
 }
 
 export const SCRIPTS = {
-	selectReserve: loadScript('select-reserve-4.lua'),
-	release: loadScript('release-5.lua'),
-	renew: loadScript('renew-1.lua'),
-	retake: loadScript('retake-1.lua'),
-	recordProbes: loadScript('record-probes-3.lua'),
-	recordStats: loadScript('record-stats-1.lua'),
+	selectReserve: loadScript('select-reserve-4.lua', ['leases', 'breaker', 'stats', 'rr']),
+	release: loadScript('release-5.lua', ['leases', 'breaker', 'queue', 'ewma', 'errors']),
+	renew: loadScript('renew-1.lua', ['leases']),
+	retake: loadScript('retake-1.lua', ['leases']),
+	recordProbes: loadScript('record-probes-3.lua', ['breaker', 'queue', 'errors']),
+	recordStats: loadScript('record-stats-1.lua', ['stats']),
 };
