@@ -3,15 +3,18 @@
  * module (`lua/<name>-<number of keys>.lua`), expanding `-- @include x` lines with
  * `lua/includes/x.lua` (each include once, its own includes first), and runs them with EVALSHA
  * (EVAL once when Redis lost its cache). Every script takes its keys in the one order of
- * `keys.ts` (KEY_ORDER) and binds them by name on its first line of code.
+ * `keys.ts` (KEY_ORDER) and binds them by name on its first line of code. An include holds one
+ * function, named as its file, under a one-line comment, and names the includes it calls with its
+ * own `-- @include` lines (scripts.test.ts checks both).
  *
- * Time: a script never takes the time from its caller. It includes `clock` and starts with
- * `local now = clock_now(a.testNow)` (Redis's TIME in ms), and the caller passes durations (TTLs,
- * keep times), never instants. Every stored time (lease expiry, breaker open-until and trial, probe
- * and stats times, last errors) is then in Redis's clock, the one clock all workers share; a worker
- * whose own clock is off by minutes neither expires leases early nor keeps them alive. `testNow`
- * is for tests only (RedisHealthStoreOptions.testClock). TypeScript that reads stored times reads
- * Redis's TIME in the same round trip and converts (see RedisHealthStore.snapshot).
+ * Time: a script never takes the time from its caller. It includes `clock_now` and starts with
+ * `local now = clock_now(a.testNow)` (Redis's TIME in ms; Redis 5+ replicates a script's effects,
+ * so TIME may come before writes), and the caller passes durations (TTLs, keep times), never
+ * instants. Every stored time (lease expiry, breaker open-until and trial, probe and stats times,
+ * last errors) is then in Redis's clock, the one clock all workers share; a worker whose own clock
+ * is off by minutes neither expires leases early nor keeps them alive. `testNow` is for tests only
+ * (RedisHealthStoreOptions.testClock). TypeScript that reads stored times reads Redis's TIME in the
+ * same round trip and converts (see RedisHealthStore.snapshot).
  */
 import { createHash } from 'crypto';
 import { readFileSync } from 'fs';

@@ -3,9 +3,14 @@
   ARGV[1] JSON { probes: [{serverId, ok, queueRemaining?, external?, refused?, error?, random}], breaker: BreakerOptions, stateTtlMs, testNow? }
   A failed probe counts as a transient failure and marks the server as probed (not stale).
 ]]
--- @include util
--- @include breaker
--- @include clock
+-- @include clock_now
+-- @include split_numbers
+-- @include breaker_decode
+-- @include breaker_copy
+-- @include breaker_encode
+-- @include breaker_on_failure
+-- @include fmt
+-- @include touch
 
 -- KEYS in the one order of store/keys.ts (KEY_ORDER).
 local breakerKey, queueKey, errorsKey = KEYS[1], KEYS[2], KEYS[3]

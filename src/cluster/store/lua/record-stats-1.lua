@@ -3,8 +3,9 @@
   ARGV[1] JSON { serverId, vramFree, vramTotal, ramFree, ramTotal, stateTtlMs, testNow? }.
   Stored as `vramFree,vramTotal,ramFree,ramTotal,seenAt`.
 ]]
--- @include util
--- @include clock
+-- @include clock_now
+-- @include fmt
+-- @include touch
 
 -- KEYS in the one order of store/keys.ts (KEY_ORDER).
 local statsKey = KEYS[1]

@@ -6,9 +6,15 @@
   already runs on it. A lease that was lost is put back (as retake-1 does).
   Returns 1 when the lease was still live, else 0.
 ]]
--- @include util
--- @include breaker
--- @include clock
+-- @include clock_now
+-- @include lease_server
+-- @include split_numbers
+-- @include breaker_decode
+-- @include breaker_encode
+-- @include breaker_on_failure
+-- @include breaker_on_success
+-- @include fmt
+-- @include touch
 
 -- KEYS in the one order of store/keys.ts (KEY_ORDER).
 local leasesKey, breakerKey, queueKey, ewmaKey, errorsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]

@@ -2,7 +2,7 @@
   Extend a live lease. ARGV[1] JSON { member, ttlMs, testNow? }.
   Returns 1 when renewed, 0 when it had already expired (and is then dropped) or was gone.
 ]]
--- @include clock
+-- @include clock_now
 
 -- KEYS in the one order of store/keys.ts (KEY_ORDER).
 local leasesKey = KEYS[1]

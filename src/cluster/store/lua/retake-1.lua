@@ -3,8 +3,8 @@
   runs: the slot is in use, so it counts again, even above the server's max.
   ARGV[1] JSON { member, ttlMs, stateTtlMs, testNow? }. Returns 1.
 ]]
--- @include util
--- @include clock
+-- @include clock_now
+-- @include touch
 
 -- KEYS in the one order of store/keys.ts (KEY_ORDER).
 local leasesKey = KEYS[1]

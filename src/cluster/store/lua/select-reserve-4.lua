@@ -4,10 +4,15 @@
                  exclude: [ids], options: SelectionOptions, stateTtlMs, testNow? }
   Returns JSON { serverId, reason, trial, panic } or { none }.
 ]]
--- @include util
--- @include breaker
+-- @include clock_now
+-- @include lease_server
+-- @include split_numbers
+-- @include breaker_decode
+-- @include breaker_copy
+-- @include breaker_encode
+-- @include fmt
 -- @include choose
--- @include clock
+-- @include touch
 
 -- KEYS in the one order of store/keys.ts (KEY_ORDER).
 local leasesKey, breakerKey, statsKey, rrKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
