@@ -1,7 +1,8 @@
 /**
- * Redis first; while Redis does not answer, an in-process MemoryHealthStore keeps the work going.
- * One warning when it switches to memory, one note when Redis answers again (checked at most every
- * `retryMs`). Leases remember the store that issued them, so each is renewed and released there.
+ * Which store serves each call: Redis first; while Redis does not answer, an in-process
+ * MemoryHealthStore keeps the work going. One warning when it switches to memory, one note when
+ * Redis answers again (checked at most every `retryMs`). Leases remember the store that issued
+ * them, so each is renewed and released there.
  */
 import type { CommitArgs, CommitResult, HealthStore, Lease, ProbeResult, Release, ServerStatus, StoreServer, SystemStats, Tombstone } from './HealthStore';
 import { MemoryHealthStore } from './MemoryHealthStore';

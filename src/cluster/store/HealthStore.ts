@@ -1,6 +1,7 @@
 /**
- * Where the cluster's shared state lives: leases (in-flight scenes), breakers, last seen queue
- * lengths, system stats, speed averages per (server, workflow), abandoned prompts and last errors.
+ * What every store of the cluster's shared state offers: leases (in-flight scenes), breakers, last
+ * seen queue lengths, system stats, speed averages per (server, workflow), abandoned prompts and
+ * last errors, changed only through atomic steps (`commit` takes and hands back slots).
  * `MemoryHealthStore` keeps it in this process; `RedisHealthStore` in Redis for every n8n worker;
  * `FallbackHealthStore` uses Redis and drops to memory while Redis is unreachable.
  */

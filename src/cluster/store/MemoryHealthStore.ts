@@ -1,7 +1,8 @@
 /**
- * In-process HealthStore: the default without a Redis credential, and the fallback while Redis is
- * unreachable. Every method runs synchronously inside, so selection and reservation are atomic
- * within the process. It is also the reference the Lua scripts are tested against.
+ * Keeps the cluster's state in this process and decides its reservations here: the store without a
+ * Redis credential, and the fallback while Redis is unreachable. Every method runs synchronously
+ * inside, so selection and reservation are atomic within the process. It is also the reference the
+ * Lua scripts are tested against.
  */
 import { admit, CLOSED, onFailure, onSuccess, phase, startTrial, type BreakerState } from '../breaker';
 import { WORK_KEY } from '../planning/durationModel';

@@ -1,7 +1,8 @@
 /**
- * HealthStore in Redis, shared by every n8n process of an install. Every state change is one Lua
- * script call (one round trip); reads for status are one pipeline. Keys come from `keys.ts` and
- * share the cluster's hash tag, so it runs on a single Redis, Sentinel or Redis Cluster.
+ * Keeps the cluster's state in Redis, shared by every n8n process of an install, and decides its
+ * reservations there. Every state change is one Lua script call (one round trip; a commit's calls
+ * in one transaction); reads for status are one pipeline. Keys come from `keys.ts` and share the
+ * cluster's hash tag, so it runs on a single Redis, Sentinel or Redis Cluster.
  */
 import { decodeBreaker, phase } from '../breaker';
 import {

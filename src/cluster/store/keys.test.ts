@@ -1,3 +1,7 @@
+/**
+ * Whether every Lua script takes its keys in the one order of keys.ts: the names in SCRIPTS, the
+ * names each script binds on its first line of code, and the file name's number of keys agree.
+ */
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { checkKeyOrder, clusterKeys, KEY_ORDER, keysInOrder } from './keys';

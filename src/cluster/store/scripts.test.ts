@@ -1,3 +1,7 @@
+/**
+ * Whether the Lua includes hold one function each and name what they use: a script expanded from
+ * them defines every function once, before its first use.
+ */
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { LUA_DIR, SCRIPTS } from './scripts';

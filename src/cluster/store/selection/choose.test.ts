@@ -1,3 +1,7 @@
+/**
+ * Whether the store's selection filters and picks as documented: smooth weighted round robin,
+ * round robin, pinned, memory pressure, breakers with their half-open trial, panic and slow start.
+ */
 import { CLOSED, type BreakerState } from '../../breaker';
 import { DEFAULT_SELECTION_OPTIONS, type Choice, type SelectionSnapshot, type ServerSnapshot, type StoreStrategy } from '../types';
 import { choose } from './choose';
