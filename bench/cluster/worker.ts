@@ -6,7 +6,7 @@ import { runBatch } from '../../src/cluster';
 import { closeAllRuntimes, getRuntime } from '../../src/cluster/runtime';
 import { buildScene } from '../../src/cluster/sceneBuilder';
 import type { RedisConfig } from '../../src/cluster/store/redisConnection';
-import type { StrategyName } from '../../src/cluster/strategies/types';
+import type { StrategyName } from '../../src/cluster/strategy';
 import { scene, warmUpCode } from './common';
 
 interface Args {

@@ -3,7 +3,7 @@
  * reads, resolved once.
  */
 import type { BackoffOptions } from '../util/backoff';
-import type { StrategyName } from './strategies/types';
+import type { StrategyName } from './strategy';
 import type { BatchEvent } from './types';
 
 export interface BatchOptions {

@@ -1,7 +1,7 @@
 /**
  * Per-server circuit breaker, Envoy outlier-detection style, as pure transitions over a plain record
- * (so the memory store and the Redis Lua scripts hold the very same state; `lua/includes/breaker.lua`
- * mirrors every function here).
+ * (so the memory store and the Redis Lua scripts hold the very same state; the scripts' includes
+ * `store/lua/includes/breaker_*.lua` and `slow_start_factor.lua` mirror the functions they need).
  *
  * - closed: every scene admitted; `threshold` consecutive transient failures open it.
  * - open until `openUntil`: nothing admitted. Open time = min(cap, base × 2^ejections) ± jitter.

@@ -33,7 +33,7 @@ describe('decideFailure: the server cannot run the scene', () => {
 	});
 
 	it('refused credentials (401/403) are the server’s own, not the workflow’s', () => {
-		const verdict = decideFailure(on(new TransientServerError('forbidden', 'http-status', 'http://a', 403)), history(), three, backoff);
+		const verdict = decideFailure(on(new TransientServerError('forbidden', 'unexpected-response', 'http://a', 403)), history(), three, backoff);
 		expect(verdict).toMatchObject({ record: 'incapable', exclude: 'incapable', next: 'requeue' });
 	});
 
@@ -66,7 +66,7 @@ describe('decideFailure: transient failures', () => {
 	it('backs off when every candidate has failed the scene, and honours a longer Retry-After', () => {
 		const failedEverywhere = history({ failedOn: new Set(['b', 'c']), transientTries: 1 });
 		expect(decideFailure(on(network()), failedEverywhere, three, backoff)).toMatchObject({ next: 'requeue', delayMs: 2000 });
-		const busy = new TransientServerError('busy', 'http-status', 'http://a', 503, 3500);
+		const busy = new TransientServerError('busy', 'http-5xx', 'http://a', 503, 3500);
 		expect(decideFailure(on(busy), failedEverywhere, three, backoff)).toMatchObject({ delayMs: 3500 });
 	});
 

@@ -233,5 +233,5 @@ function recordDuration(runtime: ClusterRuntime, handle: SceneHandle, executionM
 	if (!handle.workflowKey || !(executionMs > 0)) return;
 	const outcome: Outcome = { kind: 'success', workflowKey: handle.workflowKey, executionMs, work: handle.work };
 	const lease = { id: `collect-${randomUUID()}`, serverId: handle.serverId, expiresAt: 0, store: runtime.store.kind === 'memory' ? ('memory' as const) : ('redis' as const) };
-	runtime.store.release(lease, outcome).catch(() => undefined);
+	runtime.store.commit({ release: [{ lease, outcome }] }).catch(() => undefined);
 }

@@ -15,4 +15,4 @@ export { parseServerList, ServerSpecError, type ServerAuth, type ServerSpec } fr
 export { describeSameServer, sameServers } from './duplicates';
 export { UrlFetcher } from './urlInputs';
 export { createRedis, type RedisConfig } from './store/redisConnection';
-export { STRATEGY_NAMES, type StrategyName } from './strategies/types';
+export { STRATEGY_NAMES, type StrategyName } from './strategy';

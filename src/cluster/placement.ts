@@ -13,6 +13,7 @@ import { chooseMoves } from './planning/rebalance';
 import { externalSeen } from './probes';
 import type { ServerSpec } from './serverSpec';
 import type { Lease, SelectArgs } from './store/HealthStore';
+import { storeStrategy } from './strategy';
 
 export class Placement {
 	/** A reservation the plan expected to succeed was refused: the shared state moved under us. */
@@ -39,7 +40,7 @@ export class Placement {
 			if (picked.length >= capacity) break;
 			picked.push(waiting);
 		}
-		const results = await this.leases.exchange(picked.map((w) => this.reservation(w, this.state.candidates(w))));
+		const results = await this.leases.exchange(picked.map((w) => this.reservation(this.state.candidates(w))));
 		results.forEach((result, i) => {
 			if (!('none' in result)) this.start(picked[i], result.lease);
 		});
@@ -58,7 +59,7 @@ export class Placement {
 			});
 			capacity -= planned.length - plan.length;
 			if (plan.length === 0) return;
-			const results = await this.leases.exchange(plan.map((p) => this.reservation(p.key, [this.state.byId.get(p.serverId)!])));
+			const results = await this.leases.exchange(plan.map((p) => this.reservation([this.state.byId.get(p.serverId)!])));
 			let refused = false;
 			results.forEach((result, i) => {
 				if ('none' in result) {
@@ -107,12 +108,11 @@ export class Placement {
 		}
 	}
 
-	private reservation(waiting: Waiting, allowed: readonly ServerSpec[]): SelectArgs {
+	private reservation(allowed: readonly ServerSpec[]): SelectArgs {
 		const { servers, options } = this.state;
 		return {
 			servers,
-			strategy: options.strategy,
-			workflowKey: waiting.scene.workflowKey,
+			strategy: storeStrategy(options.strategy),
 			exclude: servers.filter((s) => !allowed.includes(s)).map((s) => s.id),
 			leaseTtlMs: options.leaseTtlMs,
 		};

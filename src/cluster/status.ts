@@ -8,7 +8,7 @@ import type { ServerSpec } from './serverSpec';
 import type { SystemStats as SystemStatsReply } from '../comfyui/client';
 import type { Reachability } from './liveness';
 import { WORK_KEY } from './planning/durationModel';
-import type { SystemStats } from './strategies/types';
+import type { SystemStats } from './store/types';
 
 const PROBE_TIMEOUT_MS = 3000;
 
@@ -119,7 +119,7 @@ export function memoryOf(stats: SystemStatsReply): SystemStats {
 
 /**
  * Reads `/system_stats` of every server (in parallel, short timeout) and records the memory figures,
- * so the strategies can skip servers under memory pressure.
+ * so the store's filters can skip servers under memory pressure.
  */
 export async function refreshSystemStats(runtime: ClusterRuntime, servers: readonly ServerSpec[], signal?: AbortSignal): Promise<void> {
 	await Promise.all(

@@ -1,10 +1,10 @@
 /**
- * Redis first; while Redis does not answer, an in-process MemoryHealthStore keeps the work going.
- * One warning when it switches to memory, one note when Redis answers again (checked at most every
- * `retryMs`). Leases remember the store that issued them, so each is renewed and released there.
+ * Which store serves each call: Redis first; while Redis does not answer, an in-process
+ * MemoryHealthStore keeps the work going. One warning when it switches to memory, one note when
+ * Redis answers again (checked at most every `retryMs`). Leases remember the store that issued
+ * them, so each is renewed and released there.
  */
-import type { SystemStats } from '../strategies/types';
-import type { CapabilityDigest, CommitArgs, CommitResult, HealthStore, Lease, Outcome, ProbeResult, Release, SelectArgs, SelectResult, ServerStatus, StoreServer, Tombstone } from './HealthStore';
+import type { CommitArgs, CommitResult, HealthStore, Lease, ProbeResult, Release, ServerStatus, StoreServer, SystemStats, Tombstone } from './HealthStore';
 import { MemoryHealthStore } from './MemoryHealthStore';
 import type { RedisHealthStore } from './RedisHealthStore';
 import { isUnavailableError, waitReady } from './redisConnection';
@@ -49,10 +49,6 @@ export class FallbackHealthStore implements HealthStore {
 		return this.redis.roundTrips;
 	}
 
-	selectAndReserve(args: SelectArgs): Promise<SelectResult> {
-		return this.call((store) => store.selectAndReserve(args));
-	}
-
 	renew(lease: Lease, ttlMs: number): Promise<boolean> {
 		if (lease.store === 'memory') return this.memory.renew(lease, ttlMs);
 		// A Redis lease cannot be renewed while Redis is away; report it as live so the scene goes on.
@@ -63,12 +59,6 @@ export class FallbackHealthStore implements HealthStore {
 		if (lease.store === 'memory') return this.memory.retake(lease, ttlMs);
 		// Redis away: it cannot hold the lease now; the next renewal tries again.
 		return this.onRedis(() => this.redis.retake(lease, ttlMs), async () => false);
-	}
-
-	release(lease: Lease, outcome: Outcome): Promise<boolean> {
-		if (lease.store === 'memory') return this.memory.release(lease, outcome);
-		// The Redis lease will expire by itself; record the outcome locally meanwhile.
-		return this.onRedis(() => this.redis.release(lease, outcome), () => this.memory.release(lease, outcome));
 	}
 
 	async commit(args: CommitArgs): Promise<CommitResult> {
@@ -98,14 +88,6 @@ export class FallbackHealthStore implements HealthStore {
 
 	recordSystemStats(serverId: string, stats: SystemStats): Promise<void> {
 		return this.call((store) => store.recordSystemStats(serverId, stats));
-	}
-
-	recordCapabilities(serverId: string, digest: CapabilityDigest, ttlMs?: number): Promise<void> {
-		return this.call((store) => store.recordCapabilities(serverId, digest, ttlMs));
-	}
-
-	getCapabilities(serverIds: readonly string[]): Promise<Record<string, CapabilityDigest | undefined>> {
-		return this.call((store) => store.getCapabilities(serverIds));
 	}
 
 	snapshot(servers: readonly StoreServer[]): Promise<ServerStatus[]> {

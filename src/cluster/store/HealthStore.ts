@@ -1,12 +1,15 @@
 /**
- * Where the cluster's shared state lives: leases (in-flight scenes), breakers, last seen queue
- * lengths, system stats, speed averages per (server, workflow), capability digests and last errors.
+ * What every store of the cluster's shared state offers: leases (in-flight scenes), breakers, last
+ * seen queue lengths, system stats, speed averages per (server, workflow), abandoned prompts and
+ * last errors, changed only through atomic steps (`commit` takes and hands back slots).
  * `MemoryHealthStore` keeps it in this process; `RedisHealthStore` in Redis for every n8n worker;
  * `FallbackHealthStore` uses Redis and drops to memory while Redis is unreachable.
  */
 import { DEFAULT_BREAKER_OPTIONS, type BreakerOptions, type BreakerPhase } from '../breaker';
 import type { ServerSpec } from '../serverSpec';
-import { DEFAULT_SELECTION_OPTIONS, type SelectionOptions, type StrategyName, type SystemStats } from '../strategies/types';
+import { DEFAULT_SELECTION_OPTIONS, type SelectionOptions, type StoreStrategy, type SystemStats } from './types';
+
+export type { StoreStrategy, SystemStats } from './types';
 
 export type StoreKind = 'memory' | 'redis';
 
@@ -41,10 +44,10 @@ export interface Outcome {
 /** The subset of a server spec the stores need. */
 export type StoreServer = Pick<ServerSpec, 'id' | 'weight' | 'max'> & Partial<Pick<ServerSpec, 'url'>>;
 
+/** One reservation: the servers in list order, how to pick among them, and the ones this scene may not use. */
 export interface SelectArgs {
 	servers: readonly StoreServer[];
-	strategy: StrategyName;
-	workflowKey: string;
+	strategy: StoreStrategy;
 	exclude?: readonly string[];
 	leaseTtlMs: number;
 	options?: Partial<SelectionOptions>;
@@ -65,7 +68,10 @@ export interface Release {
 	keepTtlMs?: number;
 }
 
-/** Releases first, then reservations in order (each as `selectAndReserve` would make it). */
+/**
+ * Releases first, then reservations in order; each reservation drops expired leases, filters,
+ * picks a server and reserves a lease on it.
+ */
 export interface CommitArgs {
 	release?: readonly Release[];
 	reserve?: readonly SelectArgs[];
@@ -98,12 +104,6 @@ export interface Tombstone {
 	at: number;
 }
 
-/** Compact summary of a server's `/object_info`: node classes and model files per loader input. */
-export interface CapabilityDigest {
-	classes: string[];
-	models: Record<string, string[]>;
-}
-
 export interface ServerStatus {
 	id: string;
 	url?: string;
@@ -127,8 +127,6 @@ export interface HealthStore {
 	readonly kind: StoreKind | 'fallback';
 	/** Redis round trips so far (0 for memory). */
 	readonly roundTrips: number;
-	/** Drops expired leases, filters, scores with the strategy and reserves a lease on the winner, atomically. */
-	selectAndReserve(args: SelectArgs): Promise<SelectResult>;
 	/** Extends a live lease; false when it already expired or is gone (its slot may be someone else's now). */
 	renew(lease: Lease, ttlMs: number): Promise<boolean>;
 	/**
@@ -137,11 +135,11 @@ export interface HealthStore {
 	 * False when the store cannot hold it now (Redis away).
 	 */
 	retake(lease: Lease, ttlMs: number): Promise<boolean>;
-	/** Frees the slot and records the outcome (speed average, breaker, last error); false when it had expired. */
-	release(lease: Lease, outcome: Outcome): Promise<boolean>;
 	/**
 	 * Releases and reservations as one atomic step (one Redis round trip): a scheduler hands back the
-	 * slots of finished scenes and takes new ones in a single exchange.
+	 * slots of finished scenes and takes new ones in a single exchange. A release frees the slot and
+	 * records the outcome (speed average, breaker, last error); a reservation picks a server and
+	 * reserves a lease on it.
 	 */
 	commit(args: CommitArgs): Promise<CommitResult>;
 	/** Records the results of queue probes, many servers at once. */
@@ -151,8 +149,6 @@ export interface HealthStore {
 	/** Forgets prompts that were removed from their servers. */
 	removeTombstones(tombstones: ReadonlyArray<Pick<Tombstone, 'serverId' | 'promptId'>>): Promise<void>;
 	recordSystemStats(serverId: string, stats: SystemStats): Promise<void>;
-	recordCapabilities(serverId: string, digest: CapabilityDigest, ttlMs?: number): Promise<void>;
-	getCapabilities(serverIds: readonly string[]): Promise<Record<string, CapabilityDigest | undefined>>;
 	/** Everything known about these servers; its times (breaker, last error) are in this process's clock (`now`). */
 	snapshot(servers: readonly StoreServer[]): Promise<ServerStatus[]>;
 	/** Servers whose last probe is older than `maxAgeMs` (or missing). */
@@ -165,8 +161,6 @@ export interface HealthStoreOptions {
 	selection: SelectionOptions;
 	/** Weight of the newest sample in the speed average (default 0.3). */
 	ewmaAlpha: number;
-	/** Capability digests expire after this (default 10 minutes). */
-	capabilitiesTtlMs: number;
 	/**
 	 * This process's clock (ms): the memory store's only clock. The Redis store keeps every time in
 	 * Redis's own clock, so workers need not agree on the time, and converts what it reports to this one.
@@ -189,7 +183,6 @@ export function resolveStoreOptions(input: HealthStoreOptionsInput = {}): Health
 		breaker: { ...DEFAULT_BREAKER_OPTIONS, ...input.breaker },
 		selection: { ...DEFAULT_SELECTION_OPTIONS, ...input.selection },
 		ewmaAlpha: input.ewmaAlpha ?? DEFAULT_EWMA_ALPHA,
-		capabilitiesTtlMs: input.capabilitiesTtlMs ?? 600_000,
 		now: input.now ?? Date.now,
 		random: input.random ?? Math.random,
 	};

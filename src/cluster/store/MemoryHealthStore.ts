@@ -1,17 +1,17 @@
 /**
- * In-process HealthStore: the default without a Redis credential, and the fallback while Redis is
- * unreachable. Every method runs synchronously inside, so selection and reservation are atomic
- * within the process. It is also the reference the Lua scripts are tested against.
+ * Keeps the cluster's state in this process and decides its reservations here: the store without a
+ * Redis credential, and the fallback while Redis is unreachable. Every method runs synchronously
+ * inside, so selection and reservation are atomic within the process. It is also the reference the
+ * Lua scripts are tested against.
  */
 import { admit, CLOSED, onFailure, onSuccess, phase, startTrial, type BreakerState } from '../breaker';
 import { WORK_KEY } from '../planning/durationModel';
-import { choose } from '../strategies';
-import type { SelectionSnapshot, ServerSnapshot, SystemStats } from '../strategies/types';
+import { choose } from './selection/choose';
+import type { SelectionSnapshot, ServerSnapshot, SystemStats } from './types';
 import {
 	MAX_ERROR_LENGTH,
 	newLeaseId,
 	resolveStoreOptions,
-	type CapabilityDigest,
 	type CommitArgs,
 	type CommitResult,
 	type HealthStore,
@@ -42,21 +42,12 @@ export class MemoryHealthStore implements HealthStore {
 	private readonly servers = new Map<string, ServerRecord>();
 	private readonly ewma = new Map<string, { seconds: number; samples: number }>();
 	private readonly leases = new Map<string, { serverId: string; expiresAt: number }>();
-	private readonly capabilities = new Map<string, { digest: CapabilityDigest; expiresAt: number }>();
 	/** `<serverId>|<promptId>` → tombstone. */
 	private readonly tombstones = new Map<string, Tombstone>();
 	private rrCursor = 0;
 
 	constructor(options: HealthStoreOptionsInput = {}) {
 		this.options = resolveStoreOptions(options);
-	}
-
-	async selectAndReserve(args: SelectArgs): Promise<SelectResult> {
-		return this.select(args);
-	}
-
-	async release(lease: Lease, outcome: Outcome): Promise<boolean> {
-		return this.free(lease, outcome);
 	}
 
 	async commit(args: CommitArgs): Promise<CommitResult> {
@@ -72,24 +63,19 @@ export class MemoryHealthStore implements HealthStore {
 		const inFlight = this.inFlightCounts();
 		const servers: ServerSnapshot[] = args.servers.map((server) => {
 			const record = this.record(server.id);
-			const ewma = this.ewma.get(ewmaField(server.id, args.workflowKey));
 			return {
 				id: server.id,
 				weight: server.weight,
 				max: server.max,
 				inFlight: inFlight.get(server.id) ?? 0,
-				queueRemaining: record.queue?.n,
-				queueAgeMs: record.queue ? now - record.queue.at : undefined,
 				breaker: record.breaker,
-				ewmaSeconds: ewma?.seconds,
-				samples: ewma?.samples ?? 0,
 				system: record.stats?.stats,
 				systemAgeMs: record.stats ? now - record.stats.at : undefined,
 				swrrCurrent: record.swrr,
 			};
 		});
 		const snapshot: SelectionSnapshot = { servers, rrCursor: this.rrCursor, options: { ...this.options.selection, ...args.options } };
-		const choice = choose(snapshot, { strategy: args.strategy, workflowKey: args.workflowKey, exclude: args.exclude, now });
+		const choice = choose(snapshot, { strategy: args.strategy, exclude: args.exclude, now });
 		if ('none' in choice) return choice;
 		if (choice.rr.cursor !== undefined) this.rrCursor = choice.rr.cursor;
 		for (const [id, current] of Object.entries(choice.rr.swrr ?? {})) this.record(id).swrr = current;
@@ -179,20 +165,6 @@ export class MemoryHealthStore implements HealthStore {
 
 	async recordSystemStats(serverId: string, stats: SystemStats): Promise<void> {
 		this.record(serverId).stats = { stats: { ...stats }, at: this.options.now() };
-	}
-
-	async recordCapabilities(serverId: string, digest: CapabilityDigest, ttlMs: number = this.options.capabilitiesTtlMs): Promise<void> {
-		this.capabilities.set(serverId, { digest, expiresAt: this.options.now() + ttlMs });
-	}
-
-	async getCapabilities(serverIds: readonly string[]): Promise<Record<string, CapabilityDigest | undefined>> {
-		const now = this.options.now();
-		const out: Record<string, CapabilityDigest | undefined> = {};
-		for (const id of serverIds) {
-			const entry = this.capabilities.get(id);
-			out[id] = entry && entry.expiresAt > now ? entry.digest : undefined;
-		}
-		return out;
 	}
 
 	async snapshot(servers: readonly StoreServer[]): Promise<ServerStatus[]> {

@@ -1,15 +1,14 @@
 /**
- * HealthStore in Redis, shared by every n8n process of an install. Every state change is one Lua
- * script call (one round trip); reads for status are one pipeline. Keys come from `keys.ts` and
- * share the cluster's hash tag, so it runs on a single Redis, Sentinel or Redis Cluster.
+ * Keeps the cluster's state in Redis, shared by every n8n process of an install, and decides its
+ * reservations there. Every state change is one Lua script call (one round trip; a commit's calls
+ * in one transaction); reads for status are one pipeline. Keys come from `keys.ts` and share the
+ * cluster's hash tag, so it runs on a single Redis, Sentinel or Redis Cluster.
  */
 import { decodeBreaker, phase } from '../breaker';
-import type { SystemStats } from '../strategies/types';
 import {
 	MAX_ERROR_LENGTH,
 	newLeaseId,
 	resolveStoreOptions,
-	type CapabilityDigest,
 	type CommitArgs,
 	type CommitResult,
 	type HealthStore,
@@ -22,11 +21,12 @@ import {
 	type SelectResult,
 	type ServerStatus,
 	type StoreServer,
+	type SystemStats,
 	type Tombstone,
 } from './HealthStore';
-import { clusterKeys, type ClusterKeys } from './keys';
+import { clusterKeys, keysInOrder, type ClusterKeys } from './keys';
 import { tombstoneField } from './MemoryHealthStore';
-import { runScript, runScriptsAtomically, SCRIPTS, type LuaScript, type RedisClient, type ScriptCall } from './scripts';
+import { runScript, runScriptsAtomically, SCRIPTS, type RedisClient, type ScriptCall, type StoreScript } from './scripts';
 
 export interface RedisHealthStoreOptions extends HealthStoreOptionsInput {
 	clusterHash: string;
@@ -71,28 +71,18 @@ export class RedisHealthStore implements HealthStore {
 		return this.trips;
 	}
 
-	async selectAndReserve(args: SelectArgs): Promise<SelectResult> {
-		const call = this.selectCall(args);
-		return this.selectResult(call, await this.run(call.script, call.keys, call.args));
-	}
-
 	async renew(lease: Lease, ttlMs: number): Promise<boolean> {
 		const expiresAt = this.options.now() + ttlMs;
-		const ok = Number(await this.run(SCRIPTS.renew, [this.keys.leases], [this.payload({ member: member(lease), ttlMs })])) === 1;
+		const ok = Number(await this.run(SCRIPTS.renew, { member: member(lease), ttlMs })) === 1;
 		if (ok) lease.expiresAt = expiresAt;
 		return ok;
 	}
 
 	async retake(lease: Lease, ttlMs: number): Promise<boolean> {
 		const expiresAt = this.options.now() + ttlMs;
-		await this.run(SCRIPTS.retake, [this.keys.leases], [this.payload({ member: member(lease), ttlMs, stateTtlMs: this.stateTtlMs })]);
+		await this.run(SCRIPTS.retake, { member: member(lease), ttlMs, stateTtlMs: this.stateTtlMs });
 		lease.expiresAt = expiresAt;
 		return true;
-	}
-
-	async release(lease: Lease, outcome: Outcome): Promise<boolean> {
-		const call = this.releaseCall(lease, outcome);
-		return Number(await this.run(call.script, call.keys, call.args)) === 1;
 	}
 
 	async commit(args: CommitArgs): Promise<CommitResult> {
@@ -112,20 +102,17 @@ export class RedisHealthStore implements HealthStore {
 	}
 
 	private selectCall(args: SelectArgs): ScriptCall & { leaseId: string; expiresAt: number } {
-		const k = this.keys;
 		const leaseId = newLeaseId();
-		const payload = this.payload({
+		const call = this.call(SCRIPTS.selectReserve, {
 			leaseId,
 			leaseTtlMs: args.leaseTtlMs,
 			strategy: args.strategy,
-			workflowKey: args.workflowKey,
 			servers: args.servers.map((s) => ({ id: s.id, weight: s.weight, max: s.max })),
 			exclude: [...(args.exclude ?? [])],
 			options: { ...this.options.selection, ...args.options },
 			stateTtlMs: this.stateTtlMs,
 		});
-		const expiresAt = this.options.now() + args.leaseTtlMs;
-		return { script: SCRIPTS.selectReserve, keys: [k.leases, k.breaker, k.queue, k.ewma, k.stats, k.rr], args: [payload], leaseId, expiresAt };
+		return { ...call, leaseId, expiresAt: this.options.now() + args.leaseTtlMs };
 	}
 
 	private selectResult(call: { leaseId: string; expiresAt: number }, raw: unknown): SelectResult {
@@ -140,9 +127,8 @@ export class RedisHealthStore implements HealthStore {
 	}
 
 	private releaseCall(lease: Lease, outcome: Outcome, keepTtlMs?: number): ScriptCall & { keepUntil?: number } {
-		const k = this.keys;
 		const keepUntil = keepTtlMs === undefined ? undefined : this.options.now() + keepTtlMs;
-		const payload = this.payload({
+		const call = this.call(SCRIPTS.release, {
 			member: member(lease),
 			keepTtlMs,
 			kind: outcome.kind,
@@ -155,12 +141,12 @@ export class RedisHealthStore implements HealthStore {
 			alpha: this.options.ewmaAlpha,
 			stateTtlMs: this.stateTtlMs,
 		});
-		return { script: SCRIPTS.release, keys: [k.leases, k.breaker, k.ewma, k.queue, k.errors], args: [payload], keepUntil };
+		return { ...call, keepUntil };
 	}
 
 	async recordProbes(results: readonly ProbeResult[]): Promise<void> {
 		if (results.length === 0) return;
-		const payload = this.payload({
+		await this.run(SCRIPTS.recordProbes, {
 			probes: results.map((r) => ({
 				serverId: r.serverId,
 				ok: r.ok,
@@ -173,7 +159,6 @@ export class RedisHealthStore implements HealthStore {
 			breaker: this.options.breaker,
 			stateTtlMs: this.stateTtlMs,
 		});
-		await this.run(SCRIPTS.recordProbes, [this.keys.queue, this.keys.breaker, this.keys.errors], [payload]);
 	}
 
 	async addTombstones(tombstones: readonly Tombstone[]): Promise<void> {
@@ -191,23 +176,7 @@ export class RedisHealthStore implements HealthStore {
 
 	async recordSystemStats(serverId: string, stats: SystemStats): Promise<void> {
 		const { vramFree, vramTotal, ramFree, ramTotal } = stats;
-		await this.run(SCRIPTS.recordStats, [this.keys.stats], [this.payload({ serverId, vramFree, vramTotal, ramFree, ramTotal, stateTtlMs: this.stateTtlMs })]);
-	}
-
-	async recordCapabilities(serverId: string, digest: CapabilityDigest, ttlMs: number = this.options.capabilitiesTtlMs): Promise<void> {
-		await this.run(SCRIPTS.recordCapabilities, [this.keys.capabilities(serverId)], [JSON.stringify(digest), Math.max(1, Math.round(ttlMs))]);
-	}
-
-	async getCapabilities(serverIds: readonly string[]): Promise<Record<string, CapabilityDigest | undefined>> {
-		const out: Record<string, CapabilityDigest | undefined> = {};
-		if (serverIds.length === 0) return out;
-		this.trips++;
-		const values = await this.redis.mget(...serverIds.map((id) => this.keys.capabilities(id)));
-		serverIds.forEach((id, i) => {
-			const value = values[i];
-			out[id] = value ? (JSON.parse(value) as CapabilityDigest) : undefined;
-		});
-		return out;
+		await this.run(SCRIPTS.recordStats, { serverId, vramFree, vramTotal, ramFree, ramTotal, stateTtlMs: this.stateTtlMs });
 	}
 
 	async snapshot(servers: readonly StoreServer[]): Promise<ServerStatus[]> {
@@ -326,9 +295,13 @@ export class RedisHealthStore implements HealthStore {
 		return results.map(([, value]) => value);
 	}
 
-	/** A script's JSON argument; with a test clock, its time goes along (`testNow`, see scripts.ts). */
-	private payload(fields: Record<string, unknown>): string {
-		return JSON.stringify(this.config.testClock ? { ...fields, testNow: this.config.testClock() } : fields);
+	/**
+	 * One call of a script: its keys of this cluster (in KEY_ORDER) and its JSON argument; with a
+	 * test clock, the time goes along (`testNow`, see scripts.ts).
+	 */
+	private call(script: StoreScript, fields: Record<string, unknown>): ScriptCall {
+		const payload = JSON.stringify(this.config.testClock ? { ...fields, testNow: this.config.testClock() } : fields);
+		return { script, keys: keysInOrder(this.keys, script.keys), args: [payload] };
 	}
 
 	/**
@@ -343,7 +316,8 @@ export class RedisHealthStore implements HealthStore {
 		return { now, local: (t) => (t > 0 ? t + shift : t) };
 	}
 
-	private run(script: LuaScript, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+	private run(script: StoreScript, fields: Record<string, unknown>): Promise<unknown> {
+		const { keys, args } = this.call(script, fields);
 		this.trips++;
 		return runScript(this.redis, script, keys, args);
 	}

@@ -1,11 +1,17 @@
 /**
- * Every Redis key of one cluster, built here and nowhere else. All carry the hash tag
- * `{<clusterHash>}` so each script's keys share one slot on Redis Cluster.
+ * Every Redis key of one cluster, and the one order in which every Lua script takes the keys it
+ * needs (`KEY_ORDER`). All keys carry the hash tag `{<clusterHash>}` so each script's keys share one
+ * slot on Redis Cluster.
  */
 
 export const DEFAULT_KEY_PREFIX = 'comfyui-cluster';
 
-export interface ClusterKeys {
+/** The state keys in the order every script takes them: a script takes the subset it needs, in this order. */
+export const KEY_ORDER = ['leases', 'breaker', 'queue', 'ewma', 'stats', 'rr', 'errors', 'tombstones'] as const;
+
+export type StateKey = (typeof KEY_ORDER)[number];
+
+export interface ClusterKeys extends Record<StateKey, string> {
 	/** ZSET: member `<serverId>|<leaseId>`, score = expiry (ms). */
 	leases: string;
 	/** HASH: serverId → encoded breaker state. */
@@ -22,8 +28,6 @@ export interface ClusterKeys {
 	errors: string;
 	/** HASH: `<serverId>|<promptId>` → abandoned at (ms): prompts to remove when the server answers. */
 	tombstones: string;
-	/** STRING with TTL: JSON capability digest of one server. */
-	capabilities: (serverId: string) => string;
 	/** Pattern matching every key of this cluster (for tests and cleanup). */
 	pattern: string;
 }
@@ -32,16 +36,21 @@ export function clusterKeys(clusterHash: string, prefix: string = DEFAULT_KEY_PR
 	if (/[{}]/.test(prefix)) throw new Error('The Redis key prefix must not contain { or }: the cluster hash tag is added for you');
 	if (!/^[0-9a-zA-Z_-]+$/.test(clusterHash)) throw new Error('The cluster hash must be letters, digits, _ or -');
 	const base = `${prefix.replace(/:+$/, '')}:{${clusterHash}}:`;
-	return {
-		leases: `${base}leases`,
-		breaker: `${base}breaker`,
-		queue: `${base}queue`,
-		ewma: `${base}ewma`,
-		stats: `${base}stats`,
-		rr: `${base}rr`,
-		errors: `${base}errors`,
-		tombstones: `${base}tombstones`,
-		capabilities: (serverId) => `${base}caps:${serverId}`,
-		pattern: `${base}*`,
-	};
+	const keys = { pattern: `${base}*` } as ClusterKeys;
+	for (const name of KEY_ORDER) keys[name] = `${base}${name}`;
+	return keys;
+}
+
+/** Throws unless `names` follow KEY_ORDER, each at most once. */
+export function checkKeyOrder(names: readonly StateKey[]): void {
+	const positions = names.map((name) => KEY_ORDER.indexOf(name));
+	positions.forEach((position, i) => {
+		if (position < 0 || (i > 0 && position <= positions[i - 1])) throw new Error(`Script keys must follow ${KEY_ORDER.join(', ')}: got ${names.join(', ')}`);
+	});
+}
+
+/** The keys a script takes (`names`, in KEY_ORDER) of this cluster. */
+export function keysInOrder(keys: ClusterKeys, names: readonly StateKey[]): string[] {
+	checkKeyOrder(names);
+	return names.map((name) => keys[name]);
 }

@@ -1,19 +1,26 @@
 /**
- * Loads the Lua scripts beside this module (`lua/<name>-<keys>.lua`), expanding `-- @include x`
- * lines with `lua/includes/x.lua`, and runs them with EVALSHA (EVAL once when Redis lost its cache).
+ * Which Lua scripts the Redis store runs, with which state keys: loads the scripts beside this
+ * module (`lua/<name>-<number of keys>.lua`), expanding `-- @include x` lines with
+ * `lua/includes/x.lua` (each include once, its own includes first), and runs them with EVALSHA
+ * (EVAL once when Redis lost its cache). Every script takes its keys in the one order of
+ * `keys.ts` (KEY_ORDER) and binds them by name on its first line of code. An include holds one
+ * function, named as its file, under a one-line comment, and names the includes it calls with its
+ * own `-- @include` lines (scripts.test.ts checks both).
  *
- * Time: a script never takes the time from its caller. It includes `clock` and starts with
- * `local now = clock_now(a.testNow)` (Redis's TIME in ms), and the caller passes durations (TTLs,
- * keep times), never instants. Every stored time (lease expiry, breaker open-until and trial, probe
- * and stats times, last errors) is then in Redis's clock, the one clock all workers share; a worker
- * whose own clock is off by minutes neither expires leases early nor keeps them alive. `testNow`
- * is for tests only (RedisHealthStoreOptions.testClock). TypeScript that reads stored times reads
- * Redis's TIME in the same round trip and converts (see RedisHealthStore.snapshot).
+ * Time: a script never takes the time from its caller. It includes `clock_now` and starts with
+ * `local now = clock_now(a.testNow)` (Redis's TIME in ms; Redis 5+ replicates a script's effects,
+ * so TIME may come before writes), and the caller passes durations (TTLs, keep times), never
+ * instants. Every stored time (lease expiry, breaker open-until and trial, probe and stats times,
+ * last errors) is then in Redis's clock, the one clock all workers share; a worker whose own clock
+ * is off by minutes neither expires leases early nor keeps them alive. `testNow` is for tests only
+ * (RedisHealthStoreOptions.testClock). TypeScript that reads stored times reads Redis's TIME in the
+ * same round trip and converts (see RedisHealthStore.snapshot).
  */
 import { createHash } from 'crypto';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import type { Cluster, Redis } from 'ioredis';
+import { checkKeyOrder, type StateKey } from './keys';
 
 export type RedisClient = Redis | Cluster;
 
@@ -24,13 +31,21 @@ export interface LuaScript {
 	sha: string;
 }
 
-const LUA_DIR = join(__dirname, 'lua');
+/** A script of the store, and the state keys it takes (in KEY_ORDER). */
+export interface StoreScript extends LuaScript {
+	fileName: string;
+	keys: readonly StateKey[];
+}
 
-export function loadScript(fileName: string): LuaScript {
+export const LUA_DIR = join(__dirname, 'lua');
+
+export function loadScript(fileName: string, keys: readonly StateKey[]): StoreScript {
 	const match = /^(.+)-(\d+)\.lua$/.exec(fileName);
 	if (!match) throw new Error(`Lua script file names end with -<number of keys>.lua: ${fileName}`);
+	if (keys.length !== Number(match[2])) throw new Error(`${fileName} takes ${match[2]} keys, not ${keys.join(', ')}`);
+	checkKeyOrder(keys);
 	const source = expandIncludes(readFileSync(join(LUA_DIR, fileName), 'utf8'), new Set());
-	return { name: match[1], numberOfKeys: Number(match[2]), source, sha: createHash('sha1').update(source).digest('hex') };
+	return { name: match[1], fileName, keys, numberOfKeys: keys.length, source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
 function expandIncludes(source: string, seen: Set<string>): string {
@@ -94,11 +109,10 @@ function isNoScript(error: Error | null): boolean {
 }
 
 export const SCRIPTS = {
-	selectReserve: loadScript('select-reserve-6.lua'),
-	release: loadScript('release-5.lua'),
-	renew: loadScript('renew-1.lua'),
-	retake: loadScript('retake-1.lua'),
-	recordProbes: loadScript('record-probes-3.lua'),
-	recordStats: loadScript('record-stats-1.lua'),
-	recordCapabilities: loadScript('record-capabilities-1.lua'),
+	selectReserve: loadScript('select-reserve-4.lua', ['leases', 'breaker', 'stats', 'rr']),
+	release: loadScript('release-5.lua', ['leases', 'breaker', 'queue', 'ewma', 'errors']),
+	renew: loadScript('renew-1.lua', ['leases']),
+	retake: loadScript('retake-1.lua', ['leases']),
+	recordProbes: loadScript('record-probes-3.lua', ['breaker', 'queue', 'errors']),
+	recordStats: loadScript('record-stats-1.lua', ['stats']),
 };

@@ -6,7 +6,7 @@
 import { runBatch } from '../../../src/cluster';
 import { closeAllRuntimes, getRuntime } from '../../../src/cluster/runtime';
 import type { RedisConfig } from '../../../src/cluster/store/redisConnection';
-import type { StrategyName } from '../../../src/cluster/strategies/types';
+import type { StrategyName } from '../../../src/cluster/strategy';
 import { scenes } from './helpers';
 
 export interface WorkerArgs {

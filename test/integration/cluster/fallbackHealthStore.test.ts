@@ -5,7 +5,7 @@ import { RedisHealthStore } from '../../../src/cluster/store/RedisHealthStore';
 import { createRedis } from '../../../src/cluster/store/redisConnection';
 import type { SelectResult } from '../../../src/cluster/store/HealthStore';
 import { THROWAWAY_REDIS_HOST } from '../../setup/redis';
-import { lease } from './healthStoreSuite';
+import { lease, release, reserve } from './storeCalls';
 
 function freePort(): Promise<number> {
 	return new Promise((resolve, reject) => {
@@ -63,7 +63,7 @@ describe('FallbackHealthStore', () => {
 			logger: { warn: (m) => warnings.push(m), info: (m) => infos.push(m) },
 		});
 		const servers = [{ id: 'a', weight: 1, max: 2 }, { id: 'b', weight: 1, max: 2 }];
-		const select = (): Promise<SelectResult> => store.selectAndReserve({ servers, strategy: 'leastLoaded', workflowKey: 'wf', leaseTtlMs: 10_000 });
+		const select = (): Promise<SelectResult> => reserve(store, { servers, strategy: 'weighted', leaseTtlMs: 10_000 });
 		try {
 			const first = lease(await select());
 			expect(first.store).toBe('redis');
@@ -75,19 +75,19 @@ describe('FallbackHealthStore', () => {
 				const l = lease(await select());
 				expect(l.store).toBe('memory');
 				expect(await store.renew(l, 10_000)).toBe(true);
-				await store.release(l, { kind: 'success', workflowKey: 'wf', executionMs: 100 });
+				await release(store, l, { kind: 'success', workflowKey: 'wf', executionMs: 100 });
 				scenes.push(l.serverId);
 			}
 			expect(scenes).toHaveLength(6);
 			// The Redis lease cannot be released now; its outcome is kept locally and its slot expires in Redis.
-			await store.release(first, { kind: 'success', workflowKey: 'wf', executionMs: 100 });
+			await release(store, first, { kind: 'success', workflowKey: 'wf', executionMs: 100 });
 			expect(store.active).toBe('memory');
 			expect(warnings).toHaveLength(1);
 			expect(warnings[0]).toMatch(/Redis is unreachable/);
 
 			server = await startRedis(port);
 			await waitFor(async () => {
-				await select().then((r) => ('lease' in r ? store.release(r.lease, { kind: 'cancelled', workflowKey: 'wf' }) : undefined));
+				await select().then((r) => ('lease' in r ? release(store, r.lease, { kind: 'cancelled', workflowKey: 'wf' }) : undefined));
 				return store.active === 'redis';
 			}, 10_000);
 			const back = lease(await select());

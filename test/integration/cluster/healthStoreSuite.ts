@@ -2,8 +2,8 @@
  * One behavioural suite for every HealthStore. `make` builds a fresh, empty store on a controllable
  * clock (real time + offset, so Redis TTLs still run in real time).
  */
-import type { HealthStore, HealthStoreOptionsInput, Lease, SelectResult, StoreServer } from '../../../src/cluster/store/HealthStore';
-import type { StrategyName } from '../../../src/cluster/strategies/types';
+import type { HealthStore, HealthStoreOptionsInput, SelectResult, StoreServer, StoreStrategy } from '../../../src/cluster/store/HealthStore';
+import { lease, release, reserve } from './storeCalls';
 
 export interface Clock {
 	offset: number;
@@ -15,11 +15,6 @@ export type StoreFactory = (options: HealthStoreOptionsInput) => Promise<HealthS
 export function makeClock(): Clock {
 	const clock: Clock = { offset: 0, now: () => Date.now() + clock.offset };
 	return clock;
-}
-
-export function lease(result: SelectResult): Lease {
-	if ('none' in result) throw new Error(`expected a lease, got none: ${result.none}`);
-	return result.lease;
 }
 
 const srv = (id: string, extra: Partial<StoreServer> = {}): StoreServer => ({ id, weight: 1, max: 2, url: `http://${id}:8188`, ...extra });
@@ -36,14 +31,16 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 		afterEach(async () => {
 			await store?.close();
 		});
-		const select = (servers: StoreServer[], strategy: StrategyName = 'leastLoaded', extra: { exclude?: string[]; workflowKey?: string; leaseTtlMs?: number } = {}) =>
-			store.selectAndReserve({ servers, strategy, workflowKey: extra.workflowKey ?? 'wf', exclude: extra.exclude, leaseTtlMs: extra.leaseTtlMs ?? 60_000 });
-		const ids = async (servers: StoreServer[], strategy: StrategyName, n: number) => {
+		const select = (servers: StoreServer[], strategy: StoreStrategy = 'weighted', extra: { exclude?: string[]; leaseTtlMs?: number } = {}) =>
+			reserve(store, { servers, strategy, exclude: extra.exclude, leaseTtlMs: extra.leaseTtlMs ?? 60_000 });
+		/** Reserves on one server as a placement planned by planning/ does: every other server excluded. */
+		const pinned = (servers: StoreServer[], id: string) => select(servers, 'pinned', { exclude: servers.filter((s) => s.id !== id).map((s) => s.id) });
+		const ids = async (servers: StoreServer[], strategy: StoreStrategy, n: number) => {
 			const out: string[] = [];
 			for (let i = 0; i < n; i++) {
 				const l = lease(await select(servers, strategy));
 				out.push(l.serverId);
-				await store.release(l, { kind: 'cancelled', workflowKey: 'wf' });
+				await release(store, l, { kind: 'cancelled', workflowKey: 'wf' });
 			}
 			return out;
 		};
@@ -55,14 +52,14 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 			expect(leases.map((l) => l.serverId).sort()).toEqual(['a', 'b', 'b']);
 			const none = await select(servers);
 			expect(none).toEqual({ none: 'no server is free: 2 at their max in-flight' });
-			expect(await store.release(leases[0], { kind: 'success', workflowKey: 'wf', executionMs: 1000 })).toBe(true);
+			expect(await release(store, leases[0], { kind: 'success', workflowKey: 'wf', executionMs: 1000 })).toBe(true);
 			expect(lease(await select(servers)).serverId).toBe(leases[0].serverId);
 		});
 
 		it('expired leases free their slot; renew extends a live lease and refuses an expired one', async () => {
 			await open();
 			const servers = [srv('a', { max: 1 })];
-			const first = lease(await select(servers, 'leastLoaded', { leaseTtlMs: 1_000 }));
+			const first = lease(await select(servers, 'weighted', { leaseTtlMs: 1_000 }));
 			expect('none' in (await select(servers))).toBe(true);
 			clock.offset += 800;
 			expect(await store.renew(first, 1_000)).toBe(true);
@@ -72,14 +69,14 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 			expect(await store.renew(first, 1_000)).toBe(false);
 			const second = lease(await select(servers));
 			expect(second.serverId).toBe('a');
-			expect(await store.release(first, { kind: 'cancelled', workflowKey: 'wf' })).toBe(false);
+			expect(await release(store, first, { kind: 'cancelled', workflowKey: 'wf' })).toBe(false);
 			expect((await store.snapshot(servers))[0].inFlight).toBe(1);
 		});
 
 		it('retake puts a lost lease back, counted even above max, and it renews and releases as before', async () => {
 			await open();
 			const servers = [srv('a', { max: 1 })];
-			const lost = lease(await select(servers, 'leastLoaded', { leaseTtlMs: 1_000 }));
+			const lost = lease(await select(servers, 'weighted', { leaseTtlMs: 1_000 }));
 			clock.offset += 1_500;
 			expect(await store.renew(lost, 1_000)).toBe(false);
 			const other = lease(await select(servers));
@@ -90,15 +87,15 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 			expect(await select(servers)).toEqual({ none: 'no server is free: 1 at their max in-flight' });
 			clock.offset += 50_000; // the retaken lease outlives the TTL it was first taken with
 			expect(await store.renew(lost, 60_000)).toBe(true);
-			expect(await store.release(lost, { kind: 'cancelled', workflowKey: 'wf' })).toBe(true);
-			expect(await store.release(other, { kind: 'cancelled', workflowKey: 'wf' })).toBe(true);
+			expect(await release(store, lost, { kind: 'cancelled', workflowKey: 'wf' })).toBe(true);
+			expect(await release(store, other, { kind: 'cancelled', workflowKey: 'wf' })).toBe(true);
 			expect((await store.snapshot(servers))[0].inFlight).toBe(0);
 		});
 
 		it('honours exclude', async () => {
 			await open();
-			expect(lease(await select([srv('a'), srv('b')], 'leastLoaded', { exclude: ['a'] })).serverId).toBe('b');
-			expect(await select([srv('a')], 'leastLoaded', { exclude: ['a'] })).toEqual({ none: 'no server is free: 1 excluded for this scene' });
+			expect(lease(await select([srv('a'), srv('b')], 'weighted', { exclude: ['a'] })).serverId).toBe('b');
+			expect(await select([srv('a')], 'weighted', { exclude: ['a'] })).toEqual({ none: 'no server is free: 1 excluded for this scene' });
 		});
 
 		it('weighted follows nginx smooth weighted round robin: a a b a c a a', async () => {
@@ -112,21 +109,19 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 			expect(await ids([srv('a'), srv('b'), srv('c')], 'roundRobin', 4)).toEqual(['a', 'b', 'c', 'a']);
 		});
 
-		it('keeps an EWMA of execution seconds per (server, workflow) and fastest uses it', async () => {
+		it('keeps an EWMA of execution seconds per (server, workflow) and per work unit', async () => {
 			await open();
 			const servers = [srv('a'), srv('b')];
 			const runs: Array<[string, number]> = [['a', 4000], ['b', 1000], ['a', 2000]];
 			for (const [id, ms] of runs) {
-				const l = lease(await select(servers.filter((s) => s.id === id)));
-				await store.release(l, { kind: 'success', workflowKey: 'wf', executionMs: ms });
+				const l = lease(await pinned(servers, id));
+				await release(store, l, { kind: 'success', workflowKey: 'wf', executionMs: ms, work: 2 });
 			}
 			const status = await store.snapshot(servers);
 			expect(status[0].ewma.wf.samples).toBe(2);
 			expect(status[0].ewma.wf.seconds).toBeCloseTo(0.3 * 2 + 0.7 * 4, 10);
-			expect(status[1].ewma).toEqual({ wf: { seconds: 1, samples: 1 } });
-			expect(lease(await select(servers, 'fastest')).serverId).toBe('b');
-			// another workflow has no samples yet: explore, ties by id
-			expect(lease(await select(servers, 'fastest', { workflowKey: 'other' })).serverId).toBe('a');
+			expect(status[0].ewma['#work'].seconds).toBeCloseTo(0.3 * 1 + 0.7 * 2, 10);
+			expect(status[1].ewma).toEqual({ wf: { seconds: 1, samples: 1 }, '#work': { seconds: 0.5, samples: 1 } });
 		});
 
 		it('transient failures open the breaker; half-open admits one trial; success closes with slow start', async () => {
@@ -134,7 +129,7 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 			const servers = [srv('a', { weight: 2, max: 10 }), srv('b', { max: 10 })];
 			for (let i = 0; i < 2; i++) {
 				const l = lease(await select(servers.slice(0, 1)));
-				await store.release(l, { kind: 'transient', workflowKey: 'wf', error: 'connection refused' });
+				await release(store, l, { kind: 'transient', workflowKey: 'wf', error: 'connection refused' });
 			}
 			let status = await store.snapshot(servers);
 			expect(status[0].breaker).toMatchObject({ phase: 'open', failures: 2, ejections: 1 });
@@ -144,34 +139,49 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 			const trial = await select(servers);
 			expect(trial).toMatchObject({ trial: true, lease: { serverId: 'a' } });
 			expect(lease(await select(servers)).serverId).toBe('b');
-			await store.release(lease(trial), { kind: 'success', workflowKey: 'wf', executionMs: 10 });
+			await release(store, lease(trial), { kind: 'success', workflowKey: 'wf', executionMs: 10 });
 			status = await store.snapshot(servers);
 			expect(status[0].breaker.phase).toBe('closed');
-			// slow start: a's effective weight is 2 × 0.1 now, so b (2 in flight, weight 1) still wins: 3/1 < 1/0.2
-			expect(lease(await select(servers)).serverId).toBe('b');
+			// Slow start: a's weight is 2 × 0.1 while it ramps up, b's 1, so b takes every turn for a while
+			// (at full weight a would take the second).
+			expect(await ids(servers, 'weighted', 5)).toEqual(['b', 'b', 'b', 'b', 'b']);
 			clock.offset += 10_000;
-			expect(lease(await select(servers)).serverId).toBe('a');
+			// Ramped up: a takes two turns in three again.
+			expect(await ids(servers, 'weighted', 3)).toEqual(['a', 'b', 'a']);
 		});
 
 		it('workflow errors never count against a server', async () => {
 			await open({ breaker: { threshold: 1 } });
 			const servers = [srv('a')];
-			for (let i = 0; i < 3; i++) await store.release(lease(await select(servers)), { kind: 'workflow', workflowKey: 'wf', error: 'node raised' });
+			for (let i = 0; i < 3; i++) await release(store, lease(await select(servers)), { kind: 'workflow', workflowKey: 'wf', error: 'node raised' });
 			const [status] = await store.snapshot(servers);
 			expect(status.breaker).toMatchObject({ phase: 'closed', failures: 0 });
 			expect(status.lastError).toBeUndefined();
 		});
 
+		it('pinned reserves on the planned server only, through the same filters and panic', async () => {
+			await open({ breaker: { threshold: 1 } });
+			const servers = [srv('a', { max: 1 }), srv('b'), srv('c')];
+			expect(await pinned(servers, 'b')).toMatchObject({ reason: 'pinned: the planned server b', trial: false, panic: false, lease: { serverId: 'b' } });
+			const held = lease(await pinned(servers, 'a'));
+			expect(await pinned(servers, 'a')).toEqual({ none: 'no server is free: 1 at their max in-flight, 2 excluded for this scene' });
+			await release(store, held, { kind: 'transient', workflowKey: 'wf' });
+			// Its breaker open and the others excluded: panic tries it all the same.
+			expect(await pinned(servers, 'a')).toMatchObject({ panic: true, lease: { serverId: 'a' } });
+			// The pick state is left alone: weighted starts its turns afresh.
+			expect(await ids(servers.slice(1), 'weighted', 3)).toEqual(['b', 'c', 'b']);
+		});
+
 		it('panics to the least recently failed server when all breakers are open', async () => {
 			await open({ breaker: { threshold: 1 } });
 			const servers = [srv('a'), srv('b')];
-			await store.release(lease(await select(servers.slice(1))), { kind: 'transient', workflowKey: 'wf' });
+			await release(store, lease(await select(servers.slice(1))), { kind: 'transient', workflowKey: 'wf' });
 			clock.offset += 10;
-			await store.release(lease(await select(servers.slice(0, 1))), { kind: 'transient', workflowKey: 'wf' });
+			await release(store, lease(await select(servers.slice(0, 1))), { kind: 'transient', workflowKey: 'wf' });
 			expect(await select(servers)).toMatchObject({ panic: true, lease: { serverId: 'b' } });
 		});
 
-		it('records probes (batched), staleness, queue-aware load and probe failures', async () => {
+		it('records probes (batched), staleness and probe failures', async () => {
 			await open({ breaker: { threshold: 2 } });
 			const servers = [srv('a'), srv('b'), srv('c')];
 			expect((await store.staleServers(servers, 3_000)).map((s) => s.id)).toEqual(['a', 'b', 'c']);
@@ -186,10 +196,10 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 			const status = await store.snapshot(servers);
 			expect(status.map((s) => s.queueRemaining)).toEqual([5, 1, 0]);
 			expect(status[2]).toMatchObject({ breaker: { phase: 'closed', failures: 1 }, lastError: { message: 'ECONNREFUSED' } });
-			// c: load 0, b: load 1, a: load 5
-			expect(lease(await select(servers)).serverId).toBe('c');
+			// c's second failed probe opens its breaker: no pick goes there while it is open.
 			await store.recordProbes([{ serverId: 'c', ok: false }]);
-			expect(lease(await select(servers)).serverId).toBe('b');
+			expect((await store.snapshot(servers))[2].breaker).toMatchObject({ phase: 'open', failures: 2 });
+			expect(await ids(servers, 'roundRobin', 4)).toEqual(['a', 'b', 'a', 'b']);
 		});
 
 		it('avoids servers short of memory', async () => {
@@ -202,23 +212,14 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 			expect(a.system).toEqual({ vramFree: 1, vramTotal: 100, ramFree: 50, ramTotal: 100 });
 		});
 
-		it('stores capability digests with a TTL', async () => {
-			await open();
-			const digest = { classes: ['KSampler', 'CheckpointLoaderSimple'], models: { 'CheckpointLoaderSimple.ckpt_name': ['sd15.safetensors'] } };
-			await store.recordCapabilities('a', digest, 150);
-			expect(await store.getCapabilities(['a', 'b'])).toEqual({ a: digest, b: undefined });
-			await new Promise((resolve) => setTimeout(resolve, 250));
-			expect(await store.getCapabilities(['a'])).toEqual({ a: undefined });
-		});
-
 		it('commit releases first, then reserves in order, in one step', async () => {
 			await open();
 			const servers = [srv('a', { max: 1 }), srv('b', { max: 1 })];
 			const [la, lb] = [lease(await select(servers)), lease(await select(servers))];
-			const reserve = { servers, strategy: 'leastLoaded' as const, workflowKey: 'wf', leaseTtlMs: 60_000 };
+			const args = { servers, strategy: 'weighted' as const, leaseTtlMs: 60_000 };
 			const result = await store.commit({
 				release: [{ lease: la, outcome: { kind: 'success', workflowKey: 'wf', executionMs: 2000 } }],
-				reserve: [reserve, reserve, { ...reserve, exclude: [la.serverId] }],
+				reserve: [args, args, { ...args, exclude: [la.serverId] }],
 			});
 			expect(result.released).toEqual([true]);
 			expect(lease(result.reserved[0]).serverId).toBe(la.serverId);
@@ -226,14 +227,14 @@ export function healthStoreSuite(name: string, make: StoreFactory): void {
 			expect('none' in result.reserved[2]).toBe(true);
 			const [a] = await store.snapshot([servers.find((s) => s.id === la.serverId)!]);
 			expect(a.ewma.wf).toEqual({ seconds: 2, samples: 1 });
-			expect(await store.release(lb, { kind: 'cancelled', workflowKey: 'wf' })).toBe(true);
+			expect(await release(store, lb, { kind: 'cancelled', workflowKey: 'wf' })).toBe(true);
 			expect(await store.commit({})).toEqual({ released: [], reserved: [] });
 		});
 
 		it('a kept lease records its outcome and holds the slot, renewed, for the next scene', async () => {
 			await open();
 			const servers = [srv('a', { max: 1 })];
-			const held = lease(await select(servers, 'leastLoaded', { leaseTtlMs: 60_000 }));
+			const held = lease(await select(servers, 'weighted', { leaseTtlMs: 60_000 }));
 			clock.offset += 50_000;
 			const before = clock.now();
 			const result = await store.commit({ release: [{ lease: held, outcome: { kind: 'success', workflowKey: 'wf', executionMs: 500 }, keepTtlMs: 60_000 }] });

@@ -8,9 +8,8 @@ import { MemoryHealthStore } from '../../../src/cluster/store/MemoryHealthStore'
 import { RedisHealthStore } from '../../../src/cluster/store/RedisHealthStore';
 import { runScriptsAtomically } from '../../../src/cluster/store/scripts';
 import { keepLease, renewalPeriodMs } from '../../../src/cluster/leases';
-import type { HealthStore, HealthStoreOptionsInput, Lease, Outcome, SelectResult } from '../../../src/cluster/store/HealthStore';
-import type { StrategyName } from '../../../src/cluster/strategies/types';
-import { lease } from './healthStoreSuite';
+import type { HealthStore, HealthStoreOptionsInput, Lease, Outcome, SelectArgs, SelectResult, StoreStrategy } from '../../../src/cluster/store/HealthStore';
+import { lease, release, reserve } from './storeCalls';
 import { seededRandom } from '../../sim/http-util';
 
 const run = promisify(execFile);
@@ -41,7 +40,7 @@ describe('RedisHealthStore against MemoryHealthStore', () => {
 		const rand = seededRandom(seed);
 		// A frozen clock: both stores must see the very same times (the scripts run on it, not on Redis's TIME).
 		const clock = { offset: 0, now: () => 1_800_000_000_000 + clock.offset };
-		const options = { now: clock.now, random: () => 0.25, breaker: { threshold: 2, baseMs: 2_000 }, selection: { slowStartMs: 5_000, minSamples: 2 } };
+		const options = { now: clock.now, random: () => 0.25, breaker: { threshold: 2, baseMs: 2_000 }, selection: { slowStartMs: 5_000 } };
 		const memory = new MemoryHealthStore(options);
 		const remote = new RedisHealthStore(redis, { ...options, testClock: clock.now, prefix, clusterHash: `diff${seed}` });
 		const servers = [
@@ -50,30 +49,28 @@ describe('RedisHealthStore against MemoryHealthStore', () => {
 			{ id: 's3', weight: 2, max: 1 },
 			{ id: 's4', weight: 1.5, max: 2 },
 		];
-		const strategies: StrategyName[] = ['leastLoaded', 'weighted', 'fastest', 'roundRobin'];
+		const strategies: StoreStrategy[] = ['weighted', 'roundRobin', 'pinned'];
 		const held: Array<[Lease, Lease]> = [];
 		const trace: string[] = [];
 		for (let step = 0; step < 250; step++) {
 			const r = rand();
 			clock.offset += Math.floor(rand() * 400);
 			if (r < 0.5) {
-				const args = {
-					servers,
-					strategy: strategies[Math.floor(rand() * 4)],
-					workflowKey: rand() < 0.5 ? 'img' : 'vid',
-					exclude: rand() < 0.1 ? ['s1'] : [],
-					leaseTtlMs: 1_000 + Math.floor(rand() * 8_000),
-				};
-				const [m, x] = await Promise.all([memory.selectAndReserve(args), remote.selectAndReserve(args)]);
-				const pick = (res: typeof m) => ('none' in res ? `none:${res.none}` : `${res.lease.serverId}${res.trial ? '+trial' : ''}${res.panic ? '+panic' : ''}`);
+				const strategy = strategies[Math.floor(rand() * strategies.length)];
+				// pinned: as planning/ reserves, with every server but the planned one excluded.
+				const planned = servers[Math.floor(rand() * servers.length)].id;
+				const exclude = strategy === 'pinned' ? servers.map((s) => s.id).filter((id) => id !== planned) : rand() < 0.1 ? ['s1'] : [];
+				const args: SelectArgs = { servers, strategy, exclude, leaseTtlMs: 1_000 + Math.floor(rand() * 8_000) };
+				const [m, x] = await Promise.all([reserve(memory, args), reserve(remote, args)]);
+				const pick = (res: SelectResult) => ('none' in res ? `none:${res.none}` : `${res.lease.serverId}${res.trial ? '+trial' : ''}${res.panic ? '+panic' : ''}: ${res.reason}`);
 				expect(`${step}:${pick(x)}`).toBe(`${step}:${pick(m)}`);
-				trace.push(pick(m));
+				trace.push(pick(m).split(':')[0]);
 				if (!('none' in m) && !('none' in x)) held.push([m.lease, x.lease]);
 			} else if (r < 0.85 && held.length) {
 				const [m, x] = held.splice(Math.floor(rand() * held.length), 1)[0];
 				const kinds: Outcome['kind'][] = ['success', 'success', 'transient', 'workflow', 'cancelled'];
 				const outcome: Outcome = { kind: kinds[Math.floor(rand() * kinds.length)], workflowKey: rand() < 0.5 ? 'img' : 'vid', executionMs: Math.floor(rand() * 5_000), error: 'boom' };
-				expect(await remote.release(x, outcome)).toBe(await memory.release(m, outcome));
+				expect(await release(remote, x, outcome)).toBe(await release(memory, m, outcome));
 			} else if (r < 0.93) {
 				const probes = servers.filter(() => rand() < 0.5).map((s) => ({ serverId: s.id, ok: rand() < 0.8, queueRemaining: Math.floor(rand() * 4) }));
 				await Promise.all([memory.recordProbes(probes), remote.recordProbes(probes)]);
@@ -91,17 +88,17 @@ describe('RedisHealthStore against MemoryHealthStore', () => {
 });
 
 describe('RedisHealthStore in Redis', () => {
-	it('uses one round trip to select, one to release and one for a whole commit', async () => {
+	it('uses one round trip per commit, whatever it holds', async () => {
 		const store = new RedisHealthStore(redis, { prefix, clusterHash: 'trips' });
 		const servers = [{ id: 'a', weight: 1, max: 2 }];
 		const before = store.roundTrips;
-		const l = lease(await store.selectAndReserve({ servers, strategy: 'fastest', workflowKey: 'wf', leaseTtlMs: 5_000 }));
+		const l = lease(await reserve(store, { servers, strategy: 'pinned', leaseTtlMs: 5_000 }));
 		expect(store.roundTrips - before).toBe(1);
-		await store.release(l, { kind: 'success', workflowKey: 'wf', executionMs: 10 });
+		await release(store, l, { kind: 'success', workflowKey: 'wf', executionMs: 10 });
 		expect(store.roundTrips - before).toBe(2);
-		const held = lease(await store.selectAndReserve({ servers, strategy: 'fastest', workflowKey: 'wf', leaseTtlMs: 5_000 }));
-		const reserve = { servers, strategy: 'fastest' as const, workflowKey: 'wf', leaseTtlMs: 5_000 };
-		const result = await store.commit({ release: [{ lease: held, outcome: { kind: 'success', workflowKey: 'wf', executionMs: 10 } }], reserve: [reserve, reserve, reserve] });
+		const held = lease(await reserve(store, { servers, strategy: 'pinned', leaseTtlMs: 5_000 }));
+		const args = { servers, strategy: 'pinned' as const, leaseTtlMs: 5_000 };
+		const result = await store.commit({ release: [{ lease: held, outcome: { kind: 'success', workflowKey: 'wf', executionMs: 10 } }], reserve: [args, args, args] });
 		expect(result.released).toEqual([true]);
 		expect(result.reserved.map((r) => ('none' in r ? 'none' : r.lease.serverId))).toEqual(['a', 'a', 'none']);
 		expect(store.roundTrips - before).toBe(4);
@@ -130,15 +127,14 @@ describe('RedisHealthStore in Redis', () => {
 	it('puts every key of a cluster under one hash tag', async () => {
 		const store: HealthStore = new RedisHealthStore(redis, { prefix, clusterHash: 'tagged' });
 		const servers = [{ id: 'a', weight: 1, max: 2 }, { id: 'b', weight: 1, max: 2 }];
-		const l = lease(await store.selectAndReserve({ servers, strategy: 'weighted', workflowKey: 'wf', leaseTtlMs: 5_000 }));
+		const l = lease(await reserve(store, { servers, strategy: 'weighted', leaseTtlMs: 5_000 }));
 		await store.recordProbes([{ serverId: 'a', ok: true, queueRemaining: 1 }, { serverId: 'b', ok: false, error: 'x' }]);
 		await store.recordSystemStats('a', { vramFree: 1, vramTotal: 2, ramFree: 1, ramTotal: 2 });
-		await store.recordCapabilities('a', { classes: ['X'], models: {} });
-		await store.release(l, { kind: 'transient', workflowKey: 'wf', error: 'y' });
-		await store.release(lease(await store.selectAndReserve({ servers, strategy: 'roundRobin', workflowKey: 'wf', leaseTtlMs: 5_000 })), { kind: 'success', workflowKey: 'wf', executionMs: 3 });
+		await release(store, l, { kind: 'transient', workflowKey: 'wf', error: 'y' });
+		await release(store, lease(await reserve(store, { servers, strategy: 'roundRobin', leaseTtlMs: 5_000 })), { kind: 'success', workflowKey: 'wf', executionMs: 3 });
 		const keys = await redis.keys(`${prefix}*{tagged}*`);
-		// breaker, queue, ewma, stats, rr, errors, caps:a (the lease set is empty, so Redis dropped it)
-		expect(keys.length).toBe(7);
+		// breaker, queue, ewma, stats, rr, errors (the lease set is empty, so Redis dropped it)
+		expect(keys.length).toBe(6);
 		const slots = new Set(keys.map((k) => /\{([^}]*)\}/.exec(k)?.[1]));
 		expect([...slots]).toEqual(['tagged']);
 		for (const key of keys) expect(key.startsWith(`${prefix}{tagged}:`)).toBe(true);
@@ -148,12 +144,12 @@ describe('RedisHealthStore in Redis', () => {
 		// The real clock, read through a wrapper: each try is judged by the time the store itself saw.
 		let seen = 0;
 		const store = new RedisHealthStore(redis, { prefix, clusterHash: 'ttl', now: () => (seen = Date.now()) });
-		const args = { servers: [{ id: 'a', weight: 1, max: 1 }], strategy: 'leastLoaded' as const, workflowKey: 'wf', leaseTtlMs: 1_000 };
-		const held = lease(await store.selectAndReserve(args));
+		const args = { servers: [{ id: 'a', weight: 1, max: 1 }], strategy: 'weighted' as const, leaseTtlMs: 1_000 };
+		const held = lease(await reserve(store, args));
 		const tries: Array<{ at: number; free: boolean }> = [];
 		const deadline = held.expiresAt + 10_000;
 		for (;;) {
-			const result = await store.selectAndReserve(args);
+			const result = await reserve(store, args);
 			tries.push({ at: seen, free: !('none' in result) });
 			if (!('none' in result) || Date.now() > deadline) break;
 			await new Promise((resolve) => setTimeout(resolve, 25));
@@ -185,29 +181,28 @@ describe("RedisHealthStore on Redis's clock, whatever the workers' clocks say", 
 	const one = [{ id: 'a', weight: 1, max: 1 }];
 	const workers = (clusterHash: string, options: HealthStoreOptionsInput = {}) =>
 		[+SKEW_MS, -SKEW_MS].map((skew) => new RedisHealthStore(redis, { ...options, prefix, clusterHash, now: () => Date.now() + skew }));
-	const reserve = (store: HealthStore, leaseTtlMs: number) => store.selectAndReserve({ servers: one, strategy: 'leastLoaded', workflowKey: 'wf', leaseTtlMs });
+	const take = (store: HealthStore, leaseTtlMs: number) => reserve(store, { servers: one, strategy: 'weighted', leaseTtlMs });
 
 	it('a worker ahead does not expire the lease a worker behind just took', async () => {
 		const [ahead, behind] = workers('skew-early');
-		const held = lease(await reserve(behind, 5_000));
-		expect(await reserve(ahead, 5_000)).toEqual({ none: 'no server is free: 1 at their max in-flight' });
+		const held = lease(await take(behind, 5_000));
+		expect(await take(ahead, 5_000)).toEqual({ none: 'no server is free: 1 at their max in-flight' });
 		expect((await ahead.snapshot(one))[0].inFlight).toBe(1);
-		expect(await ahead.commit({ reserve: [{ servers: one, strategy: 'leastLoaded', workflowKey: 'wf', leaseTtlMs: 5_000 }] })).toMatchObject({ reserved: [{ none: expect.any(String) }] });
 		expect(await behind.renew(held, 5_000)).toBe(true);
-		expect(await behind.release(held, { kind: 'cancelled', workflowKey: 'wf' })).toBe(true);
+		expect(await release(behind, held, { kind: 'cancelled', workflowKey: 'wf' })).toBe(true);
 	});
 
 	it("a lease left by a dead worker ahead frees its slot after its TTL for a worker behind", async () => {
 		const [ahead, behind] = workers('skew-late');
-		lease(await reserve(ahead, 300)); // never renewed nor released: its worker died
-		expect('none' in (await reserve(behind, 300))).toBe(true);
+		lease(await take(ahead, 300)); // never renewed nor released: its worker died
+		expect('none' in (await take(behind, 300))).toBe(true);
 		await sleep(500);
-		expect(lease(await reserve(behind, 300)).serverId).toBe('a');
+		expect(lease(await take(behind, 300)).serverId).toBe('a');
 	});
 
 	it('breaker times, probe and stats ages come from Redis and read right in each worker clock', async () => {
 		const [ahead, behind] = workers('skew-breaker', { breaker: { threshold: 1, baseMs: 3_000, jitter: 0 } });
-		await ahead.release(lease(await reserve(ahead, 5_000)), { kind: 'transient', workflowKey: 'wf', error: 'refused' });
+		await release(ahead, lease(await take(ahead, 5_000)), { kind: 'transient', workflowKey: 'wf', error: 'refused' });
 		const [seen] = await behind.snapshot(one);
 		const now = behind.options.now();
 		expect(seen.breaker.phase).toBe('open');
@@ -217,7 +212,7 @@ describe("RedisHealthStore on Redis's clock, whatever the workers' clocks say", 
 		expect(seen.lastError?.at).toBeLessThanOrEqual(now + 250);
 		expect(seen.lastError?.at).toBeGreaterThan(now - 3_000);
 		await sleep(seen.breaker.openUntil - now + 250);
-		expect(await reserve(behind, 5_000)).toMatchObject({ trial: true, panic: false, lease: { serverId: 'a' } });
+		expect(await take(behind, 5_000)).toMatchObject({ trial: true, panic: false, lease: { serverId: 'a' } });
 
 		await behind.recordProbes([{ serverId: 'a', ok: true, queueRemaining: 2 }]);
 		await behind.recordSystemStats('a', { vramFree: 1, vramTotal: 2, ramFree: 1, ramTotal: 2 });
@@ -245,10 +240,10 @@ describe('RedisHealthStore when Redis forgets its scripts (SCRIPT FLUSH)', () =>
 	it('loads them again, in order, and every call succeeds once', async () => {
 		const store = new RedisHealthStore(client, { clusterHash: 'noscript' });
 		const servers = [{ id: 'a', weight: 1, max: 2 }, { id: 'b', weight: 1, max: 1 }];
-		const select = { servers, strategy: 'leastLoaded' as const, workflowKey: 'wf', leaseTtlMs: 5_000 };
+		const select = { servers, strategy: 'weighted' as const, leaseTtlMs: 5_000 };
 		const forget = () => client.script('FLUSH');
 		await forget();
-		const first = lease(await store.selectAndReserve(select));
+		const first = lease(await reserve(store, select));
 		await forget();
 		expect(await store.renew(first, 5_000)).toBe(true);
 		await forget();
@@ -260,11 +255,11 @@ describe('RedisHealthStore when Redis forgets its scripts (SCRIPT FLUSH)', () =>
 		await forget();
 		expect(await store.retake(first, 5_000)).toBe(true);
 		// Forgotten while many calls are under way: each runs exactly once, so max still holds.
-		await Promise.all(result.reserved.flatMap((r) => ('lease' in r ? [store.release(r.lease, { kind: 'cancelled', workflowKey: 'wf' })] : [])));
-		await store.release(first, { kind: 'cancelled', workflowKey: 'wf' });
+		await Promise.all(result.reserved.flatMap((r) => ('lease' in r ? [release(store, r.lease, { kind: 'cancelled', workflowKey: 'wf' })] : [])));
+		await release(store, first, { kind: 'cancelled', workflowKey: 'wf' });
 		await forget();
 		await store.recordProbes([{ serverId: 'a', ok: true, queueRemaining: 2 }]);
-		const calls = Array.from({ length: 20 }, (_, i) => (i === 10 ? forget().then(() => 'forgot') : store.selectAndReserve(select)));
+		const calls = Array.from({ length: 20 }, (_, i) => (i === 10 ? forget().then(() => 'forgot') : reserve(store, select)));
 		const taken = (await Promise.all(calls)).filter((r): r is Exclude<SelectResult, { none: string }> => typeof r === 'object' && 'lease' in r);
 		expect(taken).toHaveLength(3);
 		const status = await store.snapshot(servers);
@@ -282,7 +277,7 @@ describe('keepLease over Redis', () => {
 		const servers = [{ id: 'a', weight: 1, max: 1 }];
 		const ttlMs = 3_000;
 		const period = renewalPeriodMs(ttlMs);
-		const held = lease(await store.selectAndReserve({ servers, strategy: 'leastLoaded', workflowKey: 'wf', leaseTtlMs: ttlMs }));
+		const held = lease(await reserve(store, { servers, strategy: 'weighted', leaseTtlMs: ttlMs }));
 		const warnings: string[] = [];
 		const keeper = keepLease(store, held, { ttlMs, holder: 'scene 7 on http://gpu-1:8188', warn: (m) => warnings.push(m) });
 		try {
@@ -290,10 +285,10 @@ describe('keepLease over Redis', () => {
 			const inFlight = async () => (await store.snapshot(servers))[0].inFlight;
 			expect(await inFlight()).toBe(0);
 			// Another worker fills the slot the store no longer counts.
-			const intruder = lease(await store.selectAndReserve({ servers, strategy: 'leastLoaded', workflowKey: 'wf', leaseTtlMs: ttlMs }));
+			const intruder = lease(await reserve(store, { servers, strategy: 'weighted', leaseTtlMs: ttlMs }));
 			await until(async () => (await inFlight()) === 2, period + 2_000);
-			expect(await store.selectAndReserve({ servers, strategy: 'leastLoaded', workflowKey: 'wf', leaseTtlMs: ttlMs })).toMatchObject({ none: expect.stringContaining('at their max') });
-			await store.release(intruder, { kind: 'cancelled', workflowKey: 'wf' });
+			expect(await reserve(store, { servers, strategy: 'weighted', leaseTtlMs: ttlMs })).toMatchObject({ none: expect.stringContaining('at their max') });
+			await release(store, intruder, { kind: 'cancelled', workflowKey: 'wf' });
 			// Renewed, not lost again, for longer than the TTL: one line in all.
 			await sleep(ttlMs + period);
 			expect(await inFlight()).toBe(1);

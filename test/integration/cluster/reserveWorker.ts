@@ -4,6 +4,7 @@
  */
 import Redis from 'ioredis';
 import { RedisHealthStore } from '../../../src/cluster/store/RedisHealthStore';
+import { release, reserve } from './storeCalls';
 
 async function main(): Promise<void> {
 	const [url, prefix, clusterHash, rounds] = process.argv.slice(2);
@@ -18,7 +19,10 @@ async function main(): Promise<void> {
 	let reserved = 0;
 	const worker = async () => {
 		for (let i = 0; i < Number(rounds); i++) {
-			const result = await store.selectAndReserve({ servers, strategy: i % 2 ? 'weighted' : 'leastLoaded', workflowKey: 'wf', leaseTtlMs: 30_000 });
+			// Every other round reserves as a plan made by planning/ does: on one server, the others excluded.
+			const planned = servers[Math.floor(Math.random() * servers.length)].id;
+			const exclude = i % 2 ? [] : servers.filter((s) => s.id !== planned).map((s) => s.id);
+			const result = await reserve(store, { servers, strategy: i % 2 ? 'weighted' : 'pinned', exclude, leaseTtlMs: 30_000 });
 			if ('none' in result) {
 				await new Promise((resolve) => setTimeout(resolve, 1));
 				continue;
@@ -28,7 +32,7 @@ async function main(): Promise<void> {
 			if (holding > servers.find((s) => s.id === result.lease.serverId)!.max) violations++;
 			await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
 			await redis.decr(`${prefix}holding:${result.lease.serverId}`);
-			await store.release(result.lease, { kind: 'success', workflowKey: 'wf', executionMs: 5 });
+			await release(store, result.lease, { kind: 'success', workflowKey: 'wf', executionMs: 5 });
 		}
 	};
 	await Promise.all(Array.from({ length: 8 }, worker));

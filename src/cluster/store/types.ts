@@ -1,13 +1,11 @@
 /**
- * What a strategy sees: one snapshot of the cluster, taken by a HealthStore, and one request.
- * Strategies are pure; `lua/includes/choose.lua` mirrors them for the Redis store, and the shared
- * store test suite proves both pick the same servers.
+ * What one reservation decides from: the store's view of each server (one snapshot, taken inside
+ * the store's atomic step), the selection options, and the pick the store makes itself. Shared by
+ * the TypeScript selection (`selection/`) and its Lua twin (`lua/includes/choose.lua`).
  */
 import type { BreakerState } from '../breaker';
 
-export type StrategyName = 'leastLoaded' | 'weighted' | 'fastest' | 'roundRobin';
-export const STRATEGY_NAMES: readonly StrategyName[] = ['leastLoaded', 'weighted', 'fastest', 'roundRobin'];
-
+/** Memory of a server as its last `/system_stats` reported it (bytes). */
 export interface SystemStats {
 	vramFree: number;
 	vramTotal: number;
@@ -15,24 +13,12 @@ export interface SystemStats {
 	ramTotal: number;
 }
 
-export interface ServerSnapshot {
-	id: string;
-	weight: number;
-	max: number;
-	/** Live leases on this server, cluster-wide. */
-	inFlight: number;
-	/** Last seen ComfyUI `queue_remaining` (running + pending, ours included) and its age. */
-	queueRemaining?: number;
-	queueAgeMs?: number;
-	breaker: BreakerState;
-	/** EWMA execution seconds of this workflow on this server, and how many samples it holds. */
-	ewmaSeconds?: number;
-	samples: number;
-	system?: SystemStats;
-	systemAgeMs?: number;
-	/** Smooth weighted round robin "current weight". */
-	swrrCurrent: number;
-}
+/**
+ * How the store picks the server of a reservation. `weighted` and `roundRobin` pick among every
+ * server that passes the filters, from pick state shared by all workers; `pinned` reserves on the
+ * one server the caller left allowed (a placement planned by planning/).
+ */
+export type StoreStrategy = 'weighted' | 'roundRobin' | 'pinned';
 
 export interface SelectionOptions {
 	/** Skip a server whose VRAM or RAM use is above this fraction (default 0.95). */
@@ -41,10 +27,6 @@ export interface SelectionOptions {
 	memoryPreferBelow: number;
 	/** Effective weight ramps from 10 % to 100 % over this time after a breaker closes (default 30 000). */
 	slowStartMs: number;
-	/** `fastest` explores (falls back to leastLoaded) until every candidate has this many samples (default 1). */
-	minSamples: number;
-	/** A `queue_remaining` older than this is ignored (default 60 000). */
-	queueStaleMs: number;
 	/** System stats older than this are ignored (default 120 000). */
 	statsStaleMs: number;
 }
@@ -53,10 +35,21 @@ export const DEFAULT_SELECTION_OPTIONS: SelectionOptions = {
 	memorySkipAbove: 0.95,
 	memoryPreferBelow: 0.85,
 	slowStartMs: 30_000,
-	minSamples: 1,
-	queueStaleMs: 60_000,
 	statsStaleMs: 120_000,
 };
+
+export interface ServerSnapshot {
+	id: string;
+	weight: number;
+	max: number;
+	/** Live leases on this server, cluster-wide. */
+	inFlight: number;
+	breaker: BreakerState;
+	system?: SystemStats;
+	systemAgeMs?: number;
+	/** Smooth weighted round robin "current weight". */
+	swrrCurrent: number;
+}
 
 export interface SelectionSnapshot {
 	/** In the order of the server list (round robin and SWRR ties follow it). */
@@ -66,8 +59,7 @@ export interface SelectionSnapshot {
 }
 
 export interface SelectionRequest {
-	strategy: StrategyName;
-	workflowKey: string;
+	strategy: StoreStrategy;
 	exclude?: readonly string[];
 	now: number;
 }
@@ -89,26 +81,23 @@ export type Choice =
 	  }
 	| { none: string };
 
-/** A server that passed the filters, with the numbers every strategy uses. */
+/** A server that passed the filters, with the numbers the picks use. */
 export interface Candidate {
 	server: ServerSnapshot;
 	/** Position in the server list. */
 	index: number;
-	/** Slow-start multiplier, 0.1..1. */
-	slowFactor: number;
-	/** weight × slow-start factor. */
+	/** weight × slow-start factor (0.1..1 while the server ramps up after its breaker closed). */
 	effectiveWeight: number;
-	/** max(inFlight, fresh queueRemaining): ComfyUI's queue already counts our own prompts. */
-	load: number;
 	trial: boolean;
 	/** Memory use above `memoryPreferBelow`: chosen only when no other candidate is left. */
 	pressured: boolean;
 }
 
-export interface StrategyPick {
+export interface StorePick {
 	candidate: Candidate;
 	reason: string;
 	rr: RrUpdate;
 }
 
-export type Strategy = (candidates: Candidate[], snapshot: SelectionSnapshot) => StrategyPick;
+/** One of the store's picks: which of the candidates (never empty) gets the lease. */
+export type PickFunction = (candidates: Candidate[], snapshot: SelectionSnapshot) => StorePick;

@@ -1,7 +1,7 @@
-import type { Strategy } from './types';
+/** `roundRobin`: which candidate is next at or after the shared cursor, in server-list order. */
+import type { PickFunction } from '../types';
 
-/** Next candidate at or after the shared cursor, in server-list order. */
-export const roundRobin: Strategy = (candidates, snapshot) => {
+export const pickRoundRobin: PickFunction = (candidates, snapshot) => {
 	const n = snapshot.servers.length;
 	const cursor = ((snapshot.rrCursor % n) + n) % n;
 	let best = candidates[0];
