@@ -15,7 +15,7 @@
  * - Fault rates (HTTP errors) come from a seeded generator: the same seed, the same failures.
  */
 export { ComfyUiSimulator } from './server';
-export type { SimulatorOptions, SimulatorFaults, SimulatorRecords, HttpErrorRule, ExecutionErrorRule, MemoryPressure } from './server';
+export type { SimulatorOptions, SimulatorHooks, SimulatorFaults, SimulatorRecords, HttpErrorRule, ExecutionErrorRule, MemoryPressure } from './server';
 export { defaultCatalogue, probeCatalogue, progressProbeClass } from './catalogue';
 export type { Catalogue, NodeClassDef, ObjectInfoEntry, NodeBehaviour, ComboSource } from './catalogue';
 export { startFleet } from './fleet';
