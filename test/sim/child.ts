@@ -3,6 +3,7 @@
  * processFleet.ts): `start` it with SimulatorOptions, `call` any public method or read any property
  * of the simulator by name, `stop` it. Every record the simulator makes is also sent to the parent as
  * it happens, so the parent's copy survives a SIGKILL and can be read while this process is stopped.
+ * A server that runs out of RAM ends this process as the kernel's OOM killer would (SIGKILL).
  */
 import { ComfyUiSimulator } from './server';
 import type { SimulatorRecords } from './server';
@@ -12,6 +13,14 @@ let sim: ComfyUiSimulator | undefined;
 
 function send(message: FromChild): void {
 	process.send?.(message);
+}
+
+/** Out of RAM: nothing more runs or answers, and once the parent has every record, SIGKILL. */
+function outOfMemory(): void {
+	sim?.crash();
+	const die = (): void => void process.kill(process.pid, 'SIGKILL');
+	if (process.send) process.send({ kind: 'dying', reason: 'ran out of memory' } satisfies FromChild, die);
+	else die();
 }
 
 function messageOf(error: unknown): string {
@@ -51,7 +60,7 @@ async function handle(message: ToChild): Promise<void> {
 	switch (message.kind) {
 		case 'start':
 			try {
-				sim = await ComfyUiSimulator.start(message.options);
+				sim = await ComfyUiSimulator.start(message.options, { outOfMemory });
 				streamRecords(sim.records);
 				send({ kind: 'ready', port: sim.port, url: sim.url, records: sim.records });
 			} catch (error) {

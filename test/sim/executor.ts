@@ -1,11 +1,15 @@
 /**
  * Decides what running one prompt does: which nodes run in which order, which come from the cache,
- * what each costs, the websocket messages sent, and the history entry and record written at the end.
+ * what each costs (model loads included), the websocket messages sent, and the history entry and
+ * record written at the end; and when the flags of POST /free take effect.
  */
 import { readFileSync } from 'fs';
+import { ResultCache } from './cache';
 import { Catalogue, classDef } from './catalogue';
 import type { Faults } from './faults';
 import { sha, type DataFiles } from './files';
+import type { Memory } from './memory';
+import { loadMs, modelFiles } from './models';
 import { isSimValue, NodeResult, NodeRuntimeError, runNode, SimValue } from './nodes';
 import type { PauseResult, PromptQueue } from './queue';
 import type { Sockets } from './sockets';
@@ -22,19 +26,50 @@ export interface ExecutorParts {
 	sockets: Sockets;
 	faults: Faults;
 	files: DataFiles;
+	memory: Memory;
+	/** RAM ran out (while `promptId` ran, or at a /free): the server dies. */
+	outOfMemory(promptId: string | null): void;
 }
 
-/** Runs prompts the way ComfyUI's executor does, with its classic cache of node results (lost on restart). */
+/** Runs prompts the way ComfyUI's executor does, with its cache of node results (lost on restart). */
 export class Executor {
-	private cache = new Map<string, NodeResult>();
-	/** Set by POST /free with free_memory: the next prompt starts with an empty cache. */
-	freeMemoryPending = false;
+	private readonly cache: ResultCache<NodeResult>;
+	/** Flags of POST /free the worker has not applied yet (it does between prompts). */
+	private freeFlags: { unloadModels: boolean; freeMemory: boolean } | null = null;
 
-	constructor(private readonly p: ExecutorParts) {}
+	constructor(private readonly p: ExecutorParts) {
+		this.cache = new ResultCache(p.opts.cacheLru ?? 0, (key) => p.memory.release(key));
+	}
 
 	reset(): void {
 		this.cache.clear();
-		this.freeMemoryPending = false;
+		this.p.memory.clear();
+		this.freeFlags = null;
+	}
+
+	/**
+	 * POST /free, as ComfyUI's prompt_worker applies its flags: at once when idle, after the running
+	 * prompt otherwise. `free_memory` unloads the models too (the unload flag defaults to it); the
+	 * unload moves them out of VRAM, to RAM, with the cache still holding them; `free_memory` then
+	 * resets the cache, which frees them and every kept output.
+	 */
+	requestFree(unloadModels: boolean, freeMemory: boolean): void {
+		if (!unloadModels && !freeMemory) return;
+		const flags = (this.freeFlags ??= { unloadModels: false, freeMemory: false });
+		flags.unloadModels ||= unloadModels;
+		flags.freeMemory ||= freeMemory;
+		if (!this.p.queue.running) this.applyFree();
+	}
+
+	private applyFree(): void {
+		const { memory } = this.p;
+		const flags = this.freeFlags;
+		this.freeFlags = null;
+		if (!flags) return;
+		memory.unloadModels();
+		if (flags.freeMemory) this.cache.clear();
+		memory.emptyCache();
+		if (memory.outOfMemory()) this.p.outOfMemory(null);
 	}
 
 	private nodeSignature(prompt: Prompt, id: string, memo: Map<string, string>, stack: Set<string> = new Set()): string {
@@ -74,7 +109,7 @@ export class Executor {
 	}
 
 	async execute(item: QueueItem, epoch: number): Promise<void> {
-		const { opts, catalogue, records, queue, sockets, faults, files } = this.p;
+		const { opts, catalogue, records, queue, sockets, faults, files, memory } = this.p;
 		const [, promptId, prompt, extra, outputs] = item;
 		const sid = typeof extra.client_id === 'string' ? extra.client_id : undefined;
 		const messages: Array<[string, Record<string, unknown>]> = [];
@@ -92,16 +127,12 @@ export class Executor {
 		const toClientOrAll = (type: string, data: Record<string, unknown>): void => sockets.send(sid, type, data);
 
 		addMessage('execution_start', { prompt_id: promptId });
-		if (this.freeMemoryPending) {
-			this.cache.clear();
-			this.freeMemoryPending = false;
-		}
 		const order = this.executionOrder(prompt, outputs);
 		const memo = new Map<string, string>();
 		const sigs = new Map(order.map((id) => [id, this.nodeSignature(prompt, id, memo)]));
-		// classic cache: keep only what this prompt uses
-		const keep = new Set(sigs.values());
-		for (const k of [...this.cache.keys()]) if (!keep.has(k)) this.cache.delete(k);
+		const inUse = new Set(sigs.values());
+		this.cache.startPrompt(inUse);
+		memory.use(inUse);
 		const cached = order.filter((id) => this.cache.has(sigs.get(id)!));
 		addMessage('execution_cached', { nodes: cached, prompt_id: promptId });
 
@@ -156,7 +187,11 @@ export class Executor {
 			const msPerStep = opts.msPerStep ?? 50;
 			const costs = opts.classCostMs ?? {};
 			const fixed = Object.hasOwn(costs, node.class_type) ? costs[node.class_type] : Object.hasOwn(DEFAULT_CLASS_COST, node.class_type) ? DEFAULT_CLASS_COST[node.class_type] : 2;
-			let stop: PauseResult = 'ok';
+			// a loader first reads its files from disk: wall-clock time, whatever the server's speed
+			const models = modelFiles(node.class_type, node.inputs, opts);
+			const loading = models.reduce((ms, f) => ms + loadMs(f, opts), 0);
+			let stop: PauseResult = loading > 0 ? await queue.pause(loading, epoch, 1) : 'ok';
+			if (models.length > 0 && stop === 'ok') records.loads.push({ promptId, node: id, files: models.map((f) => f.name), ms: loading, at: Date.now() });
 			if (steps > 0) {
 				const preview = node.inputs?.send_preview === true || def.behaviour === 'sampler';
 				for (let s = 1; s <= steps && stop === 'ok'; s++) {
@@ -190,6 +225,9 @@ export class Executor {
 			}
 			results.set(id, result);
 			this.cache.set(sig, result);
+			memory.holdModels(sig, models, inUse);
+			memory.holdOutputs(sig, def, result.outputs);
+			if (memory.outOfMemory()) return this.p.outOfMemory(promptId);
 			executed.push(id);
 			if (result.ui) {
 				ui[id] = result.ui;
@@ -245,6 +283,7 @@ export class Executor {
 		records.finished.push({ promptId, status: recordStatus, at: Date.now(), outputs: outputFiles });
 		queue.statusChanged();
 		toClient('executing', { node: null, prompt_id: promptId });
+		this.applyFree();
 	}
 }
 

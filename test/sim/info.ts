@@ -1,14 +1,14 @@
 /**
- * Decides what a server says about itself: /system_stats (memory under pressure included), the
+ * Decides what a server says about itself: /system_stats (its memory figures, under pressure
+ * included), the
  * /object_info of each class with its combos filled from the server's files and model lists, and the
  * combo options and file checks prompt validation uses.
  */
 import { Catalogue, classDef, InputSpec, NodeClassDef, ObjectInfoEntry } from './catalogue';
 import type { Faults } from './faults';
 import type { DataFiles } from './files';
+import type { Memory } from './memory';
 import type { SimulatorOptions } from './types';
-
-const GB = 1024 ** 3;
 
 export interface InfoParts {
 	opts: SimulatorOptions;
@@ -16,6 +16,7 @@ export interface InfoParts {
 	host: string;
 	faults: Faults;
 	files: DataFiles;
+	memory: Memory;
 	port(): number;
 }
 
@@ -23,16 +24,14 @@ export class ServerInfo {
 	constructor(private readonly p: InfoParts) {}
 
 	systemStats(): unknown {
-		const { opts, faults } = this.p;
-		const m = opts.memory ?? {};
-		const vramTotal = m.vramTotal ?? 24 * GB;
-		const ramTotal = m.ramTotal ?? 64 * GB;
-		const vramFree = faults.memoryPressure?.vramFree ?? m.vramFree ?? Math.round(vramTotal * 0.9);
-		const ramFree = faults.memoryPressure?.ramFree ?? m.ramFree ?? Math.round(ramTotal * 0.75);
+		const { opts, faults, memory } = this.p;
+		const m = memory.figures();
+		const vramFree = faults.memoryPressure?.vramFree ?? m.vramFree;
+		const ramFree = faults.memoryPressure?.ramFree ?? m.ramFree;
 		return {
 			system: {
 				os: 'posix',
-				ram_total: ramTotal,
+				ram_total: m.ramTotal,
 				ram_free: ramFree,
 				comfyui_version: '0.3.64',
 				required_frontend_version: '1.27.10',
@@ -46,10 +45,11 @@ export class ServerInfo {
 			devices: [
 				{
 					...(opts.device === 'cpu' ? { name: 'cpu', type: 'cpu', index: null } : { name: 'cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync', type: 'cuda', index: 0 }),
-					vram_total: vramTotal,
+					vram_total: m.vramTotal,
 					vram_free: vramFree,
-					torch_vram_total: vramTotal,
-					torch_vram_free: vramFree,
+					torch_vram_total: m.torchVramTotal,
+					// fixed figures: torch's are the device's, pressure included
+					torch_vram_free: memory.live ? m.torchVramFree : vramFree,
 				},
 			],
 		};

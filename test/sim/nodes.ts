@@ -117,7 +117,8 @@ export function runNode(behaviour: NodeBehaviour, inputs: Record<string, unknown
 		case 'passthrough':
 			return { outputs: [v, v] };
 		case 'empty-latent':
-			return { outputs: [{ ...DEFAULT_VALUE, width: num(inputs.width, 512), height: num(inputs.height, 512), batch: num(inputs.batch_size, 1) }] };
+			// a video latent (EmptyHunyuanLatentVideo, EmptyLTXVLatentVideo, …) has `length` frames per batch item
+			return { outputs: [{ ...DEFAULT_VALUE, width: num(inputs.width, 512), height: num(inputs.height, 512), batch: num(inputs.batch_size, 1) * num(inputs.length, 1) }] };
 		case 'empty-image':
 			return {
 				outputs: [{ ...DEFAULT_VALUE, width: num(inputs.width, 512), height: num(inputs.height, 512), batch: num(inputs.batch_size, 1), color: num(inputs.color, 0) & 0xffffff }],

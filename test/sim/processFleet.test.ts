@@ -13,6 +13,7 @@ import { freshColor, probeGraph } from '../integration/client/graphs';
 import { probeCatalogue } from './catalogue';
 import { compiledSimulator } from './compiled';
 import { startProcessFleet, type ProcessFleet, type SimulatorProcess } from './processFleet';
+import { figures, loaderGap, MiB, NO_CLASS_COSTS, run, txt2img, Watcher } from './testing/gpu';
 
 // The first start after a change of test/sim builds it (seconds; more on a loaded machine).
 jest.setTimeout(120_000);
@@ -143,6 +144,33 @@ describe('a process fleet', () => {
 		await server.getRecords();
 		expect(server.records.prompts.map((p) => p.promptId)).toEqual([lost.promptId, fresh.promptId]);
 		expect(server.faults.map((f) => f.kind)).toEqual(['kill', 'respawn']);
+	});
+
+	it('GPU options reach the child; out of RAM it dies as the OOM killer ends a process', async () => {
+		const models = { checkpoints: ['a.safetensors', 'b.safetensors'] };
+		const memory = { live: true, ramTotal: 200 * MiB, ramFree: 200 * MiB };
+		fleet = await startProcessFleet([{ msPerStep: 1, classCostMs: NO_CLASS_COSTS, modelLoadMs: 200, cacheLru: 50, modelMB: { 'a.safetensors': 100 }, models, memory }]);
+		const [server] = fleet.servers;
+		expect(loaderGap(await run(server.url, txt2img('a.safetensors', 1)))).toBeGreaterThanOrEqual(195);
+		await run(server.url, txt2img('b.safetensors', 1));
+		expect((await run(server.url, txt2img('a.safetensors', 2))).cached).toEqual(['4', '6', '5']);
+		await server.getRecords();
+		expect(server.records.loads.map((l) => [l.files, l.ms])).toEqual([[['a.safetensors'], 200], [['b.safetensors'], 200]]);
+		expect((await figures(server.url)).ramTotal).toBe(200 * MiB);
+
+		// videos of 144 MiB each that the LRU cache keeps: the second one does not fit
+		const { port, pid } = server;
+		const watcher = await Watcher.open(server.url);
+		const videos = [];
+		for (let seed = 11; seed <= 13; seed++) videos.push(await watcher.submit(server.url, txt2img('a.safetensors', seed, { frames: 64, size: 256 })));
+		await until(() => server.pid === undefined, 30_000, 'the server to die');
+		watcher.close();
+		expect(gone(pid!)).toBe(true);
+		expect(await tcpConnect(port)).toBe('ECONNREFUSED');
+		expect(server.records.outOfMemory.map((o) => o.promptId)).toEqual([videos[1]]);
+		await server.respawn();
+		expect(await clientOf(server).queue()).toEqual({ running: [], pending: [] });
+		expect((await figures(server.url)).ramFree).toBe(200 * MiB);
 	});
 
 	it('stop ends every child, running, frozen or killed, and removes their data folders', async () => {

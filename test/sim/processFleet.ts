@@ -26,6 +26,9 @@
  * files it wrote (`outputs`): what "an abandoned prompt produced outputs after the server resumed" is
  * checked against (compare `at` with the thaw in `faults`).
  *
+ * A server whose RAM runs out (SimulatorOptions.memory.live) ends its process with SIGKILL, as the
+ * kernel's OOM killer does: `records.outOfMemory` says when, and the server is killed (respawn() it).
+ *
  * A frozen child cannot answer: calls (getRecords, setSpeed, …) reject at once while frozen and after
  * a kill. Children start in parallel from a plain-JavaScript build of test/sim (compiled.ts), each
  * with its own data folder (removed by stop()). No child outlives this process: stop() thaws and
@@ -48,7 +51,9 @@ export type FromChild =
 	| { kind: 'result'; id: number; ok: true; value: unknown }
 	| { kind: 'result'; id: number; ok: false; message: string }
 	/** an array record grew by `items`, or a counter took `value` */
-	| { kind: 'record'; field: string; at: number; items?: unknown[]; value?: number };
+	| { kind: 'record'; field: string; at: number; items?: unknown[]; value?: number }
+	/** the child ends itself (SIGKILL) right after this message: why */
+	| { kind: 'dying'; reason: string };
 
 export interface TimelineEntry {
 	at: number;
@@ -91,6 +96,8 @@ export class SimulatorProcess {
 	private lifeCounters = new Map<string, number>();
 	private waiting = 0;
 	private exited: Promise<void> = Promise.resolve();
+	/** why the child said it ends itself (it ran out of memory), for the calls its end cuts short */
+	private lastWords: string | undefined;
 
 	private constructor(
 		private readonly options: SimulatorOptions,
@@ -292,6 +299,7 @@ export class SimulatorProcess {
 		});
 		this.child = child;
 		this.lifeCounters = new Map();
+		this.lastWords = undefined;
 		this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
 		child.once('exit', (code, signal) => this.onExit(child, code, signal));
 		child.on('message', (message: FromChild) => this.onMessage(message));
@@ -341,6 +349,8 @@ export class SimulatorProcess {
 			else call.reject(new Error(`${this.name}: ${message.message}`));
 		} else if (message.kind === 'record') {
 			this.record(message.field, message.at, message.items, message.value);
+		} else if (message.kind === 'dying') {
+			this.lastWords = message.reason;
 		}
 	}
 
@@ -362,7 +372,7 @@ export class SimulatorProcess {
 
 	private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
 		if (this.child !== child) return;
-		const why = this.state === 'killed' || this.state === 'stopped' ? `${this.state}` : `exited unexpectedly (${signal ?? `code ${code}`})`;
+		const why = this.state === 'killed' || this.state === 'stopped' ? `${this.state}` : `${this.lastWords ?? 'exited unexpectedly'} (${signal ?? `code ${code}`})`;
 		for (const [id, call] of this.pending) {
 			clearTimeout(call.timer);
 			call.reject(new Error(`${this.name} ${why} before answering`));

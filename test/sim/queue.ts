@@ -19,8 +19,8 @@ export class PromptQueue {
 	runningNode: string | null = null;
 	history = new Map<string, HistoryEntry>();
 	interruptFlag = false;
-	/** Work (cost ms) the running prompt's last pause did beyond what it asked (a late timer). */
-	private overrun = 0;
+	/** Time (ms) the running prompt's last pause ran beyond what it asked (a late timer). */
+	private overrunMs = 0;
 	private wakers = new Set<() => void>();
 
 	constructor(
@@ -84,7 +84,7 @@ export class PromptQueue {
 			this.statusChanged();
 			this.records.started.push(next[1]);
 			// a run starts with no work done ahead
-			this.overrun = 0;
+			this.overrunMs = 0;
 			try {
 				await execute(next, epoch);
 			} catch {
@@ -94,12 +94,16 @@ export class PromptQueue {
 		}
 	}
 
-	/** Sleep for `cost` ms of work at the current speed; wakes early on interrupt, hang and shutdown. */
-	async pause(costMs: number, epoch: number): Promise<PauseResult> {
-		// Work a late timer did beyond the previous pause counts toward this one: a prompt's steps add
+	/**
+	 * Sleep for `cost` ms of work at the current speed (or at `fixedSpeed`, whatever the server's: a
+	 * disk read is 1); wakes early on interrupt, hang and shutdown.
+	 */
+	async pause(costMs: number, epoch: number, fixedSpeed?: number): Promise<PauseResult> {
+		const speedNow = (): number => fixedSpeed ?? this.faults.speed;
+		// Time a late timer ran beyond the previous pause counts toward this one: a prompt's steps add
 		// up to its cost, as on a GPU, instead of each step adding the timer's lateness.
-		let remaining = costMs - this.overrun;
-		this.overrun = 0;
+		let remaining = costMs - this.overrunMs * speedNow();
+		this.overrunMs = 0;
 		for (;;) {
 			if (epoch !== this.epoch) return 'dead';
 			if (this.faults.hang) {
@@ -108,11 +112,11 @@ export class PromptQueue {
 			}
 			if (this.interruptFlag) return 'interrupt';
 			if (remaining <= 0) {
-				this.overrun = -remaining;
+				this.overrunMs = -remaining / speedNow();
 				return 'ok';
 			}
 			const started = Date.now();
-			const speed = this.faults.speed;
+			const speed = speedNow();
 			const ms = remaining / speed;
 			let timer: NodeJS.Timeout | undefined;
 			await new Promise<void>((r) => {

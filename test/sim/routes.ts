@@ -143,7 +143,7 @@ export class Routes {
 				return this.withJson(req, res, (b) => {
 					const body = (b ?? {}) as { free_memory?: unknown; unload_models?: unknown };
 					this.p.records.frees++;
-					if (body.free_memory) this.p.executor.freeMemoryPending = true;
+					this.p.executor.requestFree(pyTruthy(body.unload_models), pyTruthy(body.free_memory));
 					sendEmpty(res);
 				});
 			case 'GET /system_stats':
@@ -287,6 +287,13 @@ export class Routes {
 		if (q.has('max_items') && Number.isFinite(max)) entries = max > 0 ? entries.slice(-max) : [];
 		return Object.fromEntries(entries);
 	}
+}
+
+/** Python's truth of a JSON value: false, 0, '', null, [] and {} are false. */
+function pyTruthy(v: unknown): boolean {
+	if (Array.isArray(v)) return v.length > 0;
+	if (v !== null && typeof v === 'object') return Object.keys(v).length > 0;
+	return Boolean(v);
 }
 
 /** Python's str() for the values a client may send as prompt_id. */

@@ -1,7 +1,9 @@
 /**
- * Decides a simulated server's life: start, crash, restart and stop, which parts it is made of, and
- * the public switches of its faults. Its parts: routes.ts (HTTP and websocket), queue.ts (queue and
- * worker), executor.ts (running a prompt), faults.ts (misbehaviour), files.ts, info.ts, sockets.ts.
+ * Decides a simulated server's life: start, crash (running out of RAM included), restart and stop,
+ * which parts it is made of, and the public switches of its faults. Its parts: routes.ts (HTTP and
+ * websocket), queue.ts (queue and worker), executor.ts (running a prompt), cache.ts (results kept
+ * between prompts), models.ts (loading models), memory.ts (RAM and VRAM), faults.ts (misbehaviour),
+ * files.ts, info.ts, sockets.ts.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'fs';
 import { createServer, IncomingMessage, Server } from 'http';
@@ -15,6 +17,7 @@ import { Faults, type ExecutionErrorRule, type HttpErrorRule, type HugeJsonRule,
 import { DataFiles } from './files';
 import { send500 } from './http-util';
 import { ServerInfo } from './info';
+import { Memory } from './memory';
 import { PromptQueue } from './queue';
 import { Routes } from './routes';
 import { Sockets } from './sockets';
@@ -23,13 +26,19 @@ import type { SimulatorOptions, SimulatorRecords } from './types';
 export type { SimulatorOptions, SimulatorRecords } from './types';
 export type { ExecutionErrorRule, HttpErrorRule, HugeJsonRule, MemoryPressure, SimulatorFaults, ViewFault } from './faults';
 
+/** What the process around a server does for it (not options: they do not cross to a child process). */
+export interface SimulatorHooks {
+	/** RAM ran out (after the record of it): the default is crash(); a child process ends itself. */
+	outOfMemory?: () => void;
+}
+
 /**
  * A ComfyUI 0.3.64 look-alike: the same routes (also under /api), JSON shapes, websocket message order,
  * one worker per server, real output files, and switches for the faults a cluster must survive.
  */
 export class ComfyUiSimulator {
 	readonly name: string;
-	readonly records: SimulatorRecords = { prompts: [], started: [], finished: [], deleted: [], interrupted: [], uploads: [], frees: 0, peakActive: 0, activity: [], wsClients: [] };
+	readonly records: SimulatorRecords = { prompts: [], started: [], finished: [], deleted: [], interrupted: [], uploads: [], frees: 0, peakActive: 0, activity: [], wsClients: [], loads: [], outOfMemory: [] };
 	private readonly host: string;
 	private readonly basePath: string;
 	private readonly dataDir: string;
@@ -48,7 +57,7 @@ export class ComfyUiSimulator {
 	private readonly executor: Executor;
 	private readonly routes: Routes;
 
-	private constructor(opts: SimulatorOptions) {
+	private constructor(opts: SimulatorOptions, hooks: SimulatorHooks) {
 		this.name = opts.name ?? 'comfyui-sim';
 		const catalogue: Catalogue = opts.catalogue ?? defaultCatalogue();
 		this.host = opts.host ?? '127.0.0.1';
@@ -60,8 +69,14 @@ export class ComfyUiSimulator {
 		const { records, sockets, faults } = this;
 		const files = new DataFiles(this.dataDir, faults, records);
 		this.queue = new PromptQueue(faults, records, (info) => sockets.send(undefined, 'status', { status: info }));
-		this.executor = new Executor({ opts, catalogue, records, queue: this.queue, sockets, faults, files });
-		const info = new ServerInfo({ opts, catalogue, host: this.host, faults, files, port: () => this.boundPort });
+		const memory = new Memory(opts);
+		const outOfMemory = (promptId: string | null): void => {
+			records.outOfMemory.push({ at: Date.now(), promptId, ramUsed: memory.figures().ramUsed });
+			if (hooks.outOfMemory) hooks.outOfMemory();
+			else this.crash();
+		};
+		this.executor = new Executor({ opts, catalogue, records, queue: this.queue, sockets, faults, files, memory, outOfMemory });
+		const info = new ServerInfo({ opts, catalogue, host: this.host, faults, files, memory, port: () => this.boundPort });
 		this.routes = new Routes({
 			opts,
 			catalogue,
@@ -77,8 +92,8 @@ export class ComfyUiSimulator {
 		});
 	}
 
-	static async start(options: SimulatorOptions = {}): Promise<ComfyUiSimulator> {
-		const sim = new ComfyUiSimulator(options);
+	static async start(options: SimulatorOptions = {}, hooks: SimulatorHooks = {}): Promise<ComfyUiSimulator> {
+		const sim = new ComfyUiSimulator(options, hooks);
 		await sim.listen(options.port ?? 0);
 		return sim;
 	}

@@ -2,6 +2,7 @@ import { spawn } from 'child_process';
 import { join } from 'path';
 import { ComfyUiSimulator, defaultCatalogue, startFleet } from '.';
 import { send, until } from '../contract/replay';
+import { figures, GiB, loaderGap, run as runPrompt, txt2img } from './testing/gpu';
 
 const head = (b: Buffer, n = 4): string => b.subarray(0, n).toString('hex');
 
@@ -136,15 +137,23 @@ describe('fleet and CLI', () => {
 	});
 
 	// ts-node compiles the CLI first: seconds on a quiet machine, tens of seconds on a loaded one.
-	it('the CLI prints one JSON line per server and stops on SIGTERM', async () => {
+	it('the CLI prints one JSON line per server, gives each its options and stops on SIGTERM', async () => {
 		const root = join(__dirname, '..', '..');
-		const child = spawn(process.execPath, [require.resolve('ts-node/dist/bin.js'), '--transpile-only', 'test/sim/cli.ts', '--count', '2', '--speeds', '2,1', '--base-port', '0'], { cwd: root });
+		const gpu = ['--model-load-ms', '300', '--cache-lru', '30', '--vram-gb', '8,4', '--ram-gb', '16', '--memory-live', '--model-mb', 'sd15.safetensors=1024', '--checkpoints', 'sd15.safetensors,other.safetensors'];
+		const child = spawn(process.execPath, [require.resolve('ts-node/dist/bin.js'), '--transpile-only', 'test/sim/cli.ts', '--count', '2', '--speeds', '2,1', '--base-port', '0', ...gpu], { cwd: root });
 		let out = '';
 		child.stdout.on('data', (d: Buffer) => (out += d.toString()));
 		await until(() => out.trim().split('\n').filter(Boolean).length >= 2 || child.exitCode !== null, 100_000, 'cli output');
 		const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { name: string; url: string });
 		expect(lines.map((l) => l.name)).toEqual(['sim-1', 'sim-2']);
 		expect((await send(lines[0].url, 'GET', '/prompt')).status).toBe(200);
+
+		expect(await figures(lines[0].url)).toMatchObject({ vramTotal: 8 * GiB, ramTotal: 16 * GiB, vramFree: Math.round(8 * GiB * 0.9) });
+		expect((await figures(lines[1].url)).vramTotal).toBe(4 * GiB);
+		expect(loaderGap(await runPrompt(lines[0].url, txt2img('sd15.safetensors', 1)))).toBeGreaterThanOrEqual(295);
+		expect((await figures(lines[0].url)).vramFree).toBe(Math.round(8 * GiB * 0.9) - GiB);
+		await runPrompt(lines[0].url, txt2img('other.safetensors', 1));
+		expect((await runPrompt(lines[0].url, txt2img('sd15.safetensors', 2))).cached).toEqual(['4', '6', '5']);
 		const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
 		child.kill('SIGTERM');
 		expect(await exited).toBe(0);

@@ -12,7 +12,26 @@ export interface SimulatorOptions {
 	classCostMs?: Record<string, number>;
 	catalogue?: Catalogue;
 	models?: { checkpoints?: string[]; loras?: string[]; vae?: string[]; upscale_models?: string[] };
-	memory?: { vramTotal?: number; vramFree?: number; ramTotal?: number; ramFree?: number };
+	/**
+	 * RAM and VRAM in bytes: totals (default 64 GiB, 24 GiB) and what is free with nothing loaded
+	 * (default 75 %, 90 %). `live`: the figures move as models load, prompts run and /free releases,
+	 * and RAM running out ends the server (default off: fixed figures, never out of memory). Each IMAGE,
+	 * LATENT or MASK a running or cached node produced holds width × height × frames × `bytesPerPixel`
+	 * bytes of RAM (default 12: float32 RGB). See memory.ts.
+	 */
+	memory?: { vramTotal?: number; vramFree?: number; ramTotal?: number; ramFree?: number; live?: boolean; bytesPerPixel?: number };
+	/**
+	 * A loader node that is not in the cache reads its model files (models.ts): each takes its size ÷
+	 * `diskMBps` (MB = 2^20 bytes), or `modelLoadMs` — one time for every file, or by file name (files
+	 * it does not name fall back to the disk). Wall-clock ms: the server's speed does not divide them.
+	 * Default: loads take no time.
+	 */
+	diskMBps?: number;
+	modelLoadMs?: number | Record<string, number>;
+	/** Model file sizes in MB by file name (default: guessed from the name — SD1.5 2 GB, SDXL 7 GB, video 15–30 GB …). */
+	modelMB?: Record<string, number>;
+	/** ComfyUI's `--cache-lru N`: keep up to N node results across prompts (default 0: the classic cache, only what the previous prompt made). */
+	cacheLru?: number;
 	basePath?: string;
 	requireAuth?: { header: string; value: string };
 	faults?: SimulatorFaults;
@@ -38,6 +57,10 @@ export interface SimulatorRecords {
 	activity: Array<{ at: number; active: number }>;
 	/** clientId of every websocket that connected, in order */
 	wsClients: string[];
+	/** Every loader node that read model files (`ms`: how long it took, 0 unless loads are configured). */
+	loads: Array<{ promptId: string; node: string; files: string[]; ms: number; at: number }>;
+	/** Every time RAM ran out and the server died with it (`promptId`: the prompt running then). */
+	outOfMemory: Array<{ at: number; promptId: string | null; ramUsed: number }>;
 }
 
 /** As ComfyUI keeps a queued prompt: [number, prompt_id, prompt, extra_data, outputs to execute]. */
