@@ -123,8 +123,9 @@ describe('out of memory', () => {
 	const TIGHT: SimulatorOptions = { cacheLru: 50, memory: { live: true, ramTotal: 200 * MiB, ramFree: 200 * MiB }, modelMB: { 'a.safetensors': 100 } };
 
 	it('a video batch that outgrows RAM kills the server: connections refused, queue and history lost', async () => {
-		const s = await start(TIGHT);
+		const s = await start({ ...TIGHT, modelLoadMs: 300 });
 		const watcher = await Watcher.open(s.url);
+		// The first loads its model for 300 ms: all three are queued before the crash can come.
 		const ids = [];
 		for (let seed = 1; seed <= 3; seed++) ids.push(await watcher.submit(s.url, txt2img('a.safetensors', seed, VIDEO)));
 		await until(() => s.records.outOfMemory.length > 0, 20_000, 'the server to run out of memory');
