@@ -15,6 +15,11 @@ export interface BatchOptions {
 	backoff?: BackoffOptions;
 	/** Move waiting scenes to idle servers (default true). */
 	rebalance?: boolean;
+	/**
+	 * Model affinity (default true): a scene is priced with the load of every model its server does
+	 * not hold, so scenes of one model gather on the servers that hold it (`leastLoaded`, `fastest`).
+	 */
+	affinity?: boolean;
 	onEvent?(event: BatchEvent): void;
 	/** How often the scheduler re-reads the shared state while scenes wait (default 1 s). */
 	refreshMs?: number;
@@ -48,6 +53,7 @@ export function resolveBatchOptions(options: BatchOptions, servers: ReadonlyArra
 		leaseTtlMs: options.leaseTtlMs ?? 60_000,
 		backoff: options.backoff ?? DEFAULT_BACKOFF,
 		rebalance: options.rebalance ?? true,
+		affinity: options.affinity ?? true,
 		refreshMs: options.refreshMs ?? 1_000,
 		probeMaxAgeMs: options.probeMaxAgeMs ?? 3_000,
 		livenessMs: options.livenessMs ?? 1_000,

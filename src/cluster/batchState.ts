@@ -9,6 +9,7 @@ import type { ObjectInfo } from '../comfyui/workflow';
 import type { ResolvedBatchOptions } from './batchOptions';
 import type { LeaseKeeper } from './leases';
 import { candidateServers, type ServerAdmission } from './planning/candidates';
+import { modelKeys } from './planning/residency';
 import { Speeds } from './planning/speeds';
 import { SceneFailedError, type AttemptOutcomeKind, type AttemptRecord, type SceneOutcome, type SceneRequest } from './scene';
 import type { ServerSpec } from './serverSpec';
@@ -26,6 +27,8 @@ export interface Waiting {
 	incapable: Set<string>;
 	notBefore: number;
 	firstStart?: number;
+	/** The model keys it loads (residency.ts). */
+	models: string[];
 }
 
 export interface Running {
@@ -43,6 +46,8 @@ export interface Running {
 	abandoned?: { kind: 'moved' | 'failed'; reason: string };
 	/** Its server went silent while it ran: given up at this time unless the server answers again. */
 	silentDeadline?: number;
+	/** The models its server held when its turn came, as planned when it started (its loads are priced from them). */
+	residentBefore: readonly string[] | undefined;
 	keeper?: LeaseKeeper;
 }
 
@@ -75,7 +80,7 @@ export class BatchState {
 		this.servers = runtime.servers;
 		this.byId = new Map(this.servers.map((s) => [s.id, s]));
 		this.outcomes = scenes.map(() => undefined);
-		this.queue = scenes.map((scene, position) => ({ position, scene, attempts: [], failedOn: new Set(), incapable: new Set(), notBefore: 0 }));
+		this.queue = scenes.map((scene, position) => ({ position, scene, attempts: [], failedOn: new Set(), incapable: new Set(), notBefore: 0, models: modelKeys(scene.models) }));
 		this.speeds = new Speeds(scenes, this.servers);
 		this.mixed = new Set(scenes.map((s) => `${s.priority}|${s.workflowKey}`)).size > 1;
 	}
@@ -110,9 +115,28 @@ export class BatchState {
 	 * the model knows: late by x, it is expected to need x more, so what waits behind it may move.
 	 */
 	remaining(run: Running, now: number): number {
-		const expected = this.estimate(run.serverId, run.waiting.scene.workflowKey);
+		const expected = this.estimate(run.serverId, run.waiting.scene.workflowKey) + this.loadCost(run.serverId, run.waiting.models, run.residentBefore);
 		if (run.phase !== 'running') return expected;
 		return Math.abs(expected - (now - run.since) / 1000);
+	}
+
+	/** Seconds of loading `models` on a server that will hold `resident` then (0 with affinity off). */
+	loadCost(serverId: string, models: readonly string[], resident: readonly string[] | undefined): number {
+		return this.options.affinity ? this.speeds.residency.cost(serverId, models, resident) : 0;
+	}
+
+	/**
+	 * The models a server will hold once the work ahead there is done: those of our last scene there,
+	 * else — when nobody else's work stands ahead (`othersAhead` false) — what the cluster knows it holds.
+	 */
+	residentAfter(serverId: string, othersAhead: boolean): readonly string[] | undefined {
+		let last: Running | undefined;
+		for (const run of this.running) {
+			if (run.serverId !== serverId || run.abandoned) continue;
+			if (!last || (last.phase === 'running' && run.phase === 'queued') || (run.phase === last.phase && run.since > last.since)) last = run;
+		}
+		if (last) return last.waiting.models;
+		return othersAhead ? undefined : this.speeds.residency.residentOn(serverId);
 	}
 
 	record(waiting: Waiting, server: ServerSpec, promptId: string | undefined, outcome: AttemptOutcomeKind, reason: string, startedAt: number): AttemptRecord[] {

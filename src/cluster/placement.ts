@@ -51,7 +51,8 @@ export class Placement {
 		const full = new Set<string>();
 		const estimate = (serverId: string, workflowKey: string) => this.state.estimate(serverId, workflowKey);
 		for (let round = 0; round < 3 && capacity > 0 && !this.state.aborted; round++) {
-			const planned = planPlacements(this.planServers(full), this.planQueue(), estimate).slice(0, capacity);
+			const load = (serverId: string, models: readonly string[], resident: readonly string[] | undefined) => this.state.loadCost(serverId, models, resident);
+			const planned = planPlacements(this.planServers(full), this.planQueue(), estimate, this.state.options.affinity ? load : undefined).slice(0, capacity);
 			const plan = planned.filter((p) => {
 				const lease = this.leases.passOn(p.serverId);
 				if (lease) this.start(p.key, lease);
@@ -94,8 +95,10 @@ export class Placement {
 			since: run.since,
 			remaining: this.state.remaining(run, now),
 			excluded: new Set([...run.waiting.incapable, ...run.waiting.failedOn]),
+			models: run.waiting.models,
 		}));
-		for (const run of chooseMoves<Running>(servers, held, (serverId, workflowKey) => this.state.estimate(serverId, workflowKey))) {
+		const estimate = (serverId: string, workflowKey: string) => this.state.estimate(serverId, workflowKey);
+		for (const run of chooseMoves<Running>(servers, held, estimate, (serverId, models, resident) => this.state.loadCost(serverId, models, resident))) {
 			run.moveRequested = true;
 			run.move.abort();
 		}
@@ -104,7 +107,7 @@ export class Placement {
 	/** The ready scenes as the planner sees them, computed only as far as it reads. */
 	private *planQueue(): Generator<PlanScene<Waiting>> {
 		for (const waiting of this.state.ready()) {
-			yield { key: waiting, workflowKey: waiting.scene.workflowKey, candidates: this.state.candidates(waiting).map((s) => s.id) };
+			yield { key: waiting, workflowKey: waiting.scene.workflowKey, candidates: this.state.candidates(waiting).map((s) => s.id), models: waiting.models };
 		}
 	}
 
@@ -131,16 +134,28 @@ export class Placement {
 		}
 		// While servers are still joining, those that joined run one scene each.
 		const settling = this.joining.settling;
-		return state.servers.map((server) =>
-			planServer({
+		return state.servers.map((server) => {
+			const external = this.external(server.id, now);
+			const plan = planServer({
 				id: server.id,
 				max: settling ? Math.min(1, server.max) : server.max,
 				ownWork: ownWork.get(server.id) ?? [],
 				foreignLeases: state.foreign.get(server.id) ?? 0,
-				external: externalSeen(state.runtime.prober.last(server.id), state.status.get(server.id), state.statusAt, now),
+				external,
 				typicalSeconds: state.estimate(server.id, typicalKey),
 				closed: full.has(server.id),
-			}),
-		);
+			});
+			return { ...plan, resident: state.residentAfter(server.id, this.othersAhead(server.id, external)) };
+		});
+	}
+
+	/** Work of other executions or of anybody else stands ahead on the server (its models are not known). */
+	othersAhead(serverId: string, external = this.external(serverId, Date.now())): boolean {
+		return (this.state.foreign.get(serverId) ?? 0) > 0 || (external?.count ?? 0) > 0;
+	}
+
+	private external(serverId: string, now: number): { count: number; ageMs: number } | undefined {
+		const { state } = this;
+		return externalSeen(state.runtime.prober.last(serverId), state.status.get(serverId), state.statusAt, now);
 	}
 }

@@ -3,7 +3,7 @@
  */
 import type { ComfyUiError } from '../comfyui/errors';
 import type { OutputFile, OutputKind } from '../comfyui/client';
-import type { ApiGraph, Requirements } from '../comfyui/workflow';
+import type { ApiGraph, ModelLoad, Requirements } from '../comfyui/workflow';
 import type { SpooledFile } from '../util/spool';
 
 /** An input file to upload to the chosen server and set on a node input (e.g. LoadImage.image). */
@@ -34,6 +34,8 @@ export interface SceneRequest {
 	/** Expected GPU work read from the graph (steps × latent size): the prior until the workflow is timed. */
 	work: number;
 	requirements: Requirements;
+	/** Its loader nodes and the model files each loads: a server that holds them skips the load. */
+	models: ModelLoad[];
 	inputs: SceneInputFile[];
 	/** 1..10, higher first; from FRONT_PRIORITY up also submitted ahead of the server queue. */
 	priority: number;
@@ -86,6 +88,8 @@ export interface SceneTimings {
 	queueWaitMs: number;
 	/** Time it ran. */
 	executionMs: number;
+	/** Of that, time spent loading models the server did not hold (from the websocket's node timing). */
+	modelLoadMs?: number;
 	/** From the batch start to the scene's result, all attempts included. */
 	totalMs: number;
 }

@@ -8,6 +8,7 @@ import { TransientServerError } from '../comfyui/errors';
 import { AttemptError, runAttempt } from './attempt';
 import type { BatchState, Running, Waiting } from './batchState';
 import { decideFailure } from './failure';
+import { paidLoads } from './planning/residency';
 import type { SceneOutcome } from './scene';
 import type { ServerSpec } from './serverSpec';
 import type { Outcome } from './store/HealthStore';
@@ -44,7 +45,10 @@ export async function runScene(state: BatchState, run: Running, server: ServerSp
 			hooks.requeue(waiting, 0);
 			return { kind: 'cancelled', workflowKey };
 		}
-		const executionMs = result.watch.timings.executionMs;
+		const { executionMs } = result.watch.timings;
+		// What the run paid to load models the server did not hold, and what it leaves loaded there.
+		const loads = paidLoads(waiting.scene.models, result.watch.nodes);
+		const modelLoadMs = Object.values(loads).reduce((sum, ms) => sum + ms, 0);
 		const attempts = state.record(waiting, server, result.promptId, 'success', '', startedAt);
 		const { index } = waiting.scene;
 		hooks.settle(waiting, {
@@ -57,11 +61,14 @@ export async function runScene(state: BatchState, run: Running, server: ServerSp
 				promptId: result.promptId,
 				attempts,
 				outputs: result.outputs,
-				timings: { queueWaitMs: result.watch.timings.queuedMs, executionMs, totalMs: Date.now() - state.startedAt },
+				timings: { queueWaitMs: result.watch.timings.queuedMs, executionMs, modelLoadMs, totalMs: Date.now() - state.startedAt },
 				cached: result.watch.cached,
 			},
 		});
-		return { kind: 'success', workflowKey, executionMs, work: waiting.scene.work };
+		if (!options.affinity) return { kind: 'success', workflowKey, executionMs, work: waiting.scene.work };
+		// The speed averages learn the work alone; the loads are learned per model.
+		const workMs = executionMs > 0 ? Math.max(1, executionMs - modelLoadMs) : executionMs;
+		return { kind: 'success', workflowKey, executionMs: workMs, work: waiting.scene.work, loads, resident: waiting.models };
 	} catch (error) {
 		const failure = error instanceof AttemptError ? error : new AttemptError(new TransientServerError(String(error), 'unexpected-response', server.url));
 		promptId ??= failure.promptId;

@@ -180,6 +180,7 @@ class Scheduler {
 			return;
 		}
 		const server = state.byId.get(lease.serverId)!;
+		const residentBefore = state.residentAfter(server.id, this.placement.othersAhead(server.id));
 		state.dequeue(waiting);
 		waiting.firstStart ??= Date.now();
 		const run: Running = {
@@ -192,6 +193,7 @@ class Scheduler {
 			move: new AbortController(),
 			moveRequested: false,
 			abandon: new AbortController(),
+			residentBefore,
 		};
 		state.running.add(run);
 		run.keeper = keepLease(state.runtime.store, lease, {

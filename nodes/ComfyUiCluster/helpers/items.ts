@@ -195,6 +195,7 @@ async function successItem(ctx: IExecuteFunctions, result: SceneResult, itemInde
 			attempts: attemptsJson(result.attempts),
 			queueWaitMs: result.timings.queueWaitMs,
 			executionMs: result.timings.executionMs,
+			modelLoadMs: result.timings.modelLoadMs ?? 0,
 			totalMs: result.timings.totalMs,
 			cached: result.cached,
 			store,

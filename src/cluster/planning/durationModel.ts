@@ -21,6 +21,13 @@ export interface DurationSample {
 /** The pseudo-workflow of one work unit: samples under it are a server's seconds per work unit. */
 export const WORK_KEY = '#work';
 
+/** Averages under `#load:<model>` are the seconds a server takes to load that model: not workflows, kept out of the fit. */
+export const LOAD_PREFIX = '#load:';
+
+export function loadKey(model: string): string {
+	return `${LOAD_PREFIX}${model}`;
+}
+
 const FIT_ROUNDS = 12;
 /**
  * Seconds per work unit (one step on a 512² image) on an average server before anything was timed:
@@ -39,7 +46,9 @@ export interface DurationModelInput {
 
 /** The speed averages of the store's server statuses, as samples. */
 export function samplesOf(statuses: ReadonlyArray<{ id: string; ewma: Record<string, { seconds: number }> }>): DurationSample[] {
-	return statuses.flatMap((s) => Object.entries(s.ewma).map(([workflowKey, e]) => ({ serverId: s.id, workflowKey, seconds: e.seconds })));
+	return statuses.flatMap((s) =>
+		Object.entries(s.ewma).flatMap(([workflowKey, e]) => (workflowKey.startsWith(LOAD_PREFIX) ? [] : [{ serverId: s.id, workflowKey, seconds: e.seconds }])),
+	);
 }
 
 export class DurationModel {

@@ -1,11 +1,15 @@
 /**
- * Which waiting scenes to start now, and where: earliest-finish-time list scheduling over the
- * whole queue of one batch (pure).
+ * Which waiting scenes to start now, and where — where `leastLoaded` and `fastest` decide:
+ * earliest-finish-time list scheduling over the whole queue of one batch (pure).
  *
  * Every waiting scene, in queue order, is placed on the server where it would finish first given
  * the work already ahead there, including scenes placed before it in this plan. A scene whose best
  * server has a free slot starts now; a scene whose best server is full waits for it, even if a
  * slower server is idle — that is what keeps the last scenes of a batch off slow machines.
+ *
+ * A scene also pays the load of every model its server does not hold when its turn comes (the
+ * models of the scene planned before it there): scenes of one model gather on the servers that
+ * hold it, and a server changes model only when that finishes the scene sooner all the same.
  */
 
 export interface PlanServer {
@@ -14,6 +18,8 @@ export interface PlanServer {
 	freeSlots: number;
 	/** Expected seconds of work already ahead of a new scene on this server. */
 	busySeconds: number;
+	/** The models it will hold when that work is done (undefined: not known, nothing counted as held). */
+	resident?: readonly string[];
 }
 
 export interface PlanScene<K> {
@@ -21,6 +27,8 @@ export interface PlanScene<K> {
 	workflowKey: string;
 	/** Servers allowed for this scene (capable, not excluded, breaker admits), in preference order. */
 	candidates: readonly string[];
+	/** The models it loads (see residency.ts), priced by `LoadCost` where they are not held. */
+	models?: readonly string[];
 }
 
 export interface Placement<K> {
@@ -32,13 +40,19 @@ export interface Placement<K> {
 
 export type Estimate = (serverId: string, workflowKey: string) => number;
 
+/** Seconds of loading `models` on a server that holds `resident` then. */
+export type LoadCost = (serverId: string, models: readonly string[], resident: readonly string[] | undefined) => number;
+
 export function planPlacements<K>(
 	servers: readonly PlanServer[],
 	/** Waiting scenes in order; read only as far as free slots remain. */
 	queue: Iterable<PlanScene<K>>,
 	estimate: Estimate,
+	load?: LoadCost,
 ): Array<Placement<K>> {
 	const busy = new Map(servers.map((s) => [s.id, Math.max(0, s.busySeconds)]));
+	const resident = new Map(servers.map((s) => [s.id, s.resident]));
+	const cost: SceneCost<K> = (id, scene) => Math.max(0, estimate(id, scene.workflowKey)) + (load && scene.models ? load(id, scene.models, resident.get(id)) : 0);
 	const slots = new Map(servers.map((s) => [s.id, Math.max(0, s.freeSlots)]));
 	const order = new Map(servers.map((s, i) => [s.id, i]));
 	const startNow: Array<Placement<K>> = [];
@@ -50,14 +64,15 @@ export function planPlacements<K>(
 		for (const id of scene.candidates) {
 			const ahead = busy.get(id);
 			if (ahead === undefined) continue;
-			const finish = ahead + Math.max(0, estimate(id, scene.workflowKey));
+			const finish = ahead + cost(id, scene);
 			if (!best || finish < best.finish - 1e-9 || (Math.abs(finish - best.finish) <= 1e-9 && prefer(id, best.id, slots, order))) {
 				best = { id, finish };
 			}
 		}
 		if (!best) continue;
-		if ((slots.get(best.id) ?? 0) === 0) best = freeInstead(scene, best, busy, slots, estimate) ?? best;
+		if ((slots.get(best.id) ?? 0) === 0) best = freeInstead(scene, best, busy, slots, cost, estimate) ?? best;
 		busy.set(best.id, best.finish);
+		if (load) resident.set(best.id, scene.models ?? []);
 		const free = slots.get(best.id) ?? 0;
 		if (free > 0) {
 			slots.set(best.id, free - 1);
@@ -76,19 +91,24 @@ export function planPlacements<K>(
  */
 export const HOLD_MARGIN = 0.15;
 
+/** Expected seconds of a scene on a server, loads included, as the plan stands. */
+type SceneCost<K> = (serverId: string, scene: PlanScene<K>) => number;
+
 function freeInstead<K>(
 	scene: PlanScene<K>,
 	best: { id: string; finish: number },
 	busy: Map<string, number>,
 	slots: Map<string, number>,
+	cost: SceneCost<K>,
 	estimate: Estimate,
 ): { id: string; finish: number } | undefined {
 	let free: { id: string; finish: number; seconds: number } | undefined;
 	for (const id of scene.candidates) {
 		const ahead = busy.get(id);
 		if (ahead === undefined || (slots.get(id) ?? 0) === 0) continue;
-		const seconds = Math.max(0, estimate(id, scene.workflowKey));
-		if (!free || ahead + seconds < free.finish) free = { id, finish: ahead + seconds, seconds };
+		const finish = ahead + cost(id, scene);
+		// The margin is for noisy estimates of work; a model load it would pay is counted in full.
+		if (!free || finish < free.finish) free = { id, finish, seconds: Math.max(0, estimate(id, scene.workflowKey)) };
 	}
 	return free && free.finish <= best.finish + HOLD_MARGIN * free.seconds ? { id: free.id, finish: free.finish } : undefined;
 }

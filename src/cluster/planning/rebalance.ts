@@ -5,7 +5,7 @@
  * Not only an idle server takes over: at the end of a batch a fast server that still runs its last
  * scene finishes a scene queued behind a slow one's long before the slow one would start it.
  */
-import type { Estimate, PlanServer } from './plan';
+import type { Estimate, LoadCost, PlanServer } from './plan';
 
 /** A move must promise at least this much earlier finish (fraction of the scene's expected time there). */
 export const MOVE_MARGIN = 0.25;
@@ -24,10 +24,12 @@ export interface HeldScene<K> {
 	remaining: number;
 	/** Servers it may not go to (cannot run it, or failed it). */
 	excluded: ReadonlySet<string>;
+	/** The models it loads: a server that does not hold them then pays their load (`LoadCost`). */
+	models?: readonly string[];
 }
 
 /** For each server with a free slot, at most one queued scene to take over; the keys of the scenes to move. */
-export function chooseMoves<K>(servers: readonly PlanServer[], held: ReadonlyArray<HeldScene<K>>, estimate: Estimate): K[] {
+export function chooseMoves<K>(servers: readonly PlanServer[], held: ReadonlyArray<HeldScene<K>>, estimate: Estimate, load?: LoadCost): K[] {
 	const moves: K[] = [];
 	const moving = new Set<HeldScene<K>>();
 	for (const idle of servers) {
@@ -40,7 +42,8 @@ export function chooseMoves<K>(servers: readonly PlanServer[], held: ReadonlyArr
 				.reduce((sum, other) => sum + other.remaining, 0);
 			const there = ahead + scene.remaining;
 			const alone = estimate(idle.id, scene.workflowKey);
-			const gain = there - (idle.busySeconds + alone);
+			const loading = load && scene.models ? load(idle.id, scene.models, idle.resident) : 0;
+			const gain = there - (idle.busySeconds + alone + loading);
 			if (gain > MOVE_MARGIN * alone && (!best || gain > best.gain)) best = { scene, gain };
 		}
 		if (best) {

@@ -1,20 +1,21 @@
 /**
- * Which speeds a batch plans with: the store's averages (every worker's scenes) with this batch's
- * own newer samples applied on top, as the store will apply them, so a scene that just ended here
- * counts at once, before its release reached the store.
+ * Which speeds and model residency a batch plans with: the store's averages and resident models
+ * (every worker's scenes) with this batch's own newer results applied on top, as the store will
+ * apply them, so a scene that just ended here counts at once, before its release reached the store.
  */
 import type { Release, ServerStatus } from '../store/HealthStore';
 import { DEFAULT_EWMA_ALPHA } from '../store/HealthStore';
 import { DurationModel, samplesOf, WORK_KEY, type DurationSample } from './durationModel';
+import { loadSamplesOf, Residency, type LoadSample } from './residency';
 
-interface LocalSample {
+/** A result of ours: counted at once, and from the store once its release is there. */
+interface LocalResult {
 	serverId: string;
 	workflowKey: string;
-	seconds: number;
 	work: number;
+	release: Release;
 	/** When the exchange carrying it to the store completed. */
 	storedAt?: number;
-	release: Release;
 }
 
 export interface PlannedScene {
@@ -32,49 +33,74 @@ export class Speeds {
 	private readonly work: ReadonlyMap<string, number>;
 	private readonly weights: ReadonlyMap<string, number>;
 	private storeSamples: DurationSample[] = [];
-	private localSamples: LocalSample[] = [];
-	/** Rebuilt whenever a sample arrives: a new object tells the queue its order may have changed. */
+	private storeLoads: LoadSample[] = [];
+	private storeResident = new Map<string, readonly string[]>();
+	private local: LocalResult[] = [];
+	/** Rebuilt whenever a result arrives: a new object tells the queue its order may have changed. */
 	model: DurationModel;
+	residency: Residency;
 
 	constructor(scenes: readonly PlannedScene[], servers: ReadonlyArray<{ id: string; weight: number }>) {
 		this.work = workOf(scenes);
 		this.weights = weightsOf(servers);
-		this.model = this.build();
+		this.model = this.buildModel();
+		this.residency = this.buildResidency();
 	}
 
-	/** The store's averages, read at `requestedAt`: samples of ours it held by then count from there. */
+	/** The store's state, read at `requestedAt`: results of ours it held by then count from there. */
 	refresh(statuses: readonly ServerStatus[], requestedAt: number): void {
 		this.storeSamples = samplesOf(statuses);
-		this.localSamples = this.localSamples.filter((s) => s.storedAt === undefined || s.storedAt > requestedAt);
-		this.model = this.build();
+		this.storeLoads = loadSamplesOf(statuses);
+		this.storeResident = new Map(statuses.flatMap((s) => (s.resident ? [[s.id, s.resident.models] as const] : [])));
+		this.local = this.local.filter((s) => s.storedAt === undefined || s.storedAt > requestedAt);
+		this.model = this.buildModel();
+		this.residency = this.buildResidency();
 	}
 
 	/** A success of ours (its release on its way to the store) counts at once. */
 	learn(serverId: string, scene: PlannedScene, release: Release): void {
-		const { outcome } = release;
-		if (outcome.kind !== 'success' || outcome.executionMs === undefined || !(outcome.executionMs > 0)) return;
-		this.localSamples.push({ serverId, workflowKey: scene.workflowKey, seconds: outcome.executionMs / 1000, work: scene.work, release });
-		this.model = this.build();
+		if (release.outcome.kind !== 'success') return;
+		this.local.push({ serverId, workflowKey: scene.workflowKey, work: scene.work, release });
+		this.model = this.buildModel();
+		this.residency = this.buildResidency();
 	}
 
 	/** These releases reached the store at `at`. */
 	stored(releases: readonly Release[], at: number): void {
-		for (const sample of this.localSamples) if (releases.includes(sample.release)) sample.storedAt = at;
+		for (const result of this.local) if (releases.includes(result.release)) result.storedAt = at;
 	}
 
-	private build(): DurationModel {
+	private buildModel(): DurationModel {
 		const samples = new Map(this.storeSamples.map((s) => [`${s.serverId}|${s.workflowKey}`, s]));
 		const learn = (serverId: string, workflowKey: string, seconds: number) => {
 			const key = `${serverId}|${workflowKey}`;
-			const prev = samples.get(key);
-			samples.set(key, { serverId, workflowKey, seconds: prev ? DEFAULT_EWMA_ALPHA * seconds + (1 - DEFAULT_EWMA_ALPHA) * prev.seconds : seconds });
+			samples.set(key, { serverId, workflowKey, seconds: ewma(samples.get(key)?.seconds, seconds) });
 		};
-		for (const s of this.localSamples) {
-			learn(s.serverId, s.workflowKey, s.seconds);
-			if (s.work > 0) learn(s.serverId, WORK_KEY, s.seconds / s.work);
+		for (const { serverId, workflowKey, work, release } of this.local) {
+			const ms = release.outcome.executionMs;
+			if (ms === undefined || !(ms > 0)) continue;
+			learn(serverId, workflowKey, ms / 1000);
+			if (work > 0) learn(serverId, WORK_KEY, ms / 1000 / work);
 		}
 		return new DurationModel({ samples: [...samples.values()], work: this.work, weights: this.weights });
 	}
+
+	private buildResidency(): Residency {
+		const loads = new Map(this.storeLoads.map((s) => [`${s.serverId}|${s.model}`, s]));
+		const resident = new Map(this.storeResident);
+		for (const { serverId, release } of this.local) {
+			for (const [model, ms] of Object.entries(release.outcome.loads ?? {})) {
+				const key = `${serverId}|${model}`;
+				loads.set(key, { serverId, model, seconds: ewma(loads.get(key)?.seconds, ms / 1000) });
+			}
+			if (release.outcome.resident) resident.set(serverId, release.outcome.resident);
+		}
+		return new Residency([...loads.values()], resident);
+	}
+}
+
+function ewma(previous: number | undefined, x: number): number {
+	return previous === undefined ? x : DEFAULT_EWMA_ALPHA * x + (1 - DEFAULT_EWMA_ALPHA) * previous;
 }
 
 function workOf(scenes: readonly PlannedScene[]): Map<string, number> {

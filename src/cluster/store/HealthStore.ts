@@ -39,6 +39,10 @@ export interface Outcome {
 	work?: number;
 	/** Shown in Cluster Status as the server's last error (transient only). Must be free of secrets. */
 	error?: string;
+	/** Model loads the run paid (model key → ms): each teaches that model's load time on the server. */
+	loads?: Record<string, number>;
+	/** The model keys the run left resident on the server (success only). */
+	resident?: string[];
 }
 
 /** The subset of a server spec the stores need. */
@@ -118,6 +122,8 @@ export interface ServerStatus {
 	ewma: Record<string, { seconds: number; samples: number }>;
 	/** Prompts abandoned on it that no worker has removed yet. */
 	tombstones?: Tombstone[];
+	/** The models its last prompt of this cluster left loaded, and when (this process's clock). */
+	resident?: { models: string[]; at: number };
 	system?: SystemStats;
 	systemAgeMs?: number;
 	lastError?: { message: string; at: number };

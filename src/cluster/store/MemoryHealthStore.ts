@@ -5,7 +5,7 @@
  * Lua scripts are tested against.
  */
 import { admit, CLOSED, onFailure, onSuccess, phase, startTrial, type BreakerState } from '../breaker';
-import { WORK_KEY } from '../planning/durationModel';
+import { loadKey, WORK_KEY } from '../planning/durationModel';
 import { choose } from './selection/choose';
 import type { SelectionSnapshot, ServerSnapshot, SystemStats } from './types';
 import {
@@ -32,6 +32,7 @@ interface ServerRecord {
 	queue?: { n: number; at: number; external?: number };
 	stats?: { stats: SystemStats; at: number };
 	lastError?: { message: string; at: number };
+	resident?: { models: string[]; at: number };
 	swrr: number;
 }
 
@@ -129,6 +130,10 @@ export class MemoryHealthStore implements HealthStore {
 			// Seconds per work unit of this server, over every workflow it ran.
 			if (outcome.work !== undefined && outcome.work > 0) this.learn(ewmaField(lease.serverId, WORK_KEY), x / outcome.work);
 		}
+		if (outcome.kind === 'success') {
+			for (const [model, ms] of Object.entries(outcome.loads ?? {})) this.learn(ewmaField(lease.serverId, loadKey(model)), ms / 1000);
+			if (outcome.resident) record.resident = { models: [...outcome.resident], at: now };
+		}
 		return wasLive;
 	}
 
@@ -193,6 +198,7 @@ export class MemoryHealthStore implements HealthStore {
 				system: record.stats ? { ...record.stats.stats } : undefined,
 				systemAgeMs: record.stats ? now - record.stats.at : undefined,
 				lastError: record.lastError ? { ...record.lastError } : undefined,
+				resident: record.resident ? { models: [...record.resident.models], at: record.resident.at } : undefined,
 			};
 		});
 	}

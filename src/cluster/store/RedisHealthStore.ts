@@ -136,6 +136,8 @@ export class RedisHealthStore implements HealthStore {
 			executionMs: outcome.executionMs,
 			work: outcome.work,
 			error: outcome.error?.slice(0, MAX_ERROR_LENGTH),
+			loads: outcome.loads,
+			resident: outcome.resident,
 			random: this.options.random(),
 			breaker: this.options.breaker,
 			alpha: this.options.ewmaAlpha,
@@ -195,9 +197,10 @@ export class RedisHealthStore implements HealthStore {
 				.hgetall(k.ewma)
 				.hmget(k.stats, ...ids)
 				.hmget(k.errors, ...ids)
-				.hgetall(k.tombstones),
+				.hgetall(k.tombstones)
+				.hmget(k.models, ...ids),
 		);
-		const [time, leases, breakers, queues, ewmaAll, stats, errors, tombstoneAll] = replies as [
+		const [time, leases, breakers, queues, ewmaAll, stats, errors, tombstoneAll, models] = replies as [
 			[string, string],
 			string[],
 			Array<string | null>,
@@ -206,6 +209,7 @@ export class RedisHealthStore implements HealthStore {
 			Array<string | null>,
 			Array<string | null>,
 			Record<string, string>,
+			Array<string | null>,
 		];
 		const { now, local } = this.clock(time, sentAt);
 		const tombstones = new Map<string, Tombstone[]>();
@@ -262,6 +266,11 @@ export class RedisHealthStore implements HealthStore {
 			if (error) {
 				const bar = error.indexOf('|');
 				status.lastError = { at: local(Number(error.slice(0, bar))), message: error.slice(bar + 1) };
+			}
+			const resident = models[i];
+			if (resident) {
+				const bar = resident.indexOf('|');
+				status.resident = { at: local(Number(resident.slice(0, bar))), models: JSON.parse(resident.slice(bar + 1)) as string[] };
 			}
 			return status;
 		});

@@ -7,7 +7,7 @@
 export const DEFAULT_KEY_PREFIX = 'comfyui-cluster';
 
 /** The state keys in the order every script takes them: a script takes the subset it needs, in this order. */
-export const KEY_ORDER = ['leases', 'breaker', 'queue', 'ewma', 'stats', 'rr', 'errors', 'tombstones'] as const;
+export const KEY_ORDER = ['leases', 'breaker', 'queue', 'ewma', 'stats', 'rr', 'errors', 'tombstones', 'models'] as const;
 
 export type StateKey = (typeof KEY_ORDER)[number];
 
@@ -18,7 +18,7 @@ export interface ClusterKeys extends Record<StateKey, string> {
 	breaker: string;
 	/** HASH: serverId → `<queueRemaining>,<seenAt>[,<external>]`. */
 	queue: string;
-	/** HASH: `<serverId>|<workflowKey>` → `<ewmaSeconds>,<samples>`. */
+	/** HASH: `<serverId>|<workflowKey>` → `<ewmaSeconds>,<samples>` (also `#work` per unit, `#load:<model>` per model load). */
 	ewma: string;
 	/** HASH: serverId → `<vramFree>,<vramTotal>,<ramFree>,<ramTotal>,<seenAt>`. */
 	stats: string;
@@ -28,6 +28,8 @@ export interface ClusterKeys extends Record<StateKey, string> {
 	errors: string;
 	/** HASH: `<serverId>|<promptId>` → abandoned at (ms): prompts to remove when the server answers. */
 	tombstones: string;
+	/** HASH: serverId → `<at>|<JSON list of model keys>`: the models its last prompt of ours loaded (resident now). */
+	models: string;
 	/** Pattern matching every key of this cluster (for tests and cleanup). */
 	pattern: string;
 }

@@ -110,7 +110,7 @@ function isNoScript(error: Error | null): boolean {
 
 export const SCRIPTS = {
 	selectReserve: loadScript('select-reserve-4.lua', ['leases', 'breaker', 'stats', 'rr']),
-	release: loadScript('release-5.lua', ['leases', 'breaker', 'queue', 'ewma', 'errors']),
+	release: loadScript('release-6.lua', ['leases', 'breaker', 'queue', 'ewma', 'errors', 'models']),
 	renew: loadScript('renew-1.lua', ['leases']),
 	retake: loadScript('retake-1.lua', ['leases']),
 	recordProbes: loadScript('record-probes-3.lua', ['breaker', 'queue', 'errors']),

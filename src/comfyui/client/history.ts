@@ -57,12 +57,16 @@ export function executionMsFromHistory(entry: HistoryEntry): number | undefined 
 	return end - start;
 }
 
+/** The nodes the run took from the server's cache (its `execution_cached` message). */
+export function cachedNodes(entry: HistoryEntry): string[] {
+	const nodes = messages(entry).find((m) => m[0] === 'execution_cached')?.[1]?.nodes;
+	return Array.isArray(nodes) ? nodes.map(String) : [];
+}
+
 /** True when every output node that ran was served from cache (no new files written). */
 export function wasFullyCached(entry: HistoryEntry): boolean {
-	const cachedMessage = messages(entry).find((m) => m[0] === 'execution_cached');
-	const cachedNodes = cachedMessage?.[1]?.nodes;
-	if (!Array.isArray(cachedNodes) || cachedNodes.length === 0) return false;
-	const cached = new Set(cachedNodes.map(String));
+	const cached = new Set(cachedNodes(entry));
+	if (cached.size === 0) return false;
 	const tuple = entry.prompt;
 	const outputsToExecute = Array.isArray(tuple) && Array.isArray(tuple[4]) ? tuple[4].map(String) : Object.keys(entry.outputs ?? {});
 	return outputsToExecute.length > 0 && outputsToExecute.every((id) => cached.has(id));

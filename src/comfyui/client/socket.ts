@@ -69,6 +69,8 @@ export class ComfySocket {
 	private openWaiters: Array<(open: boolean) => void> = [];
 	/** Times the socket opened; lets tests and telemetry see reconnects. */
 	opens = 0;
+	/** Each recent prompt's node timeline, heard whether or not a watch listened yet. */
+	readonly timelines = new Timelines();
 
 	constructor(private readonly options: SocketOptions) {}
 
@@ -164,6 +166,7 @@ export class ComfySocket {
 			this.heardAt = Date.now();
 			const message = parseSocketFrame(event.data);
 			if (!message) return;
+			this.timelines.note(message);
 			for (const listener of [...this.listeners]) listener.onMessage(message);
 		});
 		ws.addEventListener('error', () => end('error'));
@@ -193,5 +196,48 @@ export class ComfySocket {
 		const waiters = this.openWaiters;
 		this.openWaiters = [];
 		for (const waiter of waiters) waiter(open);
+	}
+}
+
+/** When each node of a prompt started (`executing`), which came from the cache, and when the run ended. */
+export interface NodeTimeline {
+	starts: Array<{ node: string; at: number }>;
+	cached?: string[];
+	end?: number;
+}
+
+/** Prompts whose timeline is kept; the oldest is dropped beyond this. */
+const TIMELINES_KEPT = 256;
+
+/**
+ * Node timelines of the prompts this socket hears. A prompt may start running before the submit's
+ * answer arrives (its loader's `executing` comes first): the timeline is kept from the first frame,
+ * so the watch that follows it sees the whole run.
+ */
+export class Timelines {
+	private readonly byPrompt = new Map<string, NodeTimeline>();
+
+	note(message: SocketMessage): void {
+		const promptId = message.data.prompt_id;
+		if (typeof promptId !== 'string') return;
+		const { type, data } = message;
+		if (type !== 'executing' && type !== 'execution_cached' && type !== 'execution_success') return;
+		let timeline = this.byPrompt.get(promptId);
+		if (!timeline) {
+			timeline = { starts: [] };
+			this.byPrompt.set(promptId, timeline);
+			if (this.byPrompt.size > TIMELINES_KEPT) this.byPrompt.delete(this.byPrompt.keys().next().value as string);
+		}
+		const at = Date.now();
+		if (type === 'execution_cached' && Array.isArray(data.nodes)) timeline.cached = data.nodes.map(String);
+		else if (type === 'executing' && data.node !== null && data.node !== undefined) timeline.starts.push({ node: String(data.node), at });
+		else timeline.end ??= at;
+	}
+
+	/** The prompt's timeline, forgotten once taken. */
+	take(promptId: string): NodeTimeline | undefined {
+		const timeline = this.byPrompt.get(promptId);
+		this.byPrompt.delete(promptId);
+		return timeline;
 	}
 }

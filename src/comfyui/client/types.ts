@@ -143,6 +143,14 @@ export interface WatchResult {
 	timings: { queuedMs: number; executionMs: number; totalMs: number };
 	/** Every output node was served from the server's cache (no new files were written). */
 	cached: boolean;
+	/** The nodes taken from the server's cache, and how long each node that ran took (from the websocket). */
+	nodes: NodeTimings;
+}
+
+export interface NodeTimings {
+	cached: string[];
+	/** Node id → ms from its `executing` to the next node's (or the end); empty without the websocket. */
+	ms: Record<string, number>;
 }
 
 export type CancelOutcome = 'deleted' | 'interrupted' | 'not-found';

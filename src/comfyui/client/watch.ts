@@ -6,7 +6,7 @@
  */
 import { backoffDelay } from '../../util/backoff';
 import { CancelledError, ExecutionError, TransientServerError } from '../errors';
-import { describeFailure, executionMsFromHistory, failureDetails, interpretHistory, wasFullyCached, type FailureDetails } from './history';
+import { cachedNodes, describeFailure, executionMsFromHistory, failureDetails, interpretHistory, wasFullyCached, type FailureDetails } from './history';
 import { extractOutputs } from './outputs';
 import type { ComfySocket, SocketMessage } from './socket';
 import type { ClientLogger, HistoryEntry, ProgressEvent, PromptPhase, QueueState, WatchOptions, WatchResult } from './types';
@@ -177,7 +177,9 @@ export async function watchPrompt(deps: WatchDeps, promptId: string, options: Wa
 		const totalMs = end - origin;
 		const executionMs = Math.min(totalMs, executionMsFromHistory(entry) ?? (startedAt !== undefined ? end - startedAt : 0));
 		const queuedMs = Math.max(0, totalMs - executionMs);
-		return { status: 'success', promptId, outputs: extractOutputs(entry), history: entry, timings: { queuedMs, executionMs, totalMs }, cached: wasFullyCached(entry) };
+		const timeline = deps.socket?.timelines.take(promptId);
+		const nodes = { cached: timeline?.cached ?? cachedNodes(entry), ms: timeline ? nodeDurations(timeline.starts, timeline.end ?? end) : {} };
+		return { status: 'success', promptId, outputs: extractOutputs(entry), history: entry, timings: { queuedMs, executionMs, totalMs }, cached: wasFullyCached(entry), nodes };
 	};
 
 	const deadline = (): { at: number; reason: DeadlineReason } | undefined => {
@@ -274,4 +276,11 @@ export async function watchPrompt(deps: WatchDeps, promptId: string, options: Wa
 	} finally {
 		unsubscribe?.();
 	}
+}
+
+/** How long each node ran: from its `executing` to the next one's, the last one to `end`. */
+function nodeDurations(starts: ReadonlyArray<{ node: string; at: number }>, end: number): Record<string, number> {
+	const ms: Record<string, number> = {};
+	starts.forEach(({ node, at }, i) => (ms[node] = (ms[node] ?? 0) + Math.max(0, (starts[i + 1]?.at ?? end) - at)));
+	return ms;
 }

@@ -68,6 +68,22 @@ export function requirements(graph: ApiGraph, objectInfo?: ObjectInfo): Requirem
 	return { nodeClasses: [...classes].sort(), comboValues };
 }
 
+/** A node that loads model files from disk (checkpoint, UNet, CLIP, VAE, LoRA…) and the files it names, sorted. */
+export interface ModelLoad {
+	nodeId: string;
+	files: string[];
+}
+
+/** The loader nodes of a graph: nodes with a literal model-file input (recognised by the input's name). */
+export function modelLoads(graph: ApiGraph): ModelLoad[] {
+	const loads: ModelLoad[] = [];
+	for (const [nodeId, node] of Object.entries(graph)) {
+		const files = Object.entries(node.inputs).flatMap(([input, value]) => (MODEL_INPUTS.has(input) && typeof value === 'string' ? [value] : []));
+		if (files.length > 0) loads.push({ nodeId, files: [...new Set(files)].sort() });
+	}
+	return loads;
+}
+
 /**
  * What this server lacks: node classes it does not know, and combo values it does not list (a missing
  * checkpoint or LoRA). Upload combos are skipped: the file is uploaded before the run.

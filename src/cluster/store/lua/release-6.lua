@@ -1,7 +1,8 @@
 --[[
   Release a lease and record how its scene ended.
-  ARGV[1] JSON { member, keepTtlMs?, kind, workflowKey, executionMs?, work?, error?, random,
-                 breaker: BreakerOptions, alpha, stateTtlMs, testNow? }
+  ARGV[1] JSON { member, keepTtlMs?, kind, workflowKey, executionMs?, work?, error?, loads?, resident?,
+                 random, breaker: BreakerOptions, alpha, stateTtlMs, testNow? }
+  loads: model key → ms of each load the run paid; resident: the model keys it left loaded.
   keepTtlMs: keep the lease (renewed for this long) instead of freeing its slot: the caller's next scene
   already runs on it. A lease that was lost is put back (as retake-1 does).
   Returns 1 when the lease was still live, else 0.
@@ -14,10 +15,11 @@
 -- @include breaker_on_failure
 -- @include breaker_on_success
 -- @include fmt
+-- @include ewma_update
 -- @include touch
 
 -- KEYS in the one order of store/keys.ts (KEY_ORDER).
-local leasesKey, breakerKey, queueKey, ewmaKey, errorsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local leasesKey, breakerKey, queueKey, ewmaKey, errorsKey, modelsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local a = cjson.decode(ARGV[1])
 local now = clock_now(a.testNow)
 local score = redis.call('ZSCORE', leasesKey, a.member)
@@ -56,26 +58,20 @@ end
 
 redis.call('HSET', breakerKey, id, breaker_encode(breaker_on_success(b, now, a.breaker)))
 if a.kind == 'success' and a.executionMs ~= nil and a.executionMs >= 0 then
-  local field = id .. '|' .. a.workflowKey
   local x = a.executionMs / 1000
-  local prev = redis.call('HGET', ewmaKey, field)
-  if prev then
-    local e = split_numbers(prev)
-    redis.call('HSET', ewmaKey, field, fmt(a.alpha * x + (1 - a.alpha) * e[1]) .. ',' .. fmt(e[2] + 1))
-  else
-    redis.call('HSET', ewmaKey, field, fmt(x) .. ',1')
-  end
+  ewma_update(ewmaKey, id .. '|' .. a.workflowKey, x, a.alpha)
   -- Seconds per work unit of this server, over every workflow it ran.
-  if a.work ~= nil and a.work > 0 then
-    local rateField = id .. '|#work'
-    local r = x / a.work
-    local prevRate = redis.call('HGET', ewmaKey, rateField)
-    if prevRate then
-      local e = split_numbers(prevRate)
-      redis.call('HSET', ewmaKey, rateField, fmt(a.alpha * r + (1 - a.alpha) * e[1]) .. ',' .. fmt(e[2] + 1))
-    else
-      redis.call('HSET', ewmaKey, rateField, fmt(r) .. ',1')
-    end
+  if a.work ~= nil and a.work > 0 then ewma_update(ewmaKey, id .. '|#work', x / a.work, a.alpha) end
+end
+if a.kind == 'success' then
+  if type(a.loads) == 'table' then
+    for model, ms in pairs(a.loads) do ewma_update(ewmaKey, id .. '|#load:' .. model, ms / 1000, a.alpha) end
+  end
+  if type(a.resident) == 'table' then
+    -- An empty Lua table encodes as {}: write the empty list as JSON says it.
+    local list = '[]'
+    if #a.resident > 0 then list = cjson.encode(a.resident) end
+    redis.call('HSET', modelsKey, id, fmt(now) .. '|' .. list)
   end
 end
 touch(KEYS, a.stateTtlMs)

@@ -1,0 +1,70 @@
+/**
+ * Model affinity on simulated servers that load checkpoints from disk (400 ms a load, ComfyUI's
+ * classic cache): scenes of one checkpoint gather on the servers that hold it, what each load took
+ * is learned per model and server, and the store tells every worker which server holds what.
+ */
+import { runBatch } from '../../../src/cluster';
+import { closeAllRuntimes, getRuntime } from '../../../src/cluster/runtime';
+import { buildScene } from '../../../src/cluster/sceneBuilder';
+import { startFleet, type Fleet } from '../../sim';
+import { cleanKeys, REDIS, txt2img, uniquePrefix } from './helpers';
+
+jest.setTimeout(60_000);
+
+const MODELS = { checkpoints: ['a.safetensors', 'b.safetensors'] };
+const LOAD_MS = 400;
+
+let fleet: Fleet | undefined;
+let prefix = '';
+
+afterEach(async () => {
+	await closeAllRuntimes();
+	await fleet?.stop();
+	fleet = undefined;
+	if (prefix) await cleanKeys(prefix);
+	prefix = '';
+});
+
+/** 12 scenes of 5 steps × 20 ms, checkpoints a, b, a, b… arriving interleaved. */
+const interleaved = () => Array.from({ length: 12 }, (_, index) => buildScene({ index, workflow: txt2img(500 + index, 5, index % 2 === 0 ? 'a.safetensors' : 'b.safetensors'), download: false }));
+
+async function run(store: 'memory' | 'redis', affinity: boolean) {
+	fleet = await startFleet([0, 1].map(() => ({ msPerStep: 20, models: MODELS, modelLoadMs: LOAD_MS })));
+	prefix = uniquePrefix('affinity');
+	const runtime = await getRuntime({ servers: fleet.urls.join('\n'), ...(store === 'redis' ? { redis: REDIS, keyPrefix: prefix } : {}) });
+	const outcomes = await runBatch(runtime, interleaved(), { strategy: 'leastLoaded', affinity });
+	expect(outcomes.every((o) => o.ok)).toBe(true);
+	const loads = fleet.servers.map((sim) => sim.records.loads.length);
+	return { runtime, outcomes, loads };
+}
+
+describe.each(['memory', 'redis'] as const)('model affinity (%s store)', (store) => {
+	it('scenes of one checkpoint gather on the server that holds it: each server loads about once', async () => {
+		const { runtime, outcomes, loads } = await run(store, true);
+		// Cold, every server loads once; after that a switch costs 400 ms against 100 ms of work.
+		expect(loads.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(3);
+		const byServer = new Map<string, Set<string>>();
+		outcomes.forEach((o, i) => o.ok && byServer.set(o.result.serverId, (byServer.get(o.result.serverId) ?? new Set()).add(i % 2 === 0 ? 'a' : 'b')));
+		expect([...byServer.values()].filter((models) => models.size === 1).length).toBeGreaterThanOrEqual(1);
+
+		// The load a scene paid shows in its timings, and the store learned it per model and server.
+		const paid = outcomes.flatMap((o) => (o.ok && (o.result.timings.modelLoadMs ?? 0) > 0 ? [o.result.timings.modelLoadMs!] : []));
+		expect(paid.length).toBe(loads.reduce((a, b) => a + b, 0));
+		for (const ms of paid) expect(ms).toBeGreaterThanOrEqual(LOAD_MS * 0.8);
+		const statuses = await runtime.store.snapshot(runtime.servers);
+		const learned = statuses.flatMap((s) => Object.entries(s.ewma).filter(([key]) => key.startsWith('#load:')).map(([, e]) => e.seconds));
+		expect(learned.length).toBeGreaterThanOrEqual(2);
+		for (const seconds of learned) expect(seconds).toBeGreaterThanOrEqual((LOAD_MS * 0.8) / 1000);
+		// Every server holds the checkpoint of the last scene it ran; the speed averages learned the work alone.
+		for (const status of statuses) {
+			const last = outcomes.filter((o) => o.ok && o.result.serverId === status.id).pop();
+			expect(status.resident?.models).toEqual([last && last.index % 2 === 0 ? 'a.safetensors' : 'b.safetensors']);
+			for (const [key, e] of Object.entries(status.ewma)) if (!key.startsWith('#')) expect(e.seconds).toBeLessThan(LOAD_MS / 1000);
+		}
+	});
+
+	it('without affinity (the option off) the same batch loads checkpoints far more often', async () => {
+		const { loads } = await run(store, false);
+		expect(loads.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(4);
+	});
+});
