@@ -29,8 +29,9 @@ const SUBJECTS = ['a lighthouse at dusk', 'a fox in the snow', 'a street market 
  * Scene `i` of a batch as users send them: its own prompt text and one other literal of its own
  * (cfg), besides its seed — not only the seed.
  */
-export function scene(i: number, seed: number, cost: number): ApiGraph {
+export function scene(i: number, seed: number, cost: number, ckpt = 'sd15.safetensors'): ApiGraph {
 	const g = graph(seed, cost);
+	g['4'].inputs.ckpt_name = ckpt;
 	g['6'].inputs.text = `${SUBJECTS[i % SUBJECTS.length]}, shot ${i}, cinematic light`;
 	g['3'].inputs.cfg = 5 + (i % 7) * 0.5;
 	return g;

@@ -17,7 +17,7 @@ import { runBatch, type BatchOptions } from '../../src/cluster';
 import { closeAllRuntimes, getRuntime } from '../../src/cluster/runtime';
 import type { SceneOutcome } from '../../src/cluster/scene';
 import { buildScene } from '../../src/cluster/sceneBuilder';
-import { startFleet, startProcessFleet, type Fleet, type ProcessFleet } from '../../test/sim';
+import { startFleet, startProcessFleet, type Fleet, type ProcessFleet, type SimulatorOptions } from '../../test/sim';
 import { cleanKeys, COST_UNIT_MS, lowerBound, MODELS, MS_PER_STEP, scene, warmUpCode, ZERO_CLASS_COSTS } from './common';
 
 // Simulator folders in memory where the machine has /dev/shm: every simulated image is written to
@@ -78,8 +78,11 @@ function apart(fleet: ProcessFleet): BenchFleet & { fleet: ProcessFleet } {
 	};
 }
 
-function simOptions(speeds: number[], msPerStep = MS_PER_STEP) {
-	return speeds.map((speed) => ({ speed, msPerStep, classCostMs: ZERO_CLASS_COSTS, models: MODELS }));
+/** What the servers of a workload are like besides their speed (P9: checkpoints that load from disk). */
+let serverTraits: Partial<SimulatorOptions> = {};
+
+function simOptions(speeds: number[], msPerStep = MS_PER_STEP): SimulatorOptions[] {
+	return speeds.map((speed) => ({ speed, msPerStep, classCostMs: ZERO_CLASS_COSTS, models: MODELS, ...serverTraits }));
 }
 
 /**
@@ -105,9 +108,12 @@ function serverLines(urls: readonly string[], weights?: number[]): string {
 }
 
 /** The scenes of a batch, as users send them: each its own prompt text, cfg and seed. */
+/** The checkpoint of scene i in this process's workload (one for all but P9). */
+let checkpointOf = (_i: number) => 'sd15.safetensors';
+
 function graphsOf(costs: readonly number[]): ApiGraph[] {
 	const base = (seedBase += 10_000);
-	return costs.map((cost, i) => scene(i, base + i, cost));
+	return costs.map((cost, i) => scene(i, base + i, cost, checkpointOf(i)));
 }
 
 interface OursOptions {
@@ -667,6 +673,33 @@ async function p8(): Promise<void> {
 	}
 }
 
+/**
+ * P9: 60 image scenes over 3 checkpoints arriving interleaved (A, B, C, A, …), 6 servers, each
+ * checkpoint load 5 cost units at any speed, ComfyUI's classic cache (one prompt with another
+ * checkpoint evicts it). LB9 = one load per server + Σ work ÷ Σ speed = 5 + 6 = 11 units.
+ */
+async function p9(): Promise<void> {
+	const checkpoints = ['a.safetensors', 'b.safetensors', 'c.safetensors'];
+	const loadUnits = 5;
+	serverTraits = { models: { checkpoints }, modelLoadMs: loadUnits * COST_UNIT_MS };
+	checkpointOf = (i) => checkpoints[i % checkpoints.length];
+	const costs = Array(60).fill(1);
+	const lb = lowerBound(costs, P2_SPEEDS) + (loadUnits * COST_UNIT_MS) / 1000;
+	const name = `P9 60 scenes (cost 1) over 3 checkpoints interleaved, load ${loadUnits} units, speeds ${P2_SPEEDS.join(',')}`;
+	await compare(
+		name,
+		lb,
+		[
+			...baselines(costs, P2_SPEEDS).filter(([variant]) => !variant.startsWith('serial')),
+			['ours, model affinity off (option affinity: false)', (f) => ours(f, costs, { label: 'P9 no affinity', batch: { affinity: false } })],
+			[DEFAULTS, (f) => ours(f, costs, { label: 'P9 defaults' }), ratioGoal(1.15)],
+		],
+		() => fleetOf(P2_SPEEDS),
+		// Every contender starts on servers that hold no model.
+		{ fresh: true },
+	);
+}
+
 const NOTES = [
 	'Notes:',
 	`- Every simulated server runs in a child process of its own (P5: in the benchmark process, as it measures our overhead per scene against a bare loop on the same fleet); scene cost is KSampler steps only, so a speed-s server takes cost × ${COST_UNIT_MS} ms ÷ s plus the protocol overhead (submit, websocket, /history, saving the image).`,
@@ -722,6 +755,7 @@ const WORKLOADS: Array<[string, () => Promise<void>]> = [
 	['P4', p4],
 	['P5', p5],
 	['P8', p8],
+	['P9', p9],
 ];
 
 /** Runs workloads in this process. */
