@@ -11,7 +11,8 @@ import { cleanKeys, REDIS, txt2img, uniquePrefix } from './helpers';
 
 jest.setTimeout(60_000);
 
-const MODELS = { checkpoints: ['a.safetensors', 'b.safetensors'] };
+const CHECKPOINTS = ['a.safetensors', 'b.safetensors'];
+const MODELS = { checkpoints: CHECKPOINTS };
 const LOAD_MS = 400;
 
 let fleet: Fleet | undefined;
@@ -26,10 +27,11 @@ afterEach(async () => {
 });
 
 /** 12 scenes of 5 steps × 20 ms, checkpoints a, b, a, b… arriving interleaved. */
-const interleaved = () => Array.from({ length: 12 }, (_, index) => buildScene({ index, workflow: txt2img(500 + index, 5, index % 2 === 0 ? 'a.safetensors' : 'b.safetensors'), download: false }));
+const checkpointOf = (index: number) => CHECKPOINTS[index % CHECKPOINTS.length];
+const interleaved = () => Array.from({ length: 12 }, (_, index) => buildScene({ index, workflow: txt2img(500 + index, 5, checkpointOf(index)), download: false }));
 
 async function run(store: 'memory' | 'redis', affinity: boolean) {
-	fleet = await startFleet([0, 1].map(() => ({ msPerStep: 20, models: MODELS, modelLoadMs: LOAD_MS })));
+	fleet = await startFleet([0, 1, 2].map(() => ({ msPerStep: 20, models: MODELS, modelLoadMs: LOAD_MS })));
 	prefix = uniquePrefix('affinity');
 	const runtime = await getRuntime({ servers: fleet.urls.join('\n'), ...(store === 'redis' ? { redis: REDIS, keyPrefix: prefix } : {}) });
 	const outcomes = await runBatch(runtime, interleaved(), { strategy: 'leastLoaded', affinity });
@@ -39,13 +41,10 @@ async function run(store: 'memory' | 'redis', affinity: boolean) {
 }
 
 describe.each(['memory', 'redis'] as const)('model affinity (%s store)', (store) => {
-	it('scenes of one checkpoint gather on the server that holds it: each server loads about once', async () => {
+	it('scenes of one checkpoint gather on the servers that hold it: three servers, two checkpoints, few loads', async () => {
 		const { runtime, outcomes, loads } = await run(store, true);
-		// Cold, every server loads once; after that a switch costs 400 ms against 100 ms of work.
-		expect(loads.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(3);
-		const byServer = new Map<string, Set<string>>();
-		outcomes.forEach((o, i) => o.ok && byServer.set(o.result.serverId, (byServer.get(o.result.serverId) ?? new Set()).add(i % 2 === 0 ? 'a' : 'b')));
-		expect([...byServer.values()].filter((models) => models.size === 1).length).toBeGreaterThanOrEqual(1);
+		// Cold, each server loads one; evening out the work may cost a switch (400 ms against 100 ms of work).
+		expect(loads.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(4);
 
 		// The load a scene paid shows in its timings, and the store learned it per model and server.
 		const paid = outcomes.flatMap((o) => (o.ok && (o.result.timings.modelLoadMs ?? 0) > 0 ? [o.result.timings.modelLoadMs!] : []));
@@ -58,13 +57,13 @@ describe.each(['memory', 'redis'] as const)('model affinity (%s store)', (store)
 		// Every server holds the checkpoint of the last scene it ran; the speed averages learned the work alone.
 		for (const status of statuses) {
 			const last = outcomes.filter((o) => o.ok && o.result.serverId === status.id).pop();
-			expect(status.resident?.models).toEqual([last && last.index % 2 === 0 ? 'a.safetensors' : 'b.safetensors']);
+			expect(status.resident?.models).toEqual([checkpointOf(last!.index)]);
 			for (const [key, e] of Object.entries(status.ewma)) if (!key.startsWith('#')) expect(e.seconds).toBeLessThan(LOAD_MS / 1000);
 		}
 	});
 
 	it('without affinity (the option off) the same batch loads checkpoints far more often', async () => {
 		const { loads } = await run(store, false);
-		expect(loads.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(4);
+		expect(loads.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(6);
 	});
 });
