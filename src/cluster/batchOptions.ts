@@ -20,6 +20,13 @@ export interface BatchOptions {
 	 * not hold, so scenes of one model gather on the servers that hold it (`leastLoaded`, `fastest`).
 	 */
 	affinity?: boolean;
+	/**
+	 * Memory-aware admission (default true): before a heavy scene (a video) starts, the server's live
+	 * memory must hold its learned working set, else the server frees memory first (memory.ts).
+	 */
+	memoryAware?: boolean;
+	/** Heavy scenes (videos) of this batch one server runs at a time (default 1; 0: no limit of its own). */
+	heavyPerServer?: number;
 	onEvent?(event: BatchEvent): void;
 	/** How often the scheduler re-reads the shared state while scenes wait (default 1 s). */
 	refreshMs?: number;
@@ -54,6 +61,8 @@ export function resolveBatchOptions(options: BatchOptions, servers: ReadonlyArra
 		backoff: options.backoff ?? DEFAULT_BACKOFF,
 		rebalance: options.rebalance ?? true,
 		affinity: options.affinity ?? true,
+		memoryAware: options.memoryAware ?? true,
+		heavyPerServer: Math.max(0, Math.floor(options.heavyPerServer ?? 1)),
 		refreshMs: options.refreshMs ?? 1_000,
 		probeMaxAgeMs: options.probeMaxAgeMs ?? 3_000,
 		livenessMs: options.livenessMs ?? 1_000,

@@ -107,7 +107,8 @@ export class Placement {
 	/** The ready scenes as the planner sees them, computed only as far as it reads. */
 	private *planQueue(): Generator<PlanScene<Waiting>> {
 		for (const waiting of this.state.ready()) {
-			yield { key: waiting, workflowKey: waiting.scene.workflowKey, candidates: this.state.candidates(waiting).map((s) => s.id), models: waiting.models };
+			const { scene } = waiting;
+			yield { key: waiting, workflowKey: scene.workflowKey, candidates: this.state.candidates(waiting).map((s) => s.id), models: waiting.models, heavy: scene.heavy };
 		}
 	}
 
@@ -126,12 +127,15 @@ export class Placement {
 		const now = Date.now();
 		const typicalKey = state.queue[0]?.scene.workflowKey ?? '';
 		const ownWork = new Map<string, number[]>();
+		const heavy = new Map<string, number>();
 		for (const run of state.running) {
 			if (run.abandoned) continue;
 			const list = ownWork.get(run.serverId) ?? [];
 			list.push(state.remaining(run, now));
 			ownWork.set(run.serverId, list);
+			if (run.waiting.scene.heavy) heavy.set(run.serverId, (heavy.get(run.serverId) ?? 0) + 1);
 		}
+		const { heavyPerServer } = state.options;
 		// While servers are still joining, those that joined run one scene each.
 		const settling = this.joining.settling;
 		return state.servers.map((server) => {
@@ -145,7 +149,8 @@ export class Placement {
 				typicalSeconds: state.estimate(server.id, typicalKey),
 				closed: full.has(server.id),
 			});
-			return { ...plan, resident: state.residentAfter(server.id, this.othersAhead(server.id, external)) };
+			const heavySlots = heavyPerServer > 0 ? Math.max(0, heavyPerServer - (heavy.get(server.id) ?? 0)) : undefined;
+			return { ...plan, resident: state.residentAfter(server.id, this.othersAhead(server.id, external)), heavySlots };
 		});
 	}
 

@@ -36,6 +36,8 @@ export interface SceneRequest {
 	requirements: Requirements;
 	/** Its loader nodes and the model files each loads: a server that holds them skips the load. */
 	models: ModelLoad[];
+	/** A video or a large latent (isHeavy): its working set may not fit beside another's (memory.ts). */
+	heavy: boolean;
 	inputs: SceneInputFile[];
 	/** 1..10, higher first; from FRONT_PRIORITY up also submitted ahead of the server queue. */
 	priority: number;

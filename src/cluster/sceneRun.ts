@@ -8,7 +8,9 @@ import { TransientServerError } from '../comfyui/errors';
 import { AttemptError, runAttempt } from './attempt';
 import type { BatchState, Running, Waiting } from './batchState';
 import { decideFailure } from './failure';
+import { liveMemory, makeRoom, workingSetsOf } from './memory';
 import { paidLoads } from './planning/residency';
+import type { SystemStats } from './store/types';
 import type { SceneOutcome } from './scene';
 import type { ServerSpec } from './serverSpec';
 import type { Outcome } from './store/HealthStore';
@@ -25,6 +27,7 @@ export async function runScene(state: BatchState, run: Running, server: ServerSp
 	const startedAt = Date.now();
 	let promptId: string | undefined;
 	try {
+		const memory = await admitHeavy(state, run, server);
 		const result = await runAttempt(waiting.scene, {
 			client: runtime.clientFor(server.id),
 			signal: run.cancel.signal,
@@ -44,6 +47,10 @@ export async function runScene(state: BatchState, run: Running, server: ServerSp
 			options.onEvent?.({ type: 'moved', index: waiting.scene.index, from: server.url, reason: 'a server with room finishes it sooner' });
 			hooks.requeue(waiting, 0);
 			return { kind: 'cancelled', workflowKey };
+		}
+		if (memory) {
+			const after = await liveMemory(runtime, server.id, run.cancel.signal);
+			if (after) workingSetsOf(runtime).learn(workflowKey, memory, after);
 		}
 		const { executionMs } = result.watch.timings;
 		// What the run paid to load models the server did not hold, and what it leaves loaded there.
@@ -114,6 +121,21 @@ function onFailure(state: BatchState, run: Running, server: ServerSpec, failure:
 		hooks.requeue(waiting, verdict.delayMs);
 	}
 	return { kind: verdict.store, workflowKey: scene.workflowKey, ...(verdict.store === 'transient' ? { error: reason } : {}) };
+}
+
+/**
+ * Before a heavy scene: the server's live memory, freed first when the scene's learned working set
+ * would not fit (memory.ts). Undefined for other scenes, with memory awareness off, or when the
+ * server does not tell its memory.
+ */
+async function admitHeavy(state: BatchState, run: Running, server: ServerSpec): Promise<SystemStats | undefined> {
+	if (!run.waiting.scene.heavy || !state.options.memoryAware) return undefined;
+	const { stats, freed } = await makeRoom(state.runtime, server.id, run.waiting.scene.workflowKey, run.cancel.signal);
+	if (freed) {
+		state.speeds.evict(server.id);
+		state.runtime.logger?.info(`Freed memory on ${server.url} before scene ${run.waiting.scene.index}: its working set would not have fit`);
+	}
+	return stats;
 }
 
 function onProgress(state: BatchState, run: Running, server: ServerSpec, event: ProgressEvent): void {

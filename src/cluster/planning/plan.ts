@@ -20,6 +20,8 @@ export interface PlanServer {
 	busySeconds: number;
 	/** The models it will hold when that work is done (undefined: not known, nothing counted as held). */
 	resident?: readonly string[];
+	/** Heavy scenes it may still take now (memory.ts; undefined: no limit of its own). */
+	heavySlots?: number;
 }
 
 export interface PlanScene<K> {
@@ -29,6 +31,8 @@ export interface PlanScene<K> {
 	candidates: readonly string[];
 	/** The models it loads (see residency.ts), priced by `LoadCost` where they are not held. */
 	models?: readonly string[];
+	/** A video: starts only where a heavy slot is free (it waits for one like for any slot). */
+	heavy?: boolean;
 }
 
 export interface Placement<K> {
@@ -54,6 +58,8 @@ export function planPlacements<K>(
 	const resident = new Map(servers.map((s) => [s.id, s.resident]));
 	const cost: SceneCost<K> = (id, scene) => Math.max(0, estimate(id, scene.workflowKey)) + (load && scene.models ? load(id, scene.models, resident.get(id)) : 0);
 	const slots = new Map(servers.map((s) => [s.id, Math.max(0, s.freeSlots)]));
+	const heavySlots = new Map(servers.map((s) => [s.id, s.heavySlots ?? Number.POSITIVE_INFINITY]));
+	const open: Open<K> = (id, scene) => (slots.get(id) ?? 0) > 0 && (!scene.heavy || (heavySlots.get(id) ?? 0) > 0);
 	const order = new Map(servers.map((s, i) => [s.id, i]));
 	const startNow: Array<Placement<K>> = [];
 	let anyFreeSlot = [...slots.values()].some((n) => n > 0);
@@ -70,12 +76,12 @@ export function planPlacements<K>(
 			}
 		}
 		if (!best) continue;
-		if ((slots.get(best.id) ?? 0) === 0) best = freeInstead(scene, best, busy, slots, cost, estimate) ?? best;
+		if (!open(best.id, scene)) best = freeInstead(scene, best, busy, open, cost, estimate) ?? best;
 		busy.set(best.id, best.finish);
 		if (load) resident.set(best.id, scene.models ?? []);
-		const free = slots.get(best.id) ?? 0;
-		if (free > 0) {
-			slots.set(best.id, free - 1);
+		if (open(best.id, scene)) {
+			slots.set(best.id, (slots.get(best.id) ?? 0) - 1);
+			if (scene.heavy) heavySlots.set(best.id, (heavySlots.get(best.id) ?? 0) - 1);
 			startNow.push({ key: scene.key, serverId: best.id, finishSeconds: best.finish });
 			anyFreeSlot = [...slots.values()].some((n) => n > 0);
 		}
@@ -94,18 +100,21 @@ export const HOLD_MARGIN = 0.15;
 /** Expected seconds of a scene on a server, loads included, as the plan stands. */
 type SceneCost<K> = (serverId: string, scene: PlanScene<K>) => number;
 
+/** Whether the scene may start on the server now (a free slot, and a free heavy slot for a heavy scene). */
+type Open<K> = (serverId: string, scene: PlanScene<K>) => boolean;
+
 function freeInstead<K>(
 	scene: PlanScene<K>,
 	best: { id: string; finish: number },
 	busy: Map<string, number>,
-	slots: Map<string, number>,
+	open: Open<K>,
 	cost: SceneCost<K>,
 	estimate: Estimate,
 ): { id: string; finish: number } | undefined {
 	let free: { id: string; finish: number; seconds: number } | undefined;
 	for (const id of scene.candidates) {
 		const ahead = busy.get(id);
-		if (ahead === undefined || (slots.get(id) ?? 0) === 0) continue;
+		if (ahead === undefined || !open(id, scene)) continue;
 		const finish = ahead + cost(id, scene);
 		// The margin is for noisy estimates of work; a model load it would pay is counted in full.
 		if (!free || finish < free.finish) free = { id, finish, seconds: Math.max(0, estimate(id, scene.workflowKey)) };

@@ -14,6 +14,7 @@ interface LocalResult {
 	workflowKey: string;
 	work: number;
 	release: Release;
+	at: number;
 	/** When the exchange carrying it to the store completed. */
 	storedAt?: number;
 }
@@ -36,6 +37,8 @@ export class Speeds {
 	private storeLoads: LoadSample[] = [];
 	private storeResident = new Map<string, readonly string[]>();
 	private local: LocalResult[] = [];
+	/** Servers told to free their memory (models unloaded, cache dropped), and when. */
+	private readonly evicted = new Map<string, number>();
 	/** Rebuilt whenever a result arrives: a new object tells the queue its order may have changed. */
 	model: DurationModel;
 	residency: Residency;
@@ -52,6 +55,8 @@ export class Speeds {
 		this.storeSamples = samplesOf(statuses);
 		this.storeLoads = loadSamplesOf(statuses);
 		this.storeResident = new Map(statuses.flatMap((s) => (s.resident ? [[s.id, s.resident.models] as const] : [])));
+		// A scene that ended there after the eviction says what the server holds now.
+		for (const s of statuses) if (s.resident && s.resident.at > (this.evicted.get(s.id) ?? Number.POSITIVE_INFINITY)) this.evicted.delete(s.id);
 		this.local = this.local.filter((s) => s.storedAt === undefined || s.storedAt > requestedAt);
 		this.model = this.buildModel();
 		this.residency = this.buildResidency();
@@ -60,8 +65,14 @@ export class Speeds {
 	/** A success of ours (its release on its way to the store) counts at once. */
 	learn(serverId: string, scene: PlannedScene, release: Release): void {
 		if (release.outcome.kind !== 'success') return;
-		this.local.push({ serverId, workflowKey: scene.workflowKey, work: scene.work, release });
+		this.local.push({ serverId, workflowKey: scene.workflowKey, work: scene.work, release, at: Date.now() });
 		this.model = this.buildModel();
+		this.residency = this.buildResidency();
+	}
+
+	/** The server was told to free its memory: it holds no model now, until a later scene of ours loads one. */
+	evict(serverId: string): void {
+		this.evicted.set(serverId, Date.now());
 		this.residency = this.buildResidency();
 	}
 
@@ -94,6 +105,9 @@ export class Speeds {
 				loads.set(key, { serverId, model, seconds: ewma(loads.get(key)?.seconds, ms / 1000) });
 			}
 			if (release.outcome.resident) resident.set(serverId, release.outcome.resident);
+		}
+		for (const [serverId, at] of this.evicted) {
+			if (!this.local.some((r) => r.serverId === serverId && r.at > at && r.release.outcome.resident)) resident.set(serverId, []);
 		}
 		return new Residency([...loads.values()], resident);
 	}

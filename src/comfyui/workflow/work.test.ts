@@ -1,7 +1,7 @@
 import { workflowFixture } from '../../../test/fixtures/workflows/fixtures';
 import { parseWorkflow } from './parse';
 import type { ApiGraph } from './types';
-import { expectedWork } from './work';
+import { expectedWork, isHeavy } from './work';
 
 const txt2img = parseWorkflow(workflowFixture('txt2img.api.json'));
 const hires = parseWorkflow(workflowFixture('reroute-primitive.api.json'));
@@ -65,5 +65,22 @@ describe('expectedWork', () => {
 		};
 		expect(expectedWork(upscale)).toBe(4);
 		expect(expectedWork({ '1': { class_type: 'LoadImage', inputs: { image: 'in.png' } } })).toBe(1);
+	});
+});
+
+describe('isHeavy', () => {
+	const latent = (inputs: Record<string, number>): ApiGraph => ({ '1': { class_type: 'EmptyLatent', inputs }, '2': { class_type: 'KSampler', inputs: { steps: 20, latent_image: ['1', 0] } } });
+
+	it('a video latent (more than one frame) is heavy; a single image, even with its sampler, is not', () => {
+		expect(isHeavy(latent({ width: 832, height: 480, length: 81, batch_size: 1 }))).toBe(true);
+		expect(isHeavy(latent({ width: 64, height: 64, length: 2 }))).toBe(true);
+		expect(isHeavy(txt2img)).toBe(false);
+		expect(isHeavy(latent({ width: 512, height: 512, length: 1 }))).toBe(false);
+	});
+
+	it('an animation batch or a large latent is heavy from eight 512² images on', () => {
+		expect(isHeavy(latent({ width: 256, height: 256, batch_size: 64 }))).toBe(true);
+		expect(isHeavy(latent({ width: 512, height: 512, batch_size: 8 }))).toBe(true);
+		expect(isHeavy(latent({ width: 512, height: 512, batch_size: 7 }))).toBe(false);
 	});
 });

@@ -45,6 +45,21 @@ export function expectedWork(graph: ApiGraph): number {
 	return samplers > 0 ? Math.max(work, Number.EPSILON) : (NO_SAMPLER_STEPS * fallback) / UNIT_PIXELS;
 }
 
+/** A latent this large (pixels × frames × batch: eight 512² images) makes a scene heavy. */
+export const HEAVY_LATENT = 8 * UNIT_PIXELS;
+
+/**
+ * Whether the graph is heavy: a video (a latent with more than one frame) or a latent of at least
+ * HEAVY_LATENT (an animation batch, a large upscale). Its working set grows with the latent and
+ * stays in the server's memory after the run.
+ */
+export function isHeavy(graph: ApiGraph): boolean {
+	return Object.values(graph).some((node) => {
+		const inputs = node.inputs ?? {};
+		return latentPixels(inputs) >= HEAVY_LATENT || (latentPixels(inputs) > 0 && FRAME_INPUTS.some((name) => (literal(inputs[name]) ?? 1) > 1));
+	});
+}
+
 /**
  * Size of the latent a sampler works on: the nearest node up its latent input that sets a size
  * (an empty latent, an upscale, a video latent, a resized input image). Undefined for schedulers and
