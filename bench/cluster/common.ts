@@ -20,6 +20,7 @@ export const ZERO_CLASS_COSTS: Record<string, number> = {
 	KSampler: 0,
 	VAEDecode: 0,
 	SaveImage: 0,
+	SaveAnimatedWEBP: 0,
 };
 export const MODELS = { checkpoints: ['sd15.safetensors'] };
 
@@ -49,6 +50,17 @@ export function graph(seed: number, cost: number, width = 64): ApiGraph {
 		'8': { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] } },
 		'9': { class_type: 'SaveImage', inputs: { images: ['8', 0], filename_prefix: 'bench' } },
 	};
+}
+
+/**
+ * A video scene of `cost` units: `frames` frames of size² in one latent batch, saved as one animated
+ * WebP. Its working set on a simulated server grows with frames × size² (test/sim memory).
+ */
+export function video(i: number, seed: number, cost: number, frames: number, size: number): ApiGraph {
+	const g = scene(i, seed, cost);
+	g['5'].inputs = { width: size, height: size, batch_size: frames };
+	g['9'] = { class_type: 'SaveAnimatedWEBP', inputs: { images: ['8', 0], filename_prefix: 'bench', fps: 8, lossless: false, quality: 80, method: 'default' } };
+	return g;
 }
 
 /** LB = max(Σ cost ÷ Σ speed, max cost ÷ max speed), in seconds. */
