@@ -16,6 +16,8 @@ import * as getUrlOperation from './actions/getUrl.operation';
 import { router } from './actions/router';
 import * as uploadOperation from './actions/upload.operation';
 import { credentialTest } from './methods';
+import { codexOf } from '../shared/codex';
+import codexFile from './CloudImageStorage.node.json';
 
 export class CloudImageStorage implements INodeType {
 	description: INodeTypeDescription = {
@@ -28,6 +30,7 @@ export class CloudImageStorage implements INodeType {
 		description: 'Upload images, video and audio to S3-compatible storage or Cloudflare Images, many files at once, with retries',
 		defaults: { name: 'Cloud Image Storage' },
 		usableAsTool: true,
+		codex: codexOf(codexFile),
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [

@@ -14,6 +14,8 @@ import * as freeMemory from './actions/freeMemory.operation';
 import * as generate from './actions/generate.operation';
 import * as submit from './actions/submit.operation';
 import { credentialTest } from './methods';
+import { codexOf } from '../shared/codex';
+import codexFile from './ComfyUiCluster.node.json';
 
 export class ComfyUiCluster implements INodeType {
 	description: INodeTypeDescription = {
@@ -26,6 +28,7 @@ export class ComfyUiCluster implements INodeType {
 		description: 'Run ComfyUI workflows on a pool of GPU servers with load balancing, failover and shared health',
 		defaults: { name: 'ComfyUI Cluster' },
 		usableAsTool: true,
+		codex: codexOf(codexFile),
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [

@@ -1,0 +1,54 @@
+/**
+ * What n8n's editor shows of the two nodes before they run: where the node creator files them and the
+ * words that find them (codex),.
+ */
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import type { CodexData, INodeTypeDescription } from 'n8n-workflow';
+import { CloudImageStorage } from '../../nodes/CloudImageStorage/CloudImageStorage.node';
+import { ComfyUiCluster } from '../../nodes/ComfyUiCluster/ComfyUiCluster.node';
+
+const comfy = new ComfyUiCluster().description;
+const storage = new CloudImageStorage().description;
+
+/**
+ * Whether the node creator's search can return the node outside the AI panel: n8n's editor drops
+ * nodes of the "AI" category from it unless their "AI" subcategories include "Root Nodes"
+ * (filterOutAiNodes in editor-ui's useViewStacks.ts).
+ */
+function searchable(codex: CodexData | undefined): boolean {
+	if (!codex?.categories?.includes('AI')) return true;
+	return codex.subcategories?.AI?.includes('Root Nodes') === true;
+}
+
+/** The `.node.json` n8n reads beside the compiled node when the description carries no codex. */
+function codexFile(node: string): Record<string, unknown> {
+	return JSON.parse(readFileSync(join(__dirname, '..', '..', 'nodes', node, `${node}.node.json`), 'utf8')) as Record<string, unknown>;
+}
+
+describe('node creator', () => {
+	it.each([
+		['ComfyUI Cluster', comfy, ['ComfyUI', 'Comfy', 'Stable Diffusion', 'SDXL', 'Flux', 'image generation', 'video generation', 'GPU']],
+		['Cloud Image Storage', storage, ['S3', 'R2', 'MinIO', 'Cloudflare Images', 'upload', 'storage', 'bucket']],
+	])('%s carries a searchable codex with the words users type', (_, description: INodeTypeDescription, words: string[]) => {
+		const codex = description.codex;
+		expect(codex?.categories?.length).toBeGreaterThan(0);
+		expect(searchable(codex)).toBe(true);
+		expect(codex?.alias).toEqual(expect.arrayContaining(words));
+		expect(codex?.resources?.primaryDocumentation?.[0]?.url).toMatch(/^https:\/\/github\.com\/.+#/);
+	});
+
+	it('files ComfyUI Cluster among the AI root nodes (as n8n\'s OpenAI node), never as an AI sub-node', () => {
+		expect(comfy.codex?.categories).toEqual(expect.arrayContaining(['AI', 'Development']));
+		expect(comfy.codex?.subcategories?.AI).toEqual(expect.arrayContaining(['Root Nodes']));
+	});
+
+	it.each([
+		['ComfyUiCluster', comfy],
+		['CloudImageStorage', storage],
+	])('%s.node.json (read by n8n for nodes in ~/.n8n/custom) says what the description says', (node, description: INodeTypeDescription) => {
+		const { categories, subcategories, resources, alias, node: type } = codexFile(node);
+		expect(type).toBe(`n8n-nodes-comfyui-cluster.${description.name}`);
+		expect(JSON.parse(JSON.stringify({ categories, subcategories, resources, alias }))).toEqual(JSON.parse(JSON.stringify(description.codex)));
+	});
+});
