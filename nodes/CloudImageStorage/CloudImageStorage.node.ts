@@ -34,8 +34,8 @@ export class CloudImageStorage implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: 's3CompatibleApi', required: true, testedBy: 's3CompatibleApiTest', displayOptions: { show: { provider: ['s3'] } } },
-			{ name: 'cloudflareImagesApi', required: true, testedBy: 'cloudflareImagesApiTest', displayOptions: { show: { provider: ['cloudflareImages'] } } },
+			{ name: 's3CompatibleApi', displayName: 'S3-Compatible Storage', required: true, testedBy: 's3CompatibleApiTest', displayOptions: { show: { provider: ['s3'] } } },
+			{ name: 'cloudflareImagesApi', displayName: 'Cloudflare Images Account', required: true, testedBy: 'cloudflareImagesApiTest', displayOptions: { show: { provider: ['cloudflareImages'] } } },
 		],
 		properties: [
 			{

@@ -32,8 +32,8 @@ export class ComfyUiCluster implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: 'comfyUiClusterApi', required: true, testedBy: 'comfyUiClusterConnectionTest' },
-			{ name: 'comfyUiClusterRedisApi', required: false, testedBy: 'comfyUiClusterRedisTest' },
+			{ name: 'comfyUiClusterApi', displayName: 'ComfyUI Servers', required: true, testedBy: 'comfyUiClusterConnectionTest' },
+			{ name: 'comfyUiClusterRedisApi', displayName: 'Shared State (Redis)', required: false, testedBy: 'comfyUiClusterRedisTest' },
 		],
 		properties: [
 			{
@@ -61,8 +61,10 @@ export class ComfyUiCluster implements INodeType {
 				],
 			},
 			{
+				// n8n shows or hides a parameter by other parameters only, never by whether a credential is set:
+				// the notice reads true with and without one.
 				displayName:
-					'Without a Redis credential the cluster state (health, in-flight, speeds) lives in this n8n process only; add one when n8n runs in queue mode with several workers.',
+					'Shared State (Redis) is optional: without it the cluster state (health, in-flight, speeds) lives in this n8n process only. Set it when n8n runs in queue mode with several workers.',
 				name: 'redisNotice',
 				type: 'notice',
 				default: '',

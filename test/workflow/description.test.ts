@@ -1,6 +1,6 @@
 /**
  * What n8n's editor shows of the two nodes before they run: where the node creator files them and the
- * words that find them (codex),.
+ * words that find them (codex), and how the credential pickers are labelled.
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
@@ -50,5 +50,28 @@ describe('node creator', () => {
 		const { categories, subcategories, resources, alias, node: type } = codexFile(node);
 		expect(type).toBe(`n8n-nodes-comfyui-cluster.${description.name}`);
 		expect(JSON.parse(JSON.stringify({ categories, subcategories, resources, alias }))).toEqual(JSON.parse(JSON.stringify(description.codex)));
+	});
+});
+
+describe('credential pickers', () => {
+	it('ComfyUI Cluster names both, the required servers first', () => {
+		expect(comfy.credentials?.map(({ name, displayName, required }) => ({ name, displayName, required }))).toEqual([
+			{ name: 'comfyUiClusterApi', displayName: 'ComfyUI Servers', required: true },
+			{ name: 'comfyUiClusterRedisApi', displayName: 'Shared State (Redis)', required: false },
+		]);
+	});
+
+	it('Cloud Image Storage names the credential of each provider', () => {
+		expect(storage.credentials?.map(({ name, displayName }) => ({ name, displayName }))).toEqual([
+			{ name: 's3CompatibleApi', displayName: 'S3-Compatible Storage' },
+			{ name: 'cloudflareImagesApi', displayName: 'Cloudflare Images Account' },
+		]);
+	});
+
+	it('the Redis notice reads true with and without a Redis credential (n8n cannot show it by credential)', () => {
+		const notice = comfy.properties.find((p) => p.name === 'redisNotice');
+		expect(notice?.type).toBe('notice');
+		expect(notice?.displayName).toMatch(/^Shared State \(Redis\) is optional: without it /);
+		expect(Object.keys(notice?.displayOptions?.show ?? {})).toEqual(['operation']);
 	});
 });
