@@ -26,7 +26,7 @@ export class CloudImageStorage implements INodeType {
 		icon: { light: 'file:../../icons/cloudImageStorage.svg', dark: 'file:../../icons/cloudImageStorage.dark.svg' },
 		group: ['output'],
 		version: 1,
-		subtitle: '={{ $parameter["operation"] + ": " + ($parameter["provider"] === "s3" ? "S3" : "Cloudflare Images") }}',
+		subtitle: '={{ {upload: "Upload", delete: "Delete", getUrl: "Get URL"}[$parameter["operation"]] + ": " + ($parameter["provider"] === "s3" ? "S3" : "Cloudflare Images") }}',
 		description: 'Upload images, video and audio to S3-compatible storage or Cloudflare Images, many files at once, with retries',
 		defaults: { name: 'Cloud Image Storage' },
 		usableAsTool: true,

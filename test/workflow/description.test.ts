@@ -1,12 +1,13 @@
 /**
  * What n8n's editor shows of the two nodes before they run: where the node creator files them and the
- * words that find them (codex), and how the credential pickers are labelled.
+ * words that find them (codex), how the credential pickers are labelled, and the subtitles.
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import type { CodexData, INodeTypeDescription } from 'n8n-workflow';
+import { Workflow, type CodexData, type INode, type INodeParameters, type INodeTypeDescription } from 'n8n-workflow';
 import { CloudImageStorage } from '../../nodes/CloudImageStorage/CloudImageStorage.node';
 import { ComfyUiCluster } from '../../nodes/ComfyUiCluster/ComfyUiCluster.node';
+import { NodeTypes, PACKAGE } from './harness';
 
 const comfy = new ComfyUiCluster().description;
 const storage = new CloudImageStorage().description;
@@ -73,5 +74,24 @@ describe('credential pickers', () => {
 		expect(notice?.type).toBe('notice');
 		expect(notice?.displayName).toMatch(/^Shared State \(Redis\) is optional: without it /);
 		expect(Object.keys(notice?.displayOptions?.show ?? {})).toEqual(['operation']);
+	});
+});
+
+describe('subtitles', () => {
+	const types = new NodeTypes([new ComfyUiCluster(), new CloudImageStorage()]);
+
+	/** The subtitle as n8n's canvas shows it: the description's expression on the node's parameters. */
+	function subtitle(description: INodeTypeDescription, parameters: INodeParameters): string {
+		const node: INode = { id: '1', name: 'N', type: `${PACKAGE}.${description.name}`, typeVersion: 1, position: [0, 0], parameters };
+		const workflow = new Workflow({ nodes: [node], connections: {}, active: false, nodeTypes: types });
+		return String(workflow.expression.getSimpleParameterValue(node, String(description.subtitle), 'internal', {}));
+	}
+
+	it('say the operation, then the provider where there is one', () => {
+		expect(subtitle(comfy, { operation: 'generate' })).toBe('Generate');
+		expect(subtitle(comfy, { operation: 'clusterStatus' })).toBe('Cluster Status');
+		expect(subtitle(storage, { operation: 'upload', provider: 's3' })).toBe('Upload: S3');
+		expect(subtitle(storage, { operation: 'getUrl', provider: 'cloudflareImages' })).toBe('Get URL: Cloudflare Images');
+		expect(subtitle(storage, { operation: 'delete', provider: 's3' })).toBe('Delete: S3');
 	});
 });
