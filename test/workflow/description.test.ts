@@ -1,12 +1,13 @@
 /**
  * What n8n's editor shows of the two nodes before they run: where the node creator files them and the
- * words that find them (codex), how the credential pickers are labelled, and the subtitles.
+ * words that find them (codex), how the credential pickers are labelled, the subtitles and boolean defaults.
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { Workflow, type CodexData, type INode, type INodeParameters, type INodeTypeDescription } from 'n8n-workflow';
+import { Workflow, type CodexData, type INode, type INodeParameters, type INodeProperties, type INodeTypeDescription } from 'n8n-workflow';
 import { CloudImageStorage } from '../../nodes/CloudImageStorage/CloudImageStorage.node';
 import { ComfyUiCluster } from '../../nodes/ComfyUiCluster/ComfyUiCluster.node';
+import { DEFAULT_FREE_MEMORY, DEFAULT_FREE_MEMORY_AFTER, DEFAULT_UNLOAD_MODELS } from '../../nodes/ComfyUiCluster/helpers/defaults';
 import { NodeTypes, PACKAGE } from './harness';
 
 const comfy = new ComfyUiCluster().description;
@@ -93,5 +94,23 @@ describe('subtitles', () => {
 		expect(subtitle(storage, { operation: 'upload', provider: 's3' })).toBe('Upload: S3');
 		expect(subtitle(storage, { operation: 'getUrl', provider: 'cloudflareImages' })).toBe('Get URL: Cloudflare Images');
 		expect(subtitle(storage, { operation: 'delete', provider: 's3' })).toBe('Delete: S3');
+	});
+});
+
+describe('boolean defaults', () => {
+	/** Every property named `name` anywhere in the description (options of collections included). */
+	function propertiesNamed(name: string, properties = comfy.properties): INodeProperties[] {
+		return properties.flatMap((p) => [
+			...(p.name === name ? [p] : []),
+			...(p.options ?? []).flatMap((o) => ('displayName' in o && 'type' in o ? propertiesNamed(name, [o as INodeProperties]) : [])),
+		]);
+	}
+
+	it('are literals in the description (as the community-package scanner wants) and the ones the node applies', () => {
+		for (const [name, applied] of [['freeMemoryAfter', DEFAULT_FREE_MEMORY_AFTER], ['unloadModels', DEFAULT_UNLOAD_MODELS], ['freeMemory', DEFAULT_FREE_MEMORY]] as const) {
+			const shown = propertiesNamed(name);
+			expect(shown.length).toBeGreaterThan(0);
+			for (const property of shown) expect(property.default).toBe(applied);
+		}
 	});
 });
