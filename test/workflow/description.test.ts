@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'fs';
 import { join } from 'path';
+import { PackageDirectoryLoader } from 'n8n-core';
 import { Workflow, type CodexData, type INode, type INodeParameters, type INodeProperties, type INodeTypeDescription } from 'n8n-workflow';
 import { CloudImageStorage } from '../../nodes/CloudImageStorage/CloudImageStorage.node';
 import { ComfyUiCluster } from '../../nodes/ComfyUiCluster/ComfyUiCluster.node';
@@ -38,6 +39,14 @@ describe('node creator', () => {
 		expect(searchable(codex)).toBe(true);
 		expect(codex?.alias).toEqual(expect.arrayContaining(words));
 		expect(codex?.resources?.primaryDocumentation?.[0]?.url).toMatch(/^https:\/\/github\.com\/.+#/);
+	});
+
+	it('n8n-core\'s package loader (an installed community package) passes the codex on to the editor', () => {
+		const loader = new PackageDirectoryLoader(join(__dirname, '..', '..'));
+		for (const node of ['ComfyUiCluster', 'CloudImageStorage']) loader.loadNodeFromFile(`nodes/${node}/${node}.node.ts`, '0.1.0');
+		const loaded = Object.fromEntries(loader.types.nodes.map((d) => [d.name, d.codex]));
+		expect(loaded).toEqual({ comfyUiCluster: comfy.codex, cloudImageStorage: storage.codex });
+		expect(searchable(loaded.comfyUiCluster)).toBe(true);
 	});
 
 	it('files ComfyUI Cluster among the AI root nodes (as n8n\'s OpenAI node), never as an AI sub-node', () => {
