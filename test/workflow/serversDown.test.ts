@@ -56,6 +56,11 @@ describe('every server down', () => {
 		expect(error.message).toBe('Scene 0 failed: All 2 ComfyUI servers refused the connection: 10.0.0.11:8188, 10.0.0.12:8188');
 		expect(error.messages).not.toContain(error.message);
 
+		// A third server that was not tried (Max Attempts, tags) is not counted as refusing.
+		const three = parseServerList('http://10.0.0.11:8188\nhttp://10.0.0.12:8188\nhttp://10.0.0.13:8188');
+		const partly = sceneError(ctx, new SceneFailedError(0, cause, attempts.map((a, i) => ({ ...a, serverId: three[i].id }))), 0, [], three);
+		expect(partly.message).toBe('Scene 0 failed: 2 of 3 ComfyUI servers refused the connection: 10.0.0.11:8188, 10.0.0.12:8188 (the others were not tried)');
+
 		// A failure that is not a connection failure keeps the scene's own message, n8n's rewriting undone as well.
 		const other = sceneError(ctx, new Error('Scene 0 failed: read ECONNREFUSED while uploading'), 0, [], servers);
 		expect(other.message).toBe('Scene 0 failed: read ECONNREFUSED while uploading');

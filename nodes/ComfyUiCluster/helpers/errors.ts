@@ -84,7 +84,7 @@ export function sceneError(
 /**
  * The headline of a scene no server could take because every attempt failed to connect: "Scene 0
  * failed: All 3 ComfyUI servers refused the connection: 10.0.0.11:8188, …", "… The ComfyUI server
- * 10.0.0.11:8188 refused the connection", or "2 of 3 …" when Max Attempts left servers untried.
+ * 10.0.0.11:8188 refused the connection", or "2 of 3 …" when some were not tried (Max Attempts, tags).
  * Undefined when any attempt reached a server (an HTTP error, a failed execution): the scene's own
  * message says more then.
  */
@@ -98,7 +98,7 @@ export function unreachableHeadline(error: SceneFailedError, servers: ReadonlyAr
 	const scene = `Scene ${error.index} failed: `;
 	if (servers.length === 1) return `${scene}The ComfyUI server ${list} ${verb}`;
 	if (failed.length === servers.length) return `${scene}All ${servers.length} ComfyUI servers ${verb}: ${list}`;
-	return `${scene}${failed.length} of ${servers.length} ComfyUI servers ${verb}: ${list} (Max Attempts left the others untried)`;
+	return `${scene}${failed.length} of ${servers.length} ComfyUI servers ${verb}: ${list} (the others were not tried)`;
 }
 
 // How the engine words a server it could not connect to (src/comfyui's transport, the refusal memory of attempts).
