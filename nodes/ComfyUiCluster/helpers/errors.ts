@@ -133,5 +133,5 @@ export function nodeError(ctx: IExecuteFunctions, error: unknown): NodeOperation
 		});
 	}
 	if (error instanceof NodeOperationError || error instanceof NodeApiError) return error;
-	return error instanceof Error ? keepMessage(new NodeOperationError(ctx.getNode(), error), error.message) : new NodeOperationError(ctx.getNode(), error as Error);
+	return error instanceof Error && error.message ? keepMessage(new NodeOperationError(ctx.getNode(), error), error.message) : new NodeOperationError(ctx.getNode(), error as Error);
 }
