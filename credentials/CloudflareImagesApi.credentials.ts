@@ -5,7 +5,7 @@ export class CloudflareImagesApi implements ICredentialType {
 
 	displayName = 'Cloudflare Images API';
 
-	documentationUrl = 'https://github.com/n8n-nodes-comfyui-cluster/n8n-nodes-comfyui-cluster#cloudflare-images-credential';
+	documentationUrl = 'https://github.com/n8n-nodes-comfyui-cluster/n8n-nodes-comfyui-cluster#credential-cloudflare-images';
 
 	icon: Icon = { light: 'file:../icons/cloudImageStorage.svg', dark: 'file:../icons/cloudImageStorage.dark.svg' };
 

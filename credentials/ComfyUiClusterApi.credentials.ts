@@ -5,7 +5,7 @@ export class ComfyUiClusterApi implements ICredentialType {
 
 	displayName = 'ComfyUI Cluster API';
 
-	documentationUrl = 'https://github.com/n8n-nodes-comfyui-cluster/n8n-nodes-comfyui-cluster#comfyui-cluster-api-credential';
+	documentationUrl = 'https://github.com/n8n-nodes-comfyui-cluster/n8n-nodes-comfyui-cluster#credential-comfyui-cluster-api';
 
 	icon: Icon = { light: 'file:../icons/comfyui.svg', dark: 'file:../icons/comfyui.dark.svg' };
 

@@ -6,7 +6,7 @@ export class ComfyUiClusterRedisApi implements ICredentialType {
 
 	displayName = 'ComfyUI Cluster Redis API';
 
-	documentationUrl = 'https://github.com/n8n-nodes-comfyui-cluster/n8n-nodes-comfyui-cluster#redis-credential-shared-state';
+	documentationUrl = 'https://github.com/n8n-nodes-comfyui-cluster/n8n-nodes-comfyui-cluster#credential-comfyui-cluster-redis-api-optional';
 
 	icon: Icon = { light: 'file:../icons/comfyui.svg', dark: 'file:../icons/comfyui.dark.svg' };
 

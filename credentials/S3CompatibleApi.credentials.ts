@@ -5,7 +5,7 @@ export class S3CompatibleApi implements ICredentialType {
 
 	displayName = 'S3 Compatible Storage API';
 
-	documentationUrl = 'https://github.com/n8n-nodes-comfyui-cluster/n8n-nodes-comfyui-cluster#s3-compatible-credential';
+	documentationUrl = 'https://github.com/n8n-nodes-comfyui-cluster/n8n-nodes-comfyui-cluster#credential-s3-compatible';
 
 	icon: Icon = { light: 'file:../icons/cloudImageStorage.svg', dark: 'file:../icons/cloudImageStorage.dark.svg' };
 

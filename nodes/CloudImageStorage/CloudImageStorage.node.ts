@@ -16,6 +16,8 @@ import * as getUrlOperation from './actions/getUrl.operation';
 import { router } from './actions/router';
 import * as uploadOperation from './actions/upload.operation';
 import { credentialTest } from './methods';
+import { codexOf } from '../shared/codex';
+import codexFile from './CloudImageStorage.node.json';
 
 export class CloudImageStorage implements INodeType {
 	description: INodeTypeDescription = {
@@ -24,15 +26,16 @@ export class CloudImageStorage implements INodeType {
 		icon: { light: 'file:../../icons/cloudImageStorage.svg', dark: 'file:../../icons/cloudImageStorage.dark.svg' },
 		group: ['output'],
 		version: 1,
-		subtitle: '={{ $parameter["operation"] + ": " + ($parameter["provider"] === "s3" ? "S3" : "Cloudflare Images") }}',
+		subtitle: '={{ {upload: "Upload", delete: "Delete", getUrl: "Get URL"}[$parameter["operation"]] + ": " + ($parameter["provider"] === "s3" ? "S3" : "Cloudflare Images") }}',
 		description: 'Upload images, video and audio to S3-compatible storage or Cloudflare Images, many files at once, with retries',
 		defaults: { name: 'Cloud Image Storage' },
 		usableAsTool: true,
+		codex: codexOf(codexFile),
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: 's3CompatibleApi', required: true, testedBy: 's3CompatibleApiTest', displayOptions: { show: { provider: ['s3'] } } },
-			{ name: 'cloudflareImagesApi', required: true, testedBy: 'cloudflareImagesApiTest', displayOptions: { show: { provider: ['cloudflareImages'] } } },
+			{ name: 's3CompatibleApi', displayName: 'S3-Compatible Storage', required: true, testedBy: 's3CompatibleApiTest', displayOptions: { show: { provider: ['s3'] } } },
+			{ name: 'cloudflareImagesApi', displayName: 'Cloudflare Images Account', required: true, testedBy: 'cloudflareImagesApiTest', displayOptions: { show: { provider: ['cloudflareImages'] } } },
 		],
 		properties: [
 			{

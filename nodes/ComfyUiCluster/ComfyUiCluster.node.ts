@@ -14,6 +14,8 @@ import * as freeMemory from './actions/freeMemory.operation';
 import * as generate from './actions/generate.operation';
 import * as submit from './actions/submit.operation';
 import { credentialTest } from './methods';
+import { codexOf } from '../shared/codex';
+import codexFile from './ComfyUiCluster.node.json';
 
 export class ComfyUiCluster implements INodeType {
 	description: INodeTypeDescription = {
@@ -26,11 +28,12 @@ export class ComfyUiCluster implements INodeType {
 		description: 'Run ComfyUI workflows on a pool of GPU servers with load balancing, failover and shared health',
 		defaults: { name: 'ComfyUI Cluster' },
 		usableAsTool: true,
+		codex: codexOf(codexFile),
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: 'comfyUiClusterApi', required: true, testedBy: 'comfyUiClusterConnectionTest' },
-			{ name: 'comfyUiClusterRedisApi', required: false, testedBy: 'comfyUiClusterRedisTest' },
+			{ name: 'comfyUiClusterApi', displayName: 'ComfyUI Servers', required: true, testedBy: 'comfyUiClusterConnectionTest' },
+			{ name: 'comfyUiClusterRedisApi', displayName: 'Shared State (Redis)', required: false, testedBy: 'comfyUiClusterRedisTest' },
 		],
 		properties: [
 			{
@@ -58,8 +61,10 @@ export class ComfyUiCluster implements INodeType {
 				],
 			},
 			{
+				// n8n shows or hides a parameter by other parameters only, never by whether a credential is set:
+				// the notice reads true with and without one.
 				displayName:
-					'Without a Redis credential the cluster state (health, in-flight, speeds) lives in this n8n process only; add one when n8n runs in queue mode with several workers.',
+					'Shared State (Redis) is optional: without it the cluster state (health, in-flight, speeds) lives in this n8n process only. Set it when n8n runs in queue mode with several workers.',
 				name: 'redisNotice',
 				type: 'notice',
 				default: '',

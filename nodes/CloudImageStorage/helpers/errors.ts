@@ -2,8 +2,9 @@
 import { NodeApiError, NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type JsonObject } from 'n8n-workflow';
 import { StorageError } from '../../../src/storage';
 import { errorItem } from '../../shared/errorItem';
+import { keepMessage } from '../../shared/keepMessage';
 
-/** Turns an engine error into the n8n error for item `itemIndex`: provider answers → NodeApiError. */
+/** Turns an engine error into the n8n error for item `itemIndex`: provider answers → NodeApiError; its message as the engine wrote it. */
 export function toNodeError(ctx: IExecuteFunctions, error: unknown, itemIndex: number): NodeApiError | NodeOperationError {
 	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
 	if (error instanceof StorageError) {
@@ -11,16 +12,18 @@ export function toNodeError(ctx: IExecuteFunctions, error: unknown, itemIndex: n
 		const message = error.describe();
 		const description = hintFor(error);
 		if (error.httpStatus !== undefined) {
-			return new NodeApiError(ctx.getNode(), { message, code: error.code ?? '', httpCode: String(error.httpStatus) } as JsonObject, {
+			const apiError = new NodeApiError(ctx.getNode(), { message, code: error.code ?? '', httpCode: String(error.httpStatus) } as JsonObject, {
 				message,
 				description,
 				httpCode: String(error.httpStatus),
 				itemIndex,
 			});
+			return keepMessage(apiError, message);
 		}
-		return new NodeOperationError(ctx.getNode(), message, { itemIndex, description });
+		return keepMessage(new NodeOperationError(ctx.getNode(), message, { itemIndex, description }), message);
 	}
-	return new NodeOperationError(ctx.getNode(), error instanceof Error ? error.message : String(error), { itemIndex });
+	const message = error instanceof Error ? error.message : String(error);
+	return keepMessage(new NodeOperationError(ctx.getNode(), message, { itemIndex }), message);
 }
 
 function hintFor(error: StorageError): string | undefined {

@@ -1,4 +1,4 @@
-/** Credential tests: S3 heads the default bucket (or lists buckets); Cloudflare calls the cheap stats endpoint. */
+/** Credential tests: S3 heads the default bucket (or lists buckets), a failure names the bucket; Cloudflare calls the cheap stats endpoint. */
 import type { ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
 import { CloudflareImagesClient, S3Storage, StorageError } from '../../../src/storage';
 import { redact } from '../../../src/util';
@@ -23,7 +23,12 @@ export async function s3CompatibleApiTest(this: ICredentialTestFunctions, creden
 		const buckets = await storage.listBuckets(signal);
 		return { status: 'OK', message: `Connected; ${buckets.length} bucket(s) visible` };
 	} catch (error) {
-		return failure(error, secretsIn('s3', data));
+		const failed = failure(error, secretsIn('s3', data));
+		if (!bucket) return failed;
+		if (error instanceof StorageError && (error.httpStatus === 404 || error.code === 'NoSuchBucket')) {
+			return { status: 'Error', message: `Bucket "${bucket}" was not found (${failed.message}): check the Default Bucket, and the region or endpoint it lives at` };
+		}
+		return { status: 'Error', message: `Bucket "${bucket}": ${failed.message}` };
 	} finally {
 		storage?.destroy();
 	}

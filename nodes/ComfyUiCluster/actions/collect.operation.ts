@@ -77,7 +77,7 @@ export async function execute(this: IExecuteFunctions, runtime: Runtime): Promis
 		const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
 		if (failed) throw failed.reason;
 		for (const { item: i, outcome } of collected) {
-			if (!outcome.ok && !continueOnFail) throw sceneError(this, outcome.error, i, runtime.secrets ?? []);
+			if (!outcome.ok && !continueOnFail) throw sceneError(this, outcome.error, i, runtime.secrets ?? [], runtime.servers);
 			out[i] = await itemOrError(this, outcome, i, runtime, continueOnFail);
 		}
 		return out.filter((item): item is INodeExecutionData => item !== undefined);

@@ -16,16 +16,15 @@ const properties: INodeProperties[] = [
 		displayName: 'Unload Models',
 		name: 'unloadModels',
 		type: 'boolean',
-		// eslint-disable-next-line n8n-nodes-base/node-param-default-wrong-for-boolean -- a constant of helpers/defaults.ts, which the rule cannot read
-		default: DEFAULT_UNLOAD_MODELS,
+		// Literals, as n8n's community-package scanner wants; test/workflow/description.test.ts keeps them the defaults of helpers/defaults.ts.
+		default: true,
 		description: 'Whether to unload the models from GPU memory',
 	},
 	{
 		displayName: 'Free Memory',
 		name: 'freeMemory',
 		type: 'boolean',
-		// eslint-disable-next-line n8n-nodes-base/node-param-default-wrong-for-boolean -- a constant of helpers/defaults.ts, which the rule cannot read
-		default: DEFAULT_FREE_MEMORY,
+		default: true,
 		description: 'Whether to also drop ComfyUI\'s caches (the next run recomputes everything)',
 	},
 ];

@@ -79,7 +79,7 @@ export async function execute(this: IExecuteFunctions, runtime: Runtime): Promis
 				if (cancelSignal?.aborted) throw new NodeOperationError(this.getNode(), 'The execution was cancelled', { itemIndex: i });
 				const first = outcomes.find((o) => !o.ok && o.error.index === firstFailure?.index);
 				const failed = first && !first.ok ? first.error : outcome.error;
-				throw sceneError(this, failed, failed.index, runtime.secrets ?? []);
+				throw sceneError(this, failed, failed.index, runtime.secrets ?? [], runtime.servers);
 			}
 			out.push(await itemOrError(this, outcome, i, runtime, continueOnFail));
 		}

@@ -46,7 +46,7 @@ export async function execute(this: IExecuteFunctions, runtime: Runtime): Promis
 				pairedItem: { item: outcome.index },
 			};
 		} else {
-			const failure = sceneError(this, outcome.error, outcome.index, runtime.secrets ?? []);
+			const failure = sceneError(this, outcome.error, outcome.index, runtime.secrets ?? [], runtime.servers);
 			if (!continueOnFail) throw failure;
 			out[outcome.index] = errorItem(failure, outcome.index, { scene: outcome.index });
 		}

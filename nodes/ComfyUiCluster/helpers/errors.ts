@@ -5,8 +5,9 @@
 import { NodeApiError, NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
 import { ComfyUiError } from '../../../src/comfyui';
 import { SceneFailedError } from '../../../src/cluster';
-import { ServerSpecError } from '../../../src/cluster';
+import { ServerSpecError, type ServerSpec } from '../../../src/cluster';
 import { redact } from '../../../src/util';
+import { keepMessage } from '../../shared/keepMessage';
 import { ParameterError } from './params';
 
 /** Any failure while reading item `i` as a NodeOperationError naming the item and the field. */
@@ -59,14 +60,54 @@ export function storeFailed(ctx: IExecuteFunctions, error: unknown, itemIndex: n
 	});
 }
 
-/** The error a failed scene raises when the node does not continue on fail. */
-export function sceneError(ctx: IExecuteFunctions, error: SceneFailedError | ComfyUiError | Error, itemIndex: number, secrets: readonly string[]): NodeOperationError {
-	const message = redact(error.message, secrets);
+/** The error a failed scene raises when the node does not continue on fail; `servers` are the cluster's, in the credential's order. */
+export function sceneError(
+	ctx: IExecuteFunctions,
+	error: SceneFailedError | ComfyUiError | Error,
+	itemIndex: number,
+	secrets: readonly string[],
+	servers: ReadonlyArray<Pick<ServerSpec, 'id' | 'url'>>,
+): NodeOperationError {
+	const details = redact(error.message, secrets);
+	const unreachable = error instanceof SceneFailedError ? unreachableHeadline(error, servers) : undefined;
+	if (unreachable) {
+		const description = `Start ComfyUI on ${servers.length === 1 ? 'it' : 'them'}, or fix the addresses in the ComfyUI Servers credential (its test probes every server). ${details}`;
+		return keepMessage(new NodeOperationError(ctx.getNode(), unreachable, { itemIndex, description }), unreachable);
+	}
 	const description =
 		error instanceof SceneFailedError
 			? describeCause(error.cause)
 			: 'See the message for what failed; other scenes of this execution were cancelled on their servers.';
-	return new NodeOperationError(ctx.getNode(), message, { itemIndex, description });
+	return keepMessage(new NodeOperationError(ctx.getNode(), details, { itemIndex, description }), details);
+}
+
+/**
+ * The headline of a scene no server could take because every attempt failed to connect: "Scene 0
+ * failed: All 3 ComfyUI servers refused the connection: 10.0.0.11:8188, …", "… The ComfyUI server
+ * 10.0.0.11:8188 refused the connection", or "2 of 3 …" when some were not tried (Max Attempts, tags).
+ * Undefined when any attempt reached a server (an HTTP error, a failed execution): the scene's own
+ * message says more then.
+ */
+export function unreachableHeadline(error: SceneFailedError, servers: ReadonlyArray<Pick<ServerSpec, 'id' | 'url'>>): string | undefined {
+	const tried = error.attempts.filter((a) => a.outcome !== 'moved');
+	if (tried.length === 0 || !tried.every((a) => CONNECT_FAILURE.test(a.reason || error.cause.message))) return undefined;
+	const failed = servers.filter((server) => tried.some((a) => a.serverId === server.id));
+	if (failed.length === 0) return undefined;
+	const verb = tried.every((a) => REFUSED.test(a.reason || error.cause.message)) ? 'refused the connection' : 'could not be reached';
+	const list = failed.map((server) => address(server.url)).join(', ');
+	const scene = `Scene ${error.index} failed: `;
+	if (servers.length === 1) return `${scene}The ComfyUI server ${list} ${verb}`;
+	if (failed.length === servers.length) return `${scene}All ${servers.length} ComfyUI servers ${verb}: ${list}`;
+	return `${scene}${failed.length} of ${servers.length} ComfyUI servers ${verb}: ${list} (the others were not tried)`;
+}
+
+// How the engine words a server it could not connect to (src/comfyui's transport, the refusal memory of attempts).
+const REFUSED = /refused the connection|ECONNREFUSED/;
+const CONNECT_FAILURE = /refused the connection|could not be reached|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/;
+
+/** A server's address as people write it: host and port (and path), without the scheme. */
+function address(server: string): string {
+	return server.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/$/, '');
 }
 
 export function describeCause(cause: ComfyUiError): string {
@@ -91,5 +132,6 @@ export function nodeError(ctx: IExecuteFunctions, error: unknown): NodeOperation
 			description: 'Fix the server list in the ComfyUI Cluster API credential: one URL per line, e.g. http://10.0.0.5:8188 weight=2 max=2',
 		});
 	}
-	return error instanceof NodeOperationError || error instanceof NodeApiError ? error : new NodeOperationError(ctx.getNode(), error as Error);
+	if (error instanceof NodeOperationError || error instanceof NodeApiError) return error;
+	return error instanceof Error && error.message ? keepMessage(new NodeOperationError(ctx.getNode(), error), error.message) : new NodeOperationError(ctx.getNode(), error as Error);
 }
