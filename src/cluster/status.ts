@@ -7,7 +7,7 @@ import { describeSameServer, sameServers, type ResolveHost } from './duplicates'
 import type { ServerSpec } from './serverSpec';
 import type { SystemStats as SystemStatsReply } from '../comfyui/client';
 import type { Reachability } from './liveness';
-import { WORK_KEY } from './planning/durationModel';
+import { LOAD_PREFIX, WORK_KEY } from './planning/durationModel';
 import type { SystemStats } from './store/types';
 
 const PROBE_TIMEOUT_MS = 3000;
@@ -33,6 +33,10 @@ export interface ServerStatusRow {
 	secondsPerWorkUnit: number | null;
 	/** Prompts abandoned there while it did not answer, still to be removed. */
 	abandonedPrompts: number;
+	/** The models its last prompt of this cluster left loaded (null: not known). */
+	residentModels: string[] | null;
+	/** Learned seconds to load each model there. */
+	modelLoadSeconds: Record<string, number>;
 	vramFree: number | null;
 	vramTotal: number | null;
 	ramFree: number | null;
@@ -76,7 +80,9 @@ export async function clusterStatus(
 	return probes.map(({ server, queue }) => {
 		const s = snapshot.find((x) => x.id === server.id);
 		const open = s && s.breaker.phase !== 'closed';
-		const { [WORK_KEY]: rate, ...ewma } = s?.ewma ?? {};
+		const { [WORK_KEY]: rate, ...averages } = s?.ewma ?? {};
+		const ewma = Object.fromEntries(Object.entries(averages).filter(([key]) => !key.startsWith(LOAD_PREFIX)));
+		const loads = Object.fromEntries(Object.entries(averages).flatMap(([key, e]) => (key.startsWith(LOAD_PREFIX) ? [[key.slice(LOAD_PREFIX.length), e.seconds]] : [])));
 		return {
 			server: server.url,
 			serverId: server.id,
@@ -94,6 +100,8 @@ export async function clusterStatus(
 			ewmaSeconds: ewma,
 			secondsPerWorkUnit: rate?.seconds ?? null,
 			abandonedPrompts: s?.tombstones?.length ?? 0,
+			residentModels: s?.resident?.models ?? null,
+			modelLoadSeconds: loads,
 			vramFree: s?.system?.vramFree ?? null,
 			vramTotal: s?.system?.vramTotal ?? null,
 			ramFree: s?.system?.ramFree ?? null,

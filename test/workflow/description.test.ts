@@ -8,7 +8,7 @@ import { PackageDirectoryLoader } from 'n8n-core';
 import { Workflow, type CodexData, type INode, type INodeParameters, type INodeProperties, type INodeTypeDescription } from 'n8n-workflow';
 import { CloudImageStorage } from '../../nodes/CloudImageStorage/CloudImageStorage.node';
 import { ComfyUiCluster } from '../../nodes/ComfyUiCluster/ComfyUiCluster.node';
-import { DEFAULT_FREE_MEMORY, DEFAULT_FREE_MEMORY_AFTER, DEFAULT_UNLOAD_MODELS } from '../../nodes/ComfyUiCluster/helpers/defaults';
+import { DEFAULT_FREE_MEMORY, DEFAULT_FREE_MEMORY_AFTER, DEFAULT_MEMORY_AWARE, DEFAULT_MODEL_AFFINITY, DEFAULT_UNLOAD_MODELS } from '../../nodes/ComfyUiCluster/helpers/defaults';
 import { NodeTypes, PACKAGE } from './harness';
 
 const comfy = new ComfyUiCluster().description;
@@ -116,7 +116,7 @@ describe('boolean defaults', () => {
 	}
 
 	it('are literals in the description (as the community-package scanner wants) and the ones the node applies', () => {
-		for (const [name, applied] of [['freeMemoryAfter', DEFAULT_FREE_MEMORY_AFTER], ['unloadModels', DEFAULT_UNLOAD_MODELS], ['freeMemory', DEFAULT_FREE_MEMORY]] as const) {
+		for (const [name, applied] of [['freeMemoryAfter', DEFAULT_FREE_MEMORY_AFTER], ['unloadModels', DEFAULT_UNLOAD_MODELS], ['freeMemory', DEFAULT_FREE_MEMORY], ['memoryAware', DEFAULT_MEMORY_AWARE], ['modelAffinity', DEFAULT_MODEL_AFFINITY]] as const) {
 			const shown = propertiesNamed(name);
 			expect(shown.length).toBeGreaterThan(0);
 			for (const property of shown) expect(property.default).toBe(applied);

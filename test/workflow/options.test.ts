@@ -111,6 +111,21 @@ describe('Generate reads its options for each item', () => {
 		expect(same.status).toBe('success');
 		expect(same.output('Generate').map((item) => item.json.error)).toEqual([undefined, undefined]);
 	});
+
+	it('Model Affinity, Memory-Aware Admission and Heavy Scenes per Server apply to the whole run too', async () => {
+		const items = [0, 1].map((i) => ({ json: { prompt: `gpu ${i}`, seed: 65_000 + i, on: i === 0 } }));
+		for (const [name, label, value] of [
+			['modelAffinity', 'Model Affinity', '={{ $json.on }}'],
+			['memoryAware', 'Memory-Aware Admission', '={{ $json.on }}'],
+			['heavyPerServer', 'Heavy Scenes per Server', '={{ $json.on ? 1 : 2 }}'],
+		] as const) {
+			const refused = await runJson(withOptions('generate', 'Generate', { [name]: value }, items), { cluster: cluster() });
+			expect(refused.nodeError('Generate')?.message).toMatch(new RegExp(`^Item 1, Options → ${label}: .* differs from item 0's`));
+		}
+		const set = await runJson(withOptions('generate', 'Generate', { modelAffinity: false, memoryAware: false, heavyPerServer: 0 }, items), { cluster: cluster() });
+		expect(set.status).toBe('success');
+		expect(set.output('Generate').map((item) => typeof item.json.modelLoadMs)).toEqual(['number', 'number']);
+	});
 });
 
 describe('Submit and Collect read their options for each item', () => {

@@ -2,6 +2,7 @@ import type { INodeProperties } from 'n8n-workflow';
 import { KEEP_IN_MEMORY_BYTES } from '../../../src/cluster';
 import {
 	DEFAULT_CONCURRENCY,
+	DEFAULT_HEAVY_PER_SERVER,
 	DEFAULT_INACTIVITY_TIMEOUT_S,
 	DEFAULT_INPUT_IMAGE_INPUT,
 	DEFAULT_INPUT_IMAGE_PROPERTY,
@@ -230,6 +231,14 @@ export const sceneOptionsField: INodeProperties = {
 			default: false,
 			description: 'Whether to ask the server to unload models and free memory (POST /free) after each scene',
 		},
+		{
+			displayName: 'Heavy Scenes per Server',
+			name: 'heavyPerServer',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: DEFAULT_HEAVY_PER_SERVER,
+			description: runWide('Heavy scenes (videos, or latents of eight 512² images and more) one server runs at a time; 0 = no limit besides its max'),
+		},
 		inactivityTimeoutOption,
 		{
 			displayName: 'Max Attempts',
@@ -240,6 +249,26 @@ export const sceneOptionsField: INodeProperties = {
 			description: 'Attempts per scene across servers; transient failures (crash, hang, restart, 5xx) move the scene to another server',
 		},
 		maxOutputSizeOption,
+		{
+			displayName: 'Memory-Aware Admission',
+			name: 'memoryAware',
+			type: 'boolean',
+			// A literal (see Free Server Memory After Each Scene); test/workflow/description.test.ts keeps it DEFAULT_MEMORY_AWARE.
+			default: true,
+			description: runWide(
+				"Whether a heavy scene starts only where the server's live RAM holds its working set (learned from earlier runs of the workflow), after the server frees memory (POST /free) when it would not",
+			),
+		},
+		{
+			displayName: 'Model Affinity',
+			name: 'modelAffinity',
+			type: 'boolean',
+			// A literal (see Free Server Memory After Each Scene); test/workflow/description.test.ts keeps it DEFAULT_MODEL_AFFINITY.
+			default: true,
+			description: runWide(
+				'Whether scenes prefer servers that already hold their models (checkpoints, LoRAs, VAEs…), pricing a model load where they do not (Least Loaded and Fastest)',
+			),
+		},
 		outputKindsOption,
 		outputModeOption,
 		{

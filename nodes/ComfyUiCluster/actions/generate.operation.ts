@@ -53,6 +53,9 @@ export async function execute(this: IExecuteFunctions, runtime: Runtime): Promis
 	const outcomes = await runBatch(runtime, runnable, {
 		strategy: batch.strategy,
 		concurrency: batch.concurrency || undefined,
+		affinity: batch.modelAffinity,
+		memoryAware: batch.memoryAware,
+		heavyPerServer: batch.heavyPerServer,
 		signal: AbortSignal.any(signals),
 		onEvent: (event) => {
 			log(event);

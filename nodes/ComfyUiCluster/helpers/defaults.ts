@@ -49,6 +49,9 @@ export function valuesOf<V extends string>(choices: Choices<V>): [V, ...V[]] {
 // What every scene option is when the author does not set it (n8n's lint wants a plain name in a description's default).
 export const DEFAULT_CONCURRENCY = 0;
 export const DEFAULT_FREE_MEMORY_AFTER = false;
+export const DEFAULT_HEAVY_PER_SERVER = 1;
+export const DEFAULT_MEMORY_AWARE = true;
+export const DEFAULT_MODEL_AFFINITY = true;
 export const DEFAULT_INACTIVITY_TIMEOUT_S = 300;
 export const DEFAULT_MAX_ATTEMPTS = 3;
 export const DEFAULT_MAX_OUTPUT_SIZE_MB = DEFAULT_MAX_OUTPUT_BYTES / MB;

@@ -17,6 +17,9 @@ import type { StrategyName } from '../../../src/cluster';
 import {
 	DEFAULT_CONCURRENCY,
 	DEFAULT_FREE_MEMORY_AFTER,
+	DEFAULT_HEAVY_PER_SERVER,
+	DEFAULT_MEMORY_AWARE,
+	DEFAULT_MODEL_AFFINITY,
 	DEFAULT_INACTIVITY_TIMEOUT_S,
 	DEFAULT_INPUT_IMAGE_INPUT,
 	DEFAULT_INPUT_IMAGE_PROPERTY,
@@ -49,6 +52,7 @@ export const sceneOptionsSchema = z
 	.object({
 		concurrency: z.coerce.number().int('Concurrency must be a whole number').min(0).default(DEFAULT_CONCURRENCY),
 		freeMemoryAfter: z.boolean().default(DEFAULT_FREE_MEMORY_AFTER),
+		heavyPerServer: z.coerce.number().int('Heavy Scenes per Server must be a whole number').min(0, 'Heavy Scenes per Server cannot be negative; use 0 for no limit').default(DEFAULT_HEAVY_PER_SERVER),
 		inactivityTimeout: seconds('Inactivity Timeout', DEFAULT_INACTIVITY_TIMEOUT_S),
 		maxAttempts: z.coerce
 			.number()
@@ -56,6 +60,8 @@ export const sceneOptionsSchema = z
 			.min(LIMITS.maxAttempts.min, `Max Attempts must be at least ${LIMITS.maxAttempts.min}`)
 			.max(LIMITS.maxAttempts.max, `Max Attempts can be at most ${LIMITS.maxAttempts.max}`)
 			.default(DEFAULT_MAX_ATTEMPTS),
+		memoryAware: z.boolean().default(DEFAULT_MEMORY_AWARE),
+		modelAffinity: z.boolean().default(DEFAULT_MODEL_AFFINITY),
 		maxOutputSize: z.coerce
 			.number({ invalid_type_error: 'Max Output Size must be a number of megabytes' })
 			.positive('Max Output Size must be more than 0 MB')
@@ -80,6 +86,9 @@ export type SceneOptionsInput = z.input<typeof sceneOptionsSchema>;
 export interface SceneOptions {
 	concurrency: number;
 	freeMemoryAfter: boolean;
+	heavyPerServer: number;
+	memoryAware: boolean;
+	modelAffinity: boolean;
 	maxAttempts: number;
 	/** Largest output file accepted, in bytes. */
 	maxOutputBytes: number;
@@ -101,6 +110,9 @@ export function parseSceneOptions(raw: unknown): SceneOptions {
 	return {
 		concurrency: o.concurrency,
 		freeMemoryAfter: o.freeMemoryAfter,
+		heavyPerServer: o.heavyPerServer,
+		memoryAware: o.memoryAware,
+		modelAffinity: o.modelAffinity,
 		maxAttempts: o.maxAttempts,
 		maxOutputBytes: Math.round(o.maxOutputSize * MB),
 		outputKinds: o.outputKinds,

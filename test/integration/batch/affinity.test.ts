@@ -3,7 +3,7 @@
  * classic cache): scenes of one checkpoint gather on the servers that hold it, what each load took
  * is learned per model and server, and the store tells every worker which server holds what.
  */
-import { runBatch } from '../../../src/cluster';
+import { clusterStatus, runBatch } from '../../../src/cluster';
 import { closeAllRuntimes, getRuntime } from '../../../src/cluster/runtime';
 import { buildScene } from '../../../src/cluster/sceneBuilder';
 import { startFleet, type Fleet } from '../../sim';
@@ -60,6 +60,14 @@ describe.each(['memory', 'redis'] as const)('model affinity (%s store)', (store)
 			expect(status.resident?.models).toEqual([checkpointOf(last!.index)]);
 			for (const [key, e] of Object.entries(status.ewma)) if (!key.startsWith('#')) expect(e.seconds).toBeLessThan(LOAD_MS / 1000);
 		}
+		// Cluster Status shows both: what each server holds and what loading each model took there.
+		const rows = await clusterStatus(runtime);
+		for (const row of rows) {
+			expect(row.residentModels).toEqual(statuses.find((s) => s.id === row.serverId)?.resident?.models);
+			for (const seconds of Object.values(row.modelLoadSeconds)) expect(seconds).toBeGreaterThanOrEqual((LOAD_MS * 0.8) / 1000);
+			expect(Object.keys(row.ewmaSeconds).some((key) => key.startsWith('#'))).toBe(false);
+		}
+		expect(rows.flatMap((row) => Object.keys(row.modelLoadSeconds)).sort()).toEqual(expect.arrayContaining(['a.safetensors', 'b.safetensors']));
 	});
 
 	it('without affinity (the option off) the same batch loads checkpoints far more often', async () => {
