@@ -53,7 +53,7 @@ async function main(): Promise<void> {
 	}
 	const worst = results.reduce((a, b) => (b.peakGrowthMb > a.peakGrowthMb ? b : a));
 	const lines = [
-		`## P9: one ${MEGABYTES / 1024} GB video output into n8n's filesystem binary data (child process, ${RUNS} runs)`,
+		`## P11: one ${MEGABYTES / 1024} GB video output into n8n's filesystem binary data (child process, ${RUNS} runs)`,
 		'',
 		'The simulator streams the file (declared size, 256 KiB writes); the engine spools it to a temporary file while it',
 		'downloads and n8n copies it from there into its binary data folder. Baseline RSS is taken after a warm-up run with a',
