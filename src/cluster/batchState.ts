@@ -9,6 +9,8 @@ import type { ObjectInfo } from '../comfyui/workflow';
 import type { ResolvedBatchOptions } from './batchOptions';
 import type { LeaseKeeper } from './leases';
 import { candidateServers, type ServerAdmission } from './planning/candidates';
+import type { DurationModel } from './planning/durationModel';
+import { lengthClasses } from './planning/order';
 import { modelKeys } from './planning/residency';
 import { Speeds } from './planning/speeds';
 import { SceneFailedError, type AttemptOutcomeKind, type AttemptRecord, type SceneOutcome, type SceneRequest } from './scene';
@@ -71,6 +73,7 @@ export class BatchState {
 	/** Whether the queue holds more than one kind of scene (else its order never changes). */
 	readonly mixed: boolean;
 	aborted = false;
+	private lengths?: { model: DurationModel; of: (workflowKey: string) => number };
 
 	constructor(
 		readonly runtime: ClusterRuntime,
@@ -118,6 +121,12 @@ export class BatchState {
 		const expected = this.estimate(run.serverId, run.waiting.scene.workflowKey) + this.loadCost(run.serverId, run.waiting.models, run.residentBefore);
 		if (run.phase !== 'running') return expected;
 		return Math.abs(expected - (now - run.since) / 1000);
+	}
+
+	/** How long each workflow counts as for the queue's order, for the current model (planning/order.ts). */
+	lengthOf(): (workflowKey: string) => number {
+		if (this.lengths?.model !== this.speeds.model) this.lengths = { model: this.speeds.model, of: lengthClasses(this.speeds.model, this.servers.map((s) => s.id)) };
+		return this.lengths.of;
 	}
 
 	/** Seconds of loading `models` on a server that will hold `resident` then (0 with affinity off). */

@@ -8,6 +8,7 @@ import type { BatchState, Running, Waiting } from './batchState';
 import type { Joining } from './joining';
 import type { LeaseBook } from './leases';
 import { planServer } from './planning/load';
+import { rankGroup } from './planning/order';
 import { planPlacements, type PlanScene, type PlanServer } from './planning/plan';
 import { chooseMoves } from './planning/rebalance';
 import { externalSeen } from './probes';
@@ -108,7 +109,8 @@ export class Placement {
 	private *planQueue(): Generator<PlanScene<Waiting>> {
 		for (const waiting of this.state.ready()) {
 			const { scene } = waiting;
-			yield { key: waiting, workflowKey: scene.workflowKey, candidates: this.state.candidates(waiting).map((s) => s.id), models: waiting.models, heavy: scene.heavy };
+			const group = rankGroup(scene, this.state.mixed ? this.state.lengthOf() : () => 0);
+			yield { key: waiting, workflowKey: scene.workflowKey, candidates: this.state.candidates(waiting).map((s) => s.id), models: waiting.models, heavy: scene.heavy, group };
 		}
 	}
 

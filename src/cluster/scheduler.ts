@@ -127,7 +127,7 @@ class Scheduler {
 			this.silence.probeDue();
 			this.silence.giveUpOnSilent();
 			if (this.sortedFor !== state.speeds.model) {
-				const order = queueOrder(state.speeds.model, state.servers.map((s) => s.id), state.mixed);
+				const order = queueOrder(state.lengthOf(), state.mixed);
 				state.queue.sort((a, b) => order(a.scene, b.scene));
 				this.sortedFor = state.speeds.model;
 			}

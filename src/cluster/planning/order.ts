@@ -18,28 +18,37 @@ export interface OrderedScene {
 }
 
 /**
- * A comparator for one model. The average expected time of each workflow over the servers is
- * computed once per model: the queue is sorted on every pass, and a batch may hold thousands.
- * `mixed` false (one kind of scene) skips the estimates: the order is then the item order.
+ * How long each workflow counts as (its average expected time over the servers, in steps of
+ * LENGTH_STEP), computed once per model and workflow: the queue is sorted on every pass, and a
+ * batch may hold thousands.
  */
-export function queueOrder(model: DurationModel, serverIds: readonly string[], mixed: boolean): (a: OrderedScene, b: OrderedScene) => number {
-	const averages = new Map<string, number>();
-	const average = (workflowKey: string): number => {
-		let value = averages.get(workflowKey);
+export function lengthClasses(model: DurationModel, serverIds: readonly string[]): (workflowKey: string) => number {
+	const classes = new Map<string, number>();
+	return (workflowKey) => {
+		let value = classes.get(workflowKey);
 		if (value === undefined) {
 			const seconds = serverIds.reduce((sum, id) => sum + model.estimate(id, workflowKey), 0) / Math.max(1, serverIds.length);
 			value = seconds > 0 ? Math.floor(Math.log(seconds) / Math.log(LENGTH_STEP)) : Number.NEGATIVE_INFINITY;
-			averages.set(workflowKey, value);
+			classes.set(workflowKey, value);
 		}
 		return value;
 	};
+}
+
+/** The comparator of the queue; `mixed` false (one kind of scene) skips the lengths: the order is then the item order. */
+export function queueOrder(lengthOf: (workflowKey: string) => number, mixed: boolean): (a: OrderedScene, b: OrderedScene) => number {
 	return (a, b) => {
 		if (a.priority !== b.priority) return b.priority - a.priority;
 		if (mixed) {
-			const ea = average(a.workflowKey);
-			const eb = average(b.workflowKey);
+			const ea = lengthOf(a.workflowKey);
+			const eb = lengthOf(b.workflowKey);
 			if (ea !== eb) return eb - ea;
 		}
 		return a.index - b.index;
 	};
+}
+
+/** Scenes the queue ranks alike (same priority, equally long): they may start in either order. */
+export function rankGroup(scene: OrderedScene, lengthOf: (workflowKey: string) => number): string {
+	return `${scene.priority}|${lengthOf(scene.workflowKey)}`;
 }

@@ -164,3 +164,37 @@ describe('planPlacements', () => {
 		expect(makespan / lowerBound).toBeLessThanOrEqual(1.05);
 	});
 });
+
+describe('planPlacements with model loads', () => {
+	const load = (_id: string, models: readonly string[], resident: readonly string[] | undefined) => models.filter((m) => !resident?.includes(m)).length * 4;
+	const scene = (key: string, model: string, candidates = ['x', 'y']): PlanScene<string> => ({ key, workflowKey: 'w', candidates, models: [model], group: 'g' });
+	const server = (id: string, resident: string, freeSlots = 1): PlanServer => ({ id, freeSlots, busySeconds: 0, resident: [resident] });
+
+	it('a scene goes where its model is held, even when another server would be as free', () => {
+		const plan = planPlacements([server('x', 'a'), server('y', 'b')], [scene('1', 'b'), scene('2', 'a')], () => 1, load);
+		expect(plan.map((p) => [p.key, p.serverId])).toEqual([
+			['1', 'y'],
+			['2', 'x'],
+		]);
+	});
+
+	it('with more models than servers, a server takes the next scene of its own model rather than load another', () => {
+		// x holds a, y holds b; c comes first: it waits, the a and b scenes behind it start.
+		const plan = planPlacements([server('x', 'a'), server('y', 'b')], [scene('c1', 'c'), scene('a1', 'a'), scene('b1', 'b')], () => 1, load);
+		expect(plan.map((p) => [p.key, p.serverId]).sort()).toEqual([
+			['a1', 'x'],
+			['b1', 'y'],
+		]);
+	});
+
+	it('only within a group (same priority, equally long), and a scene of another model starts once none of its own waits', () => {
+		const urgent = { ...scene('c1', 'c'), group: 'urgent' };
+		expect(planPlacements([server('x', 'a')], [urgent, scene('a1', 'a')], () => 1, load).map((p) => p.key)).toEqual(['c1']);
+		expect(planPlacements([server('x', 'a')], [scene('c1', 'c'), scene('b1', 'b')], () => 1, load).map((p) => p.key)).toEqual(['c1']);
+	});
+
+	it('without a load function (affinity off) the queue order decides as before', () => {
+		const plan = planPlacements([server('x', 'a'), server('y', 'b')], [scene('c1', 'c'), scene('a1', 'a')], () => 1);
+		expect(plan.map((p) => p.key)).toEqual(['c1', 'a1']);
+	});
+});

@@ -9,7 +9,11 @@
  *
  * A scene also pays the load of every model its server does not hold when its turn comes (the
  * models of the scene planned before it there): scenes of one model gather on the servers that
- * hold it, and a server changes model only when that finishes the scene sooner all the same.
+ * hold it, and a server changes model only when that finishes the scene sooner all the same. When
+ * there are more models than servers, a server about to start a scene that loads another model
+ * takes instead the next waiting scene of its own model, if one waits among the next LOOKAHEAD
+ * scenes of the same `group` (scenes the queue ranks alike): the other model waits until its own
+ * turn comes, rather than every server loading every model in turn.
  */
 
 export interface PlanServer {
@@ -33,6 +37,8 @@ export interface PlanScene<K> {
 	models?: readonly string[];
 	/** A video: starts only where a heavy slot is free (it waits for one like for any slot). */
 	heavy?: boolean;
+	/** Scenes of one group may start in either order (same priority, equally long). */
+	group?: string;
 }
 
 export interface Placement<K> {
@@ -46,6 +52,9 @@ export type Estimate = (serverId: string, workflowKey: string) => number;
 
 /** Seconds of loading `models` on a server that holds `resident` then. */
 export type LoadCost = (serverId: string, models: readonly string[], resident: readonly string[] | undefined) => number;
+
+/** How many waiting scenes ahead a server looks for one of the models it holds. */
+export const LOOKAHEAD = 32;
 
 export function planPlacements<K>(
 	servers: readonly PlanServer[],
@@ -64,8 +73,22 @@ export function planPlacements<K>(
 	const startNow: Array<Placement<K>> = [];
 	let anyFreeSlot = [...slots.values()].some((n) => n > 0);
 
-	for (const scene of queue) {
-		if (!anyFreeSlot) break;
+	// The queue is read lazily; scenes looked at ahead, or put back, wait here in order.
+	const source = queue[Symbol.iterator]();
+	const ahead: Array<PlanScene<K>> = [];
+	const pull = (): PlanScene<K> | undefined => ahead.shift() ?? source.next().value;
+	/** A waiting scene of the models `id` holds, taken out of the queue (see LOOKAHEAD). */
+	const ownModel = (id: string, like: PlanScene<K>): PlanScene<K> | undefined => {
+		while (ahead.length < LOOKAHEAD) {
+			const next = source.next();
+			if (next.done) break;
+			ahead.push(next.value);
+		}
+		const i = ahead.findIndex((s) => s.group === like.group && s.models?.length && s.candidates.includes(id) && open(id, s) && load!(id, s.models, resident.get(id)) === 0);
+		return i < 0 ? undefined : ahead.splice(i, 1)[0];
+	};
+
+	for (let scene = pull(); scene !== undefined && anyFreeSlot; scene = pull()) {
 		let best: { id: string; finish: number } | undefined;
 		for (const id of scene.candidates) {
 			const ahead = busy.get(id);
@@ -77,6 +100,14 @@ export function planPlacements<K>(
 		}
 		if (!best) continue;
 		if (!open(best.id, scene)) best = freeInstead(scene, best, busy, open, cost, estimate) ?? best;
+		if (load && scene.models?.length && open(best.id, scene) && load(best.id, scene.models, resident.get(best.id)) > 0) {
+			const own = ownModel(best.id, scene);
+			if (own) {
+				ahead.unshift(scene);
+				scene = own;
+				best = { id: best.id, finish: (busy.get(best.id) ?? 0) + cost(best.id, own) };
+			}
+		}
 		busy.set(best.id, best.finish);
 		if (load) resident.set(best.id, scene.models ?? []);
 		if (open(best.id, scene)) {

@@ -12,7 +12,6 @@ import { cleanKeys, REDIS, txt2img, uniquePrefix } from './helpers';
 jest.setTimeout(60_000);
 
 const CHECKPOINTS = ['a.safetensors', 'b.safetensors'];
-const MODELS = { checkpoints: CHECKPOINTS };
 const LOAD_MS = 400;
 
 let fleet: Fleet | undefined;
@@ -30,11 +29,11 @@ afterEach(async () => {
 const checkpointOf = (index: number) => CHECKPOINTS[index % CHECKPOINTS.length];
 const interleaved = () => Array.from({ length: 12 }, (_, index) => buildScene({ index, workflow: txt2img(500 + index, 5, checkpointOf(index)), download: false }));
 
-async function run(store: 'memory' | 'redis', affinity: boolean) {
-	fleet = await startFleet([0, 1, 2].map(() => ({ msPerStep: 20, models: MODELS, modelLoadMs: LOAD_MS })));
+async function run(store: 'memory' | 'redis', affinity: boolean, servers = 3, scenes = interleaved()) {
+	fleet = await startFleet(Array.from({ length: servers }, () => ({ msPerStep: 20, models: { checkpoints: [...CHECKPOINTS, 'c.safetensors'] }, modelLoadMs: LOAD_MS })));
 	prefix = uniquePrefix('affinity');
 	const runtime = await getRuntime({ servers: fleet.urls.join('\n'), ...(store === 'redis' ? { redis: REDIS, keyPrefix: prefix } : {}) });
-	const outcomes = await runBatch(runtime, interleaved(), { strategy: 'leastLoaded', affinity });
+	const outcomes = await runBatch(runtime, scenes, { strategy: 'leastLoaded', affinity });
 	expect(outcomes.every((o) => o.ok)).toBe(true);
 	const loads = fleet.servers.map((sim) => sim.records.loads.length);
 	return { runtime, outcomes, loads };
@@ -68,6 +67,13 @@ describe.each(['memory', 'redis'] as const)('model affinity (%s store)', (store)
 			expect(Object.keys(row.ewmaSeconds).some((key) => key.startsWith('#'))).toBe(false);
 		}
 		expect(rows.flatMap((row) => Object.keys(row.modelLoadSeconds)).sort()).toEqual(expect.arrayContaining(['a.safetensors', 'b.safetensors']));
+	});
+
+	it('with more checkpoints than servers, a server runs the scenes of the checkpoint it holds before it loads another', async () => {
+		// Two servers, checkpoints a, b, c, a, b, c…: each server loads a checkpoint about once per checkpoint it runs.
+		const three = Array.from({ length: 12 }, (_, index) => buildScene({ index, workflow: txt2img(600 + index, 5, ['a.safetensors', 'b.safetensors', 'c.safetensors'][index % 3]), download: false }));
+		const { loads } = await run(store, true, 2, three);
+		expect(loads.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(5);
 	});
 
 	it('without affinity (the option off) the same batch loads checkpoints far more often', async () => {
