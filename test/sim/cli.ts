@@ -1,16 +1,33 @@
 import { startFleet } from './fleet';
 import type { SimulatorOptions } from './server';
 
-/**
- * Starts simulated ComfyUI servers until SIGINT/SIGTERM and prints one JSON line per server: {name,url}.
- *   ts-node --transpile-only test/sim/cli.ts --count 3 --speeds 3,2,1 --base-port 0 [--ms-per-step 50]
- *     [--checkpoints a.safetensors,b.safetensors] [--host 127.0.0.1]
- *     [--disk-mbps 2000] [--model-load-ms 5000] [--model-mb a.safetensors=6800,b.safetensors=2000]
- *     [--cache-lru 30] [--vram-gb 24] [--ram-gb 64] [--memory-live] [--bytes-per-pixel 12]
- * --base-port N>0 gives ports N, N+1, …; 0 picks free ports. A comma list (--speeds, --disk-mbps,
- * --model-load-ms, --cache-lru, --vram-gb, --ram-gb, --bytes-per-pixel) gives server i its i-th value
- * (the last one for the servers beyond it). What each option does: SimulatorOptions (types.ts).
- */
+/** Starts simulated ComfyUI servers until SIGINT/SIGTERM and prints one JSON line per server: {name,url}. */
+export const HELP = `Usage: npm run sim -- [options]
+
+Starts simulated ComfyUI servers (the HTTP and websocket API of ComfyUI 0.3.64) until Ctrl-C, and
+prints one JSON line per server: {"name", "url"}.
+
+  --count N               servers (default: as many as --speeds lists, else 1)
+  --speeds 3,2,1          speed of each server (work per second relative to 1)
+  --base-port N           ports N, N+1, …; 0 (default) picks free ports
+  --host 127.0.0.1        address to listen on
+  --ms-per-step 50        time of one sampling step at speed 1
+  --checkpoints a,b       checkpoint files the servers list
+  --model-load-ms 5000    a loader not in the cache takes this long (wall clock, any speed)
+  --disk-mbps 2000        or: loads take file size ÷ this (MB/s)
+  --model-mb a=6800,b=2000  file sizes (MB) for --disk-mbps and memory
+  --cache-lru 30          ComfyUI's --cache-lru N (node results kept); default: the classic cache
+  --vram-gb 24  --ram-gb 64  memory totals
+  --memory-live           /system_stats reports live figures; running out of RAM kills the server
+  --bytes-per-pixel 12    RAM an IMAGE/LATENT output holds per pixel and frame
+  --help                  this text
+
+A comma list (--speeds, --disk-mbps, --model-load-ms, --cache-lru, --vram-gb, --ram-gb,
+--bytes-per-pixel) gives server i its i-th value (the last one for the servers beyond it).
+`;
+
+const OPTIONS = new Set(['count', 'speeds', 'base-port', 'host', 'ms-per-step', 'checkpoints', 'model-load-ms', 'disk-mbps', 'model-mb', 'cache-lru', 'vram-gb', 'ram-gb', 'memory-live', 'bytes-per-pixel', 'help']);
+
 function parseArgs(argv: string[]): Record<string, string> {
 	const out: Record<string, string> = {};
 	for (let i = 0; i < argv.length; i++) {
@@ -26,6 +43,15 @@ function parseArgs(argv: string[]): Record<string, string> {
 
 async function main(): Promise<void> {
 	const args = parseArgs(process.argv.slice(2));
+	if (args.help) {
+		process.stdout.write(HELP);
+		return;
+	}
+	const unknown = Object.keys(args).filter((name) => !OPTIONS.has(name));
+	if (unknown.length > 0) {
+		process.stderr.write(`Unknown option ${unknown.map((name) => `--${name}`).join(', ')}: see npm run sim -- --help\n`);
+		process.exit(2);
+	}
 	/** The value of a comma-list option for server i: its own, else the last one given. */
 	const perServer = (name: string, i: number): number | undefined => {
 		const values = (args[name] ?? '').split(',').filter(Boolean).map(Number);

@@ -136,6 +136,25 @@ describe('fleet and CLI', () => {
 		await expect(send(fleet.urls[0], 'GET', '/prompt')).rejects.toThrow();
 	});
 
+	it('the CLI prints its help with --help and refuses an unknown option, naming it', async () => {
+		const root = join(__dirname, '..', '..');
+		const run = (args: string[]) =>
+			new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+				const child = spawn(process.execPath, [require.resolve('ts-node/dist/bin.js'), '--transpile-only', 'test/sim/cli.ts', ...args], { cwd: root });
+				let out = '';
+				let err = '';
+				child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+				child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+				child.on('exit', (code) => resolve({ code, out, err }));
+			});
+		const [help, unknown] = await Promise.all([run(['--help']), run(['--count', '1', '--speed', '2'])]);
+		expect(help).toMatchObject({ code: 0, err: '' });
+		expect(help.out).toMatch(/^Usage: npm run sim -- \[options\]/);
+		expect(help.out).toMatch(/--model-load-ms/);
+		expect(unknown.code).toBe(2);
+		expect(unknown.err).toBe('Unknown option --speed: see npm run sim -- --help\n');
+	}, 120_000);
+
 	// ts-node compiles the CLI first: seconds on a quiet machine, tens of seconds on a loaded one.
 	it('the CLI prints one JSON line per server, gives each its options and stops on SIGTERM', async () => {
 		const root = join(__dirname, '..', '..');
