@@ -117,8 +117,9 @@ cleanup() {
 	for pid in "${PIDS[@]}"; do
 		kill -TERM -- "-$pid" 2>/dev/null
 	done
-	# fauxqs also stops when its stdin (the fifo held open on fd 9) closes.
-	exec 9>&- 2>/dev/null
+	# fauxqs also stops when its stdin (the fifo held open on fd 9) closes. (The braces keep stderr: a bare
+	# `exec 9>&- 2>/dev/null` would send every later line of the cleanup to /dev/null.)
+	{ exec 9>&-; } 2>/dev/null
 	for pid in "${PIDS[@]}"; do
 		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL -- "-$pid" 2>/dev/null
