@@ -196,6 +196,15 @@ install_community() {
 	log "package folder: $(du -sh "$pkg_dir" | cut -f1), $(ls "$pkg_dir/node_modules" | wc -l) top-level dependencies"
 }
 
+# The tarball into $N8N_USER_FOLDER/.n8n/nodes, the way E2E_INSTALL says.
+install_package() {
+	case "$E2E_INSTALL" in
+	tarball) install_tarball ;;
+	community) install_community ;;
+	*) die "E2E_INSTALL is tarball or community, not $E2E_INSTALL" ;;
+	esac
+}
+
 start_servers() {
 	log "starting 3 simulated ComfyUI servers (speeds 3,2,1) on 127.0.0.1"
 	start_bg "$RUN_DIR/sim.log" env PATH="$ORIGINAL_PATH" bash -c "cd '$REPO_DIR' && exec npx ts-node --transpile-only --prefer-ts-exts test/sim/cli.ts --count 3 --speeds 3,2,1 --ms-per-step 20 --checkpoints v1-5-pruned-emaonly.safetensors --host 127.0.0.1"
@@ -385,11 +394,7 @@ main() {
 	N8N_RUNNERS_BROKER_PORT="$(free_port)"
 	mkdir -p "$N8N_USER_FOLDER"
 	build_and_pack
-	case "$E2E_INSTALL" in
-	tarball) install_tarball ;;
-	community) install_community ;;
-	*) die "E2E_INSTALL is tarball or community, not $E2E_INSTALL" ;;
-	esac
+	install_package
 	start_servers
 	n8n_env
 	import_everything
