@@ -4,8 +4,9 @@
  * database index and key prefixes and delete what they wrote. Throwaway redis-servers of a test's
  * own listen on THROWAWAY_REDIS_HOST.
  */
-import { spawn } from 'child_process';
-import { createServer, type AddressInfo } from 'net';
+import { spawn, type ChildProcess } from 'child_process';
+import type { RedisOptions } from 'ioredis';
+import { createConnection, createServer, type AddressInfo } from 'net';
 
 /** The shared test Redis when TEST_REDIS_URL is not set. */
 export const DEFAULT_TEST_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -62,32 +63,68 @@ export interface ThrowawayRedis {
 	kill(): Promise<void>;
 }
 
-export async function startThrowawayRedis(options: { password?: string } = {}): Promise<ThrowawayRedis> {
-	const port = await freePort();
-	const args = ['--port', String(port), '--bind', THROWAWAY_REDIS_HOST, '--save', '', '--appendonly', 'no'];
-	if (options.password) args.push('--requirepass', options.password);
-	const child = spawn('redis-server', args, { stdio: 'ignore' });
+/** A redis-server process of a test's own, and how to reach it. */
+export interface RedisProcess extends ThrowawayRedis {
+	child: ChildProcess;
+	/** The last lines it logged (for the message of a failed test). */
+	output(): string;
+}
+
+export interface SpawnRedisOptions {
+	/** Arguments of redis-server (a config file first, if any; `--sentinel` for a sentinel). */
+	args: string[];
+	/** The port it answers PING on once started. */
+	port: number;
+	cwd?: string;
+	/** How the readiness check connects (TLS, user, password). */
+	client?: RedisOptions;
+}
+
+/**
+ * Starts redis-server and waits (5 s at most) until it answers PING. A server that exits at once
+ * (an unknown directive, e.g. TLS options on a build without TLS) fails with what it logged.
+ */
+export async function spawnRedis(options: SpawnRedisOptions): Promise<RedisProcess> {
+	const { port } = options;
+	const child = spawn('redis-server', options.args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+	let output = '';
+	const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000));
+	child.stdout!.on('data', keep);
+	child.stderr!.on('data', keep);
+	const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+	let failed: Error | undefined;
+	void spawnError.then((error) => (failed = error));
 	const { default: Redis } = await import('ioredis');
-	const client = new Redis({ host: THROWAWAY_REDIS_HOST, port, password: options.password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+	const client = new Redis({ host: THROWAWAY_REDIS_HOST, port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...options.client });
 	client.on('error', () => undefined);
 	const deadline = Date.now() + 5000;
-	for (;;) {
-		try {
-			await client.connect();
-			await client.ping();
-			break;
-		} catch (error) {
-			if (Date.now() > deadline) {
-				child.kill('SIGKILL');
-				throw new Error(`redis-server on port ${port} did not start: ${String(error)}`);
+	try {
+		for (;;) {
+			if (failed) throw new Error(`redis-server could not be started: ${failed.message}`);
+			if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${child.exitCode}: ${output.trim().slice(-1500)}`);
+			try {
+				// Only once the port accepts connections: an ioredis connect that is refused leaves a timer behind.
+				if (!(await accepts(port))) throw new Error(`nothing listens on port ${port} yet`);
+				await client.connect();
+				await client.ping();
+				break;
+			} catch (error) {
+				if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start: ${String(error)}; it logged: ${output.trim().slice(-1500)}`);
+				client.disconnect();
+				await new Promise((r) => setTimeout(r, 50));
 			}
-			await new Promise((r) => setTimeout(r, 50));
 		}
+	} catch (error) {
+		child.kill('SIGKILL');
+		throw error;
+	} finally {
+		client.disconnect();
 	}
-	client.disconnect();
 	return {
 		host: THROWAWAY_REDIS_HOST,
 		port,
+		child,
+		output: () => output,
 		kill: () =>
 			new Promise<void>((resolve) => {
 				if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -95,4 +132,22 @@ export async function startThrowawayRedis(options: { password?: string } = {}): 
 				child.kill('SIGKILL');
 			}),
 	};
+}
+
+function accepts(port: number): Promise<boolean> {
+	return new Promise((resolve) => {
+		const socket = createConnection({ host: THROWAWAY_REDIS_HOST, port });
+		socket.once('connect', () => {
+			socket.destroy();
+			resolve(true);
+		});
+		socket.once('error', () => resolve(false));
+	});
+}
+
+export async function startThrowawayRedis(options: { password?: string } = {}): Promise<ThrowawayRedis> {
+	const port = await freePort();
+	const args = ['--port', String(port), '--bind', THROWAWAY_REDIS_HOST, '--save', '', '--appendonly', 'no'];
+	if (options.password) args.push('--requirepass', options.password);
+	return spawnRedis({ args, port, client: { password: options.password } });
 }

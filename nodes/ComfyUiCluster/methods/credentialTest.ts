@@ -1,7 +1,9 @@
 /**
  * Credential tests: every server's `/system_stats` (which answered, which did not and why, and a
  * warning for entries that are one server), and a Redis PING. The test fails when any server does not
- * answer, since n8n shows nothing of a test that passes.
+ * answer, since n8n shows nothing of a test that passes. A failed Redis test names the fields to
+ * check when Redis refused the login (User, Password) or its certificate was not trusted (Ignore SSL
+ * Issues), and never the password.
  */
 import type { ICredentialDataDecryptedObject, ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
 import { ComfyUiClient } from '../../../src/comfyui';
@@ -73,8 +75,17 @@ async function testRedis(data: ICredentialDataDecryptedObject): Promise<INodeCre
 		const pong = await (redis as unknown as { ping(): Promise<string> }).ping();
 		return { status: 'OK', message: `Redis answered ${pong}` };
 	} catch (error) {
-		return { status: 'Error', message: `Redis did not answer: ${redact((error as Error).message, [config.password])}` };
+		return { status: 'Error', message: redisProblem(redact((error as Error).message, [config.password]).replace(/\.$/, '')) };
 	} finally {
 		redis?.disconnect?.();
 	}
+}
+
+/** What a failed Redis test says: a refused login names User and Password, a refused certificate Ignore SSL Issues. */
+function redisProblem(message: string): string {
+	if (/^(WRONGPASS|NOAUTH)\b/.test(message)) return `Redis refused the login (${message}): check User and Password`;
+	if (/certificate|unable to verify/i.test(message)) {
+		return `Redis's TLS certificate is not trusted (${message}): turn on Ignore SSL Issues, or give Redis a certificate this machine trusts`;
+	}
+	return `Redis did not answer: ${message}`;
 }

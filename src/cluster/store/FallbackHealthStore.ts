@@ -3,6 +3,12 @@
  * MemoryHealthStore keeps the work going. One warning when it switches to memory, one note when
  * Redis answers again (checked at most every `retryMs`). Leases remember the store that issued
  * them, so each is renewed and released there.
+ *
+ * A lease taken in memory while Redis was away moves to Redis at its first renewal once Redis
+ * answers again (as `retake` puts a lost lease back, even above `max`): until then no other worker
+ * counts its scene, and a scene that passes its slot on to the next keeps it for the rest of the
+ * batch. A release that comes while the move is under way waits for it, so it goes to the store
+ * that holds the lease.
  */
 import type { CommitArgs, CommitResult, HealthStore, Lease, ProbeResult, Release, ServerStatus, StoreServer, SystemStats, Tombstone } from './HealthStore';
 import { MemoryHealthStore } from './MemoryHealthStore';
@@ -28,6 +34,8 @@ export class FallbackHealthStore implements HealthStore {
 	readonly kind = 'fallback' as const;
 	readonly memory: MemoryHealthStore;
 	private usingMemory = false;
+	/** Memory leases being moved to Redis, and the move. */
+	private readonly moving = new Map<Lease, Promise<unknown>>();
 	private nextRetryAt = 0;
 	private firstCall = true;
 	private readonly retryMs: number;
@@ -50,7 +58,7 @@ export class FallbackHealthStore implements HealthStore {
 	}
 
 	renew(lease: Lease, ttlMs: number): Promise<boolean> {
-		if (lease.store === 'memory') return this.memory.renew(lease, ttlMs);
+		if (lease.store === 'memory') return this.onRedis(() => this.moveToRedis(lease, ttlMs), () => this.memory.renew(lease, ttlMs));
 		// A Redis lease cannot be renewed while Redis is away; report it as live so the scene goes on.
 		return this.onRedis(() => this.redis.renew(lease, ttlMs), async () => true);
 	}
@@ -63,6 +71,7 @@ export class FallbackHealthStore implements HealthStore {
 
 	async commit(args: CommitArgs): Promise<CommitResult> {
 		const releases = args.release ?? [];
+		await Promise.all(releases.map((r) => this.moving.get(r.lease)?.catch(() => undefined)));
 		const local = releases.filter((r) => r.lease.store === 'memory');
 		const shared = releases.filter((r) => r.lease.store !== 'memory');
 		const { released: localReleased } = await this.memory.commit({ release: local });
@@ -101,6 +110,20 @@ export class FallbackHealthStore implements HealthStore {
 	async close(): Promise<void> {
 		await this.redis.close();
 		await this.memory.close();
+	}
+
+	/** Puts a memory lease into Redis, where every worker counts it, and drops it from memory. */
+	private async moveToRedis(lease: Lease, ttlMs: number): Promise<boolean> {
+		const move = this.redis.retake(lease, ttlMs);
+		this.moving.set(lease, move);
+		try {
+			await move;
+		} finally {
+			this.moving.delete(lease);
+		}
+		this.memory.forget(lease);
+		lease.store = 'redis';
+		return true;
 	}
 
 	private call<T>(fn: (store: HealthStore) => Promise<T>): Promise<T> {

@@ -211,6 +211,11 @@ export class MemoryHealthStore implements HealthStore {
 		});
 	}
 
+	/** Drops a lease without an outcome: it now lives in another store (FallbackHealthStore moved it to Redis). */
+	forget(lease: Lease): void {
+		this.leases.delete(lease.id);
+	}
+
 	async close(): Promise<void> {}
 
 	private record(serverId: string): ServerRecord {

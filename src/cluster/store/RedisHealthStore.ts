@@ -1,8 +1,10 @@
 /**
  * Keeps the cluster's state in Redis, shared by every n8n process of an install, and decides its
  * reservations there. Every state change is one Lua script call (one round trip; a commit's calls
- * in one transaction); reads for status are one pipeline. Keys come from `keys.ts` and share the
- * cluster's hash tag, so it runs on a single Redis, Sentinel or Redis Cluster.
+ * in one transaction); reads for status are one transaction too (one round trip, and redirections
+ * followed on Redis Cluster). Keys come from `keys.ts` and share the cluster's hash tag, so it runs
+ * on a single Redis, Sentinel or Redis Cluster; a call that meets its slot moving between nodes is
+ * sent again for up to 2 s (`untilSlotSettles`) rather than taken for Redis gone.
  */
 import { decodeBreaker, phase } from '../breaker';
 import {
@@ -26,7 +28,7 @@ import {
 } from './HealthStore';
 import { clusterKeys, keysInOrder, type ClusterKeys } from './keys';
 import { tombstoneField } from './MemoryHealthStore';
-import { runScript, runScriptsAtomically, SCRIPTS, type RedisClient, type ScriptCall, type StoreScript } from './scripts';
+import { runScript, runScriptsAtomically, SCRIPTS, untilSlotSettles, type RedisClient, type ScriptCall, type StoreScript } from './scripts';
 
 export interface RedisHealthStoreOptions extends HealthStoreOptionsInput {
 	clusterHash: string;
@@ -90,7 +92,7 @@ export class RedisHealthStore implements HealthStore {
 		const reserves = (args.reserve ?? []).map((r) => this.selectCall(r));
 		if (releases.length + reserves.length === 0) return { released: [], reserved: [] };
 		this.trips++;
-		const replies = await runScriptsAtomically(this.redis, [...releases, ...reserves]);
+		const replies = await untilSlotSettles(() => runScriptsAtomically(this.redis, [...releases, ...reserves]));
 		(args.release ?? []).forEach((r, i) => {
 			const { keepUntil } = releases[i];
 			if (keepUntil !== undefined) r.lease.expiresAt = keepUntil;
@@ -167,13 +169,13 @@ export class RedisHealthStore implements HealthStore {
 		if (tombstones.length === 0) return;
 		this.trips++;
 		const fields = tombstones.flatMap((t) => [tombstoneField(t), String(t.at)]);
-		await this.redis.multi().hset(this.keys.tombstones, ...fields).pexpire(this.keys.tombstones, TOMBSTONE_TTL_MS).exec();
+		await untilSlotSettles(() => this.redis.multi().hset(this.keys.tombstones, ...fields).pexpire(this.keys.tombstones, TOMBSTONE_TTL_MS).exec());
 	}
 
 	async removeTombstones(tombstones: ReadonlyArray<Pick<Tombstone, 'serverId' | 'promptId'>>): Promise<void> {
 		if (tombstones.length === 0) return;
 		this.trips++;
-		await this.redis.hdel(this.keys.tombstones, ...tombstones.map(tombstoneField));
+		await untilSlotSettles(() => this.redis.hdel(this.keys.tombstones, ...tombstones.map(tombstoneField)));
 	}
 
 	async recordSystemStats(serverId: string, stats: SystemStats): Promise<void> {
@@ -187,9 +189,9 @@ export class RedisHealthStore implements HealthStore {
 		if (ids.length === 0) return [];
 		this.trips++;
 		const sentAt = this.options.now();
-		const replies = await this.exec(
+		const replies = await this.exec(() =>
 			this.redis
-				.pipeline()
+				.multi()
 				.time()
 				.zrange(k.leases, 0, -1, 'WITHSCORES')
 				.hmget(k.breaker, ...ids)
@@ -279,7 +281,7 @@ export class RedisHealthStore implements HealthStore {
 	async staleServers<T extends StoreServer>(servers: readonly T[], maxAgeMs: number): Promise<T[]> {
 		if (servers.length === 0) return [];
 		this.trips++;
-		const replies = await this.exec(this.redis.pipeline().time().hmget(this.keys.queue, ...servers.map((s) => s.id)));
+		const replies = await this.exec(() => this.redis.multi().time().hmget(this.keys.queue, ...servers.map((s) => s.id)));
 		const [time, queues] = replies as [[string, string], Array<string | null>];
 		const { now } = this.clock(time);
 		return servers.filter((_server, i) => {
@@ -296,9 +298,13 @@ export class RedisHealthStore implements HealthStore {
 		this.redis.disconnect();
 	}
 
-	/** Runs a pipeline (one round trip) and returns its replies; a failed command throws. */
-	private async exec(pipeline: ReturnType<RedisClient['pipeline']>): Promise<unknown[]> {
-		const results = await pipeline.exec();
+	/**
+	 * Runs reads as one transaction (one round trip) and returns their replies; a failed command
+	 * throws. A transaction rather than a plain pipeline: on Redis Cluster, ioredis follows a MOVED or
+	 * ASK for a pipeline only when every command got it, and TIME (no key) answers on any node.
+	 */
+	private async exec(build: () => ReturnType<RedisClient['multi']>): Promise<unknown[]> {
+		const results = await untilSlotSettles(() => build().exec());
 		if (!results) throw new Error('Redis returned no reply to a pipeline');
 		for (const [error] of results) if (error) throw error;
 		return results.map(([, value]) => value);
@@ -328,7 +334,7 @@ export class RedisHealthStore implements HealthStore {
 	private run(script: StoreScript, fields: Record<string, unknown>): Promise<unknown> {
 		const { keys, args } = this.call(script, fields);
 		this.trips++;
-		return runScript(this.redis, script, keys, args);
+		return untilSlotSettles(() => runScript(this.redis, script, keys, args));
 	}
 }
 

@@ -2,6 +2,10 @@
  * One factory for the ioredis client, single / Sentinel / Cluster, tuned to fail fast: no unbounded
  * offline queue, few retries per command, short connect and command timeouts. A store in front of it
  * falls back to memory while Redis does not answer.
+ *
+ * TLS (`tls`) applies to every connection of the mode: the node, the cluster's nodes, and in Sentinel
+ * mode both the sentinels and the master they name (a deployment with TLS on one and not the other
+ * is not supported).
  */
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { RedisClient } from './scripts';
@@ -57,7 +61,14 @@ function build(config: RedisConfig): RedisClient {
 			return new Redis({ ...options, host: config.host ?? '127.0.0.1', port: config.port ?? 6379 });
 		case 'sentinel':
 			if (!config.sentinels?.length || !config.name) throw new Error('Redis Sentinel needs the sentinel addresses and the master name');
-			return new Redis({ ...options, sentinels: config.sentinels, name: config.name, sentinelPassword: config.sentinelPassword || undefined });
+			return new Redis({
+				...options,
+				sentinels: config.sentinels,
+				name: config.name,
+				sentinelPassword: config.sentinelPassword || undefined,
+				// Without these ioredis reaches the sentinels and the master they name in plain text, TLS or not.
+				...(options.tls ? { enableTLSForSentinelMode: true, sentinelTLS: options.tls } : {}),
+			});
 		case 'cluster': {
 			if (!config.nodes?.length) throw new Error('Redis Cluster needs at least one node address');
 			const { db: _db, ...redisOptions } = options;

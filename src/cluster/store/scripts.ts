@@ -74,17 +74,17 @@ export interface ScriptCall {
 
 /**
  * Runs several scripts in one MULTI/EXEC: one round trip, and no other client's command runs in
- * between. Calls that find Redis without their script (after a restart or SCRIPT FLUSH) are run
- * again, in order, once the scripts are loaded.
+ * between. Calls that find Redis without their script (after a restart, a failover, SCRIPT FLUSH, or
+ * on a Redis Cluster node their slot just moved to) are run again, in order, in a second transaction
+ * with EVAL, which caches each script on the node that runs it: SCRIPT LOAD, a command without keys,
+ * would reach any master of a Redis Cluster.
  */
 export async function runScriptsAtomically(redis: RedisClient, calls: readonly ScriptCall[]): Promise<unknown[]> {
 	if (calls.length === 1) return [await runScript(redis, calls[0].script, calls[0].keys, calls[0].args)];
 	const results = await execScripts(redis, calls);
 	const missing = results.flatMap((result, i) => (isNoScript(result.error) ? [i] : []));
 	if (missing.length > 0) {
-		const scripts = new Map(missing.map((i) => [calls[i].script.sha, calls[i].script]));
-		await Promise.all([...scripts.values()].map((script) => redis.script('LOAD', script.source)));
-		const again = await execScripts(redis, missing.map((i) => calls[i]));
+		const again = await execScripts(redis, missing.map((i) => calls[i]), 'source');
 		missing.forEach((i, j) => (results[i] = again[j]));
 	}
 	return results.map((result) => {
@@ -93,11 +93,13 @@ export async function runScriptsAtomically(redis: RedisClient, calls: readonly S
 	});
 }
 
-async function execScripts(redis: RedisClient, calls: readonly ScriptCall[]): Promise<Array<{ error: Error | null; value: unknown }>> {
+/** One transaction of script calls, each by its SHA (the script cached already) or with its source. */
+async function execScripts(redis: RedisClient, calls: readonly ScriptCall[], by: 'sha' | 'source' = 'sha'): Promise<Array<{ error: Error | null; value: unknown }>> {
 	const multi = redis.multi();
 	for (const call of calls) {
 		if (call.keys.length !== call.script.numberOfKeys) throw new Error(`${call.script.name} takes ${call.script.numberOfKeys} keys, got ${call.keys.length}`);
-		multi.evalsha(call.script.sha, call.keys.length, ...call.keys, ...call.args);
+		if (by === 'sha') multi.evalsha(call.script.sha, call.keys.length, ...call.keys, ...call.args);
+		else multi.eval(call.script.source, call.keys.length, ...call.keys, ...call.args);
 	}
 	const replies = await multi.exec();
 	if (!replies) throw new Error('Redis discarded the transaction');
@@ -106,6 +108,37 @@ async function execScripts(redis: RedisClient, calls: readonly ScriptCall[]): Pr
 
 function isNoScript(error: Error | null): boolean {
 	return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
+
+/** How long a call is sent again while Redis Cluster answers TRYAGAIN. */
+const TRYAGAIN_FOR_MS = 2_000;
+
+/**
+ * Sends a call (a command, a script, a transaction) again, 100 ms apart, while Redis Cluster answers
+ * that its slot is moving: TRYAGAIN (its keys are split between two nodes; ioredis tries again for a
+ * while, then hands the error on), or a transaction aborted because its commands were redirected in
+ * different ways (TRYAGAIN, ASK, MOVED: ioredis follows a transaction only when all got the same
+ * answer). Nothing of such a call has run.
+ */
+export async function untilSlotSettles<T>(call: () => Promise<T>): Promise<T> {
+	const deadline = Date.now() + TRYAGAIN_FOR_MS;
+	for (;;) {
+		try {
+			return await call();
+		} catch (error) {
+			if (!slotMoving(error) || Date.now() > deadline) throw error;
+			await new Promise((resolve) => setTimeout(resolve, 100));
+		}
+	}
+}
+
+const REDIRECTED = /^(TRYAGAIN|ASK|MOVED)\b/;
+
+function slotMoving(error: unknown): boolean {
+	if (!(error instanceof Error)) return false;
+	if (/^TRYAGAIN\b/.test(error.message)) return true;
+	const before = (error as { previousErrors?: unknown[] }).previousErrors ?? [];
+	return error.message.startsWith('EXECABORT') && before.length > 0 && before.every((e) => e instanceof Error && REDIRECTED.test(e.message));
 }
 
 export const SCRIPTS = {

@@ -1,7 +1,7 @@
 /**
  * Child process of the shared-Redis tests: runs one runBatch against a fleet and a Redis given on
  * the command line (one JSON argument) and prints one JSON line with every scene's outcome (and,
- * before it, one line once it is connected, and one per scene start and per warning).
+ * before it, one line once it is connected, and one per scene start, per warning and per note).
  */
 import { runBatch } from '../../../src/cluster';
 import { closeAllRuntimes, getRuntime } from '../../../src/cluster/runtime';
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
 		Date.now = () => realNow() + skew;
 	}
 	const print = (line: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(line)}\n`);
-	const logger = { debug: () => undefined, info: () => undefined, warn: (message: string) => print({ warn: message }) };
+	const logger = { debug: () => undefined, info: (message: string) => print({ info: message }), warn: (message: string) => print({ warn: message }) };
 	const runtime = await getRuntime({ servers: args.servers, redis: args.redis, keyPrefix: args.keyPrefix }, logger);
 	print({ ready: true });
 	if (args.waitForGo) {

@@ -53,6 +53,11 @@ export function startsBySeed(sims: readonly ComfyUiSimulator[]): Map<number, num
 	return counts;
 }
 
+/** Prompts added to a server from `from` on: how many it then held (queued or running). */
+export function additionsSince(sim: ComfyUiSimulator, from: number): Array<{ at: number; active: number }> {
+	return sim.records.activity.filter((p, i, all) => p.at >= from && i > 0 && p.active > all[i - 1].active);
+}
+
 /** Prompts still queued or running anywhere in the fleet. */
 export function activeAnywhere(sims: readonly ComfyUiSimulator[]): string[] {
 	return sims.flatMap((s) => s.activePromptIds());

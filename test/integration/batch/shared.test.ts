@@ -6,75 +6,26 @@
  */
 import { spawn, type ChildProcess } from 'child_process';
 import Redis from 'ioredis';
-import { createServer } from 'net';
-import { join } from 'path';
 import { runBatch } from '../../../src/cluster';
 import { renewalPeriodMs } from '../../../src/cluster/leases';
 import { closeAllRuntimes, getRuntime } from '../../../src/cluster/runtime';
 import { clusterKeys } from '../../../src/cluster/store/keys';
-import { startFleet, type ComfyUiSimulator, type Fleet } from '../../sim';
-import { startThrowawayRedis, THROWAWAY_REDIS_HOST, type ThrowawayRedis } from '../../setup/redis';
-import type { WorkerArgs, WorkerReport } from './batchWorker';
-import { CHECKPOINTS, cleanKeys, FAST_BACKOFF, REDIS, scenes, seedOf, startsBySeed, uniquePrefix, waitFor } from './helpers';
+import { startFleet, type Fleet } from '../../sim';
+import { freePort, startThrowawayRedis, THROWAWAY_REDIS_HOST, type ThrowawayRedis } from '../../setup/redis';
+import { additionsSince, CHECKPOINTS, cleanKeys, FAST_BACKOFF, REDIS, scenes, seedOf, startsBySeed, uniquePrefix, waitFor } from './helpers';
+import { killWorkers, startWorker } from './workers';
 
 // Each worker is a ts-node process: on a loaded 2-core machine compiling it takes tens of seconds.
 jest.setTimeout(150_000);
 const WORKER_START_MS = 90_000;
 
-const ROOT = join(__dirname, '../../..');
-const WORKER = join(__dirname, 'batchWorker.ts');
-
 let fleet: Fleet | undefined;
 let prefix = '';
+/** redis-servers a test started itself. */
 const children: ChildProcess[] = [];
 
-interface Worker {
-	child: ChildProcess;
-	report: Promise<WorkerReport>;
-	/** Connected (and, with `waitForGo`, waiting for go()). */
-	ready: () => boolean;
-	go: () => void;
-	started: () => number;
-	warnings: () => string[];
-}
-
-function startWorker(args: WorkerArgs): Worker {
-	const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', WORKER, JSON.stringify(args)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-	children.push(child);
-	let out = '';
-	let err = '';
-	let started = 0;
-	const lines = () => out.split('\n').filter(Boolean);
-	child.stdout!.on('data', (chunk: Buffer) => {
-		out += chunk.toString();
-		started = lines().filter((line) => line.startsWith('{"started"')).length;
-	});
-	child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
-	const report = new Promise<WorkerReport>((resolve, reject) => {
-		child.on('exit', (code, signal) => {
-			const last = lines().find((line) => line.startsWith('{"results"'));
-			if (code === 0 && last) resolve(JSON.parse(last) as WorkerReport);
-			else reject(new Error(`worker ended with ${code ?? signal}: ${err.slice(-2000)}`));
-		});
-	});
-	const warnings = () => lines().flatMap((line) => (line.startsWith('{"warn"') ? [(JSON.parse(line) as { warn: string }).warn] : []));
-	const ready = () => lines().some((line) => line.startsWith('{"ready"'));
-	return { child, report, ready, go: () => child.stdin!.end('go\n'), started: () => started, warnings };
-}
-
-async function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = createServer();
-		server.once('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const address = server.address();
-			const port = typeof address === 'object' && address ? address.port : 0;
-			server.close(() => resolve(port));
-		});
-	});
-}
-
 afterEach(async () => {
+	killWorkers();
 	for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 	await closeAllRuntimes();
 	await fleet?.stop();
@@ -168,9 +119,6 @@ describe('leases against a wiped Redis and skewed clocks', () => {
 		redis = undefined;
 	});
 
-	/** Prompts added to a server from `from` on: how many it then held (queued or running). */
-	const additions = (sim: ComfyUiSimulator, from: number) => sim.records.activity.filter((p, i, all) => p.at >= from && i > 0 && p.active > all[i - 1].active);
-
 	it('leases wiped by FLUSHDB mid-run are taken again at the next renewal: from then on no scene goes to a server at its max', async () => {
 		redis = await startThrowawayRedis();
 		// A scene takes 3 s: one running at the flush is renewed (a second after it started) and still
@@ -198,7 +146,7 @@ describe('leases against a wiped Redis and skewed clocks', () => {
 		// (a second for the workers' next look at the store): from then on the store counts what
 		// runs, so a server above its max only drains, and no scene is added to a server at its max.
 		const renewed = flushedAt + renewalPeriodMs(LEASE_TTL_MS) + 1_000;
-		const added = fleet.servers.map((sim) => additions(sim, renewed));
+		const added = fleet.servers.map((sim) => additionsSince(sim, renewed));
 		for (const server of added) expect(server.filter((p) => p.active > 1)).toEqual([]);
 		// ...while the run still placed scenes after that.
 		expect(added.flat().length).toBeGreaterThanOrEqual(2);

@@ -100,4 +100,44 @@ describe('FallbackHealthStore', () => {
 			await stop(server);
 		}
 	});
+
+	it('moves a lease taken in memory to Redis at its first renewal once Redis answers again; a release during the move reaches Redis', async () => {
+		const port = await freePort();
+		let server = await startRedis(port);
+		const client = createRedis({ mode: 'single', host: THROWAWAY_REDIS_HOST, port });
+		const store = new FallbackHealthStore(new RedisHealthStore(client, { clusterHash: 'moved', ownsClient: true }), { retryMs: 100 });
+		const servers = [{ id: 'a', weight: 1, max: 2 }];
+		const select = (): Promise<SelectResult> => reserve(store, { servers, strategy: 'weighted', leaseTtlMs: 10_000 });
+		const inRedis = (l: { serverId: string; id: string }) => client.zscore('comfyui-cluster:{moved}:leases', `${l.serverId}|${l.id}`);
+		try {
+			lease(await select());
+			await stop(server);
+			// Two scenes start while Redis is away: their leases are in this process's memory only.
+			const [kept, released] = [lease(await select()), lease(await select())];
+			expect([kept.store, released.store]).toEqual(['memory', 'memory']);
+
+			server = await startRedis(port);
+			await waitFor(async () => {
+				await store.snapshot(servers);
+				return store.active === 'redis';
+			}, 10_000);
+			expect(await store.renew(kept, 10_000)).toBe(true);
+			expect(kept.store).toBe('redis');
+			expect(await inRedis(kept)).not.toBeNull();
+			expect((await store.memory.snapshot(servers))[0].inFlight).toBe(1);
+
+			// The scene ends while its renewal moves the lease: the release waits for the move and frees the slot in Redis.
+			const renewal = store.renew(released, 10_000);
+			expect(await release(store, released, { kind: 'success', workflowKey: 'wf', executionMs: 100 })).toBe(true);
+			await renewal;
+			expect(released.store).toBe('redis');
+			expect(await inRedis(released)).toBeNull();
+			expect((await store.memory.snapshot(servers))[0].inFlight).toBe(0);
+			// Every worker counts the scene still running: with the first lease lost with Redis, one.
+			expect((await store.snapshot(servers))[0].inFlight).toBe(1);
+		} finally {
+			await store.close();
+			await stop(server);
+		}
+	});
 });
