@@ -161,6 +161,8 @@ describe('a process fleet', () => {
 		// videos of 144 MiB each that the LRU cache keeps: the second one does not fit
 		const { port, pid } = server;
 		const watcher = await Watcher.open(server.url);
+		// An image of 300 steps runs first: the three videos are all queued before the second can kill the server.
+		await watcher.submit(server.url, txt2img('a.safetensors', 3, { steps: 300 }));
 		const videos = [];
 		for (let seed = 11; seed <= 13; seed++) videos.push(await watcher.submit(server.url, txt2img('a.safetensors', seed, { frames: 64, size: 256 })));
 		await until(() => server.pid === undefined, 30_000, 'the server to die');
