@@ -9,6 +9,8 @@
 # "<workflow>: <what was seen>", and exits non-zero when any fails.
 #   scripts/e2e-n8n.sh                 full run
 #   scripts/e2e-n8n.sh --install-only  only prepare the scratch install
+#   scripts/e2e-n8n.sh --editor        no workflow runs: `n8n start` + headless Chromium, the node creator's
+#                                      search and the credential pickers (scripts/editor-check.mjs)
 #   scripts/e2e-n8n.sh --screenshots   full run, then `n8n start` + headless Chromium: docs/images/*.png
 #   scripts/e2e-n8n.sh --queue         n8n in queue mode instead (below)
 # E2E_WORKFLOWS (space-separated file names in examples/ or scripts/e2e-n8n/workflows/) overrides which
@@ -548,21 +550,35 @@ run_queue() {
 }
 
 take_screenshots() {
+	start_for_browser
+	N8N_URL="http://127.0.0.1:$N8N_PORT" WORKFLOW_ID="${WORKFLOW_IDS[0]}" OUT_DIR="$REPO_DIR/docs/images" \
+		NODE_PATH="$SHOT_PREFIX/node_modules" node "$REPO_DIR/scripts/screenshot.mjs"
+}
+
+# playwright-core in $SHOT_PREFIX (Debian's Chromium, no browser download), then `n8n start` on $N8N_PORT.
+start_for_browser() {
 	if [[ ! -f "$SHOT_PREFIX/node_modules/playwright-core/package.json" ]]; then
 		log "installing playwright-core into $SHOT_PREFIX (no browser download; Debian's Chromium is used)"
 		mkdir -p "$SHOT_PREFIX"
 		npm install --prefix "$SHOT_PREFIX" --no-save --no-package-lock --ignore-scripts --audit=false --fund=false playwright-core >&2
 	fi
 	[[ -x /usr/bin/chromium ]] || die "/usr/bin/chromium missing: apt-get install -y chromium"
-	log "starting n8n on http://127.0.0.1:$N8N_PORT for screenshots"
+	log "starting n8n on http://127.0.0.1:$N8N_PORT for the browser"
 	start_bg "$RUN_DIR/n8n-start.log" "$N8N_PREFIX/node_modules/.bin/n8n" start
 	for _ in $(seq 1 900); do
 		curl -fsS "http://127.0.0.1:$N8N_PORT/healthz/readiness" >/dev/null 2>&1 && break
 		sleep 0.2
 	done
 	curl -fsS "http://127.0.0.1:$N8N_PORT/healthz/readiness" >/dev/null || { tail -n 40 "$RUN_DIR/n8n-start.log" >&2; die "n8n start did not become ready"; }
-	N8N_URL="http://127.0.0.1:$N8N_PORT" WORKFLOW_ID="${WORKFLOW_IDS[0]}" OUT_DIR="$REPO_DIR/docs/images" \
-		NODE_PATH="$SHOT_PREFIX/node_modules" node "$REPO_DIR/scripts/screenshot.mjs"
+}
+
+# --editor: the node creator's search and the credential pickers in the real editor, PASS/FAIL lines as above.
+check_editor() {
+	start_for_browser
+	echo
+	echo "=== n8n $N8N_VERSION on Node $(node -v), editor in $(/usr/bin/chromium --version 2>/dev/null | head -n 1), package $PKG_NAME@$PKG_VERSION (install: $E2E_INSTALL) ==="
+	N8N_URL="http://127.0.0.1:$N8N_PORT" OUT_DIR="$REPO_DIR/docs/images" \
+		NODE_PATH="$SHOT_PREFIX/node_modules" node "$REPO_DIR/scripts/editor-check.mjs"
 }
 
 main() {
@@ -590,6 +606,10 @@ main() {
 	install_package
 	start_servers
 	n8n_env
+	if [[ "${1:-}" == "--editor" ]]; then
+		check_editor
+		return
+	fi
 	import_everything
 	local failed=0
 	run_workflows || failed=$?

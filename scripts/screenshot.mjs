@@ -3,53 +3,24 @@
 // node_modules (playwright-core) on NODE_PATH and Debian's Chromium. Every request that does not go to the
 // local n8n is aborted, so the editor cannot call out.
 //   N8N_URL=http://127.0.0.1:5678 WORKFLOW_ID=... OUT_DIR=docs/images node scripts/screenshot.mjs
-import { createRequire } from 'node:module';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-
-const require = createRequire(import.meta.url);
-// Resolved through NODE_PATH (the scratch install), never from this repository.
-const { chromium } = require('playwright-core');
+import { dismissOverlays, launchBrowser, openWorkflow, signedInPage } from './browser.mjs';
 
 const base = process.env.N8N_URL ?? 'http://127.0.0.1:5678';
 const workflowId = process.env.WORKFLOW_ID;
 const outDir = process.env.OUT_DIR ?? 'docs/images';
 const clusterNodeName = process.env.CLUSTER_NODE ?? 'ComfyUI Cluster';
-const owner = { email: 'owner@example.com', firstName: 'Demo', lastName: 'Owner', password: 'E2e-screenshots-1' };
 if (!workflowId) throw new Error('WORKFLOW_ID is required');
 
 const log = (message) => process.stderr.write(`[screenshot] ${message}\n`);
 
 async function main() {
 	mkdirSync(outDir, { recursive: true });
-	const browser = await chromium.launch({
-		executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-		headless: true,
-		args: [
-			'--headless',
-			'--no-sandbox',
-			'--disable-gpu',
-			'--disable-background-networking',
-			'--disable-component-update',
-			'--disable-sync',
-			'--no-first-run',
-		],
-	});
+	const browser = await launchBrowser();
 	try {
-		const context = await browser.newContext({ viewport: { width: 1440, height: 810 }, deviceScaleFactor: 1 });
-		const origin = new URL(base).origin;
-		await context.route('**/*', (route) => {
-			const url = route.request().url();
-			if (url.startsWith(origin) || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
-			return route.abort();
-		});
-		await signIn(context);
-		const page = await context.newPage();
-		page.setDefaultTimeout(30_000);
-
-		await page.goto(`${base}/workflow/${workflowId}`, { waitUntil: 'domcontentloaded' });
-		await page.locator('[data-test-id="canvas-node"]').first().waitFor();
-		await dismissOverlays(page);
+		const { page } = await signedInPage(browser, base, log);
+		await openWorkflow(page, base, workflowId);
 		await executeInEditor(page);
 		// Fit the whole workflow into view ("1" is the editor's zoom-to-fit key).
 		await page.locator('[data-test-id="canvas-wrapper"], .vue-flow').first().click({ position: { x: 20, y: 20 } }).catch(() => {});
@@ -75,21 +46,6 @@ async function main() {
 	}
 }
 
-/** Creates the owner account on a fresh n8n (or signs in when it exists); the cookie lands in the browser context. */
-async function signIn(context) {
-	const setup = await context.request.post(`${base}/rest/owner/setup`, { data: owner, failOnStatusCode: false });
-	log(`owner setup: HTTP ${setup.status()}`);
-	if (!setup.ok()) {
-		const login = await context.request.post(`${base}/rest/login`, {
-			data: { emailOrLdapLoginId: owner.email, password: owner.password },
-			failOnStatusCode: false,
-		});
-		if (!login.ok()) throw new Error(`sign-in failed: HTTP ${login.status()} ${await login.text()}`);
-	}
-	// Answering the personalization survey keeps its modal away (it is disabled anyway; harmless when so).
-	await context.request.post(`${base}/rest/me/survey`, { data: { version: 'v4', personalization_survey_submitted_at: new Date().toISOString(), personalization_survey_n8n_version: '2.41.1' }, failOnStatusCode: false });
-}
-
 /**
  * Runs the workflow from the editor (the simulated servers and local S3 are still up), so the canvas shows
  * item counts and the node panel shows real output. The screenshots are still taken when this fails.
@@ -109,16 +65,6 @@ async function executeInEditor(page) {
 	}
 	await page.waitForTimeout(1500);
 	await dismissOverlays(page, false);
-}
-
-/** Closes toasts, banners and welcome modals that would cover the canvas. */
-async function dismissOverlays(page, pressEscape = true) {
-	if (pressEscape) await page.keyboard.press('Escape').catch(() => {});
-	for (const selector of ['.el-notification__closeBtn', '[data-test-id="banner-close-button"]', '.el-dialog__headerbtn', '[data-test-id="close-button"]']) {
-		const all = page.locator(selector);
-		const count = await all.count().catch(() => 0);
-		for (let i = 0; i < count; i++) await all.nth(i).click({ timeout: 2000 }).catch(() => {});
-	}
 }
 
 main().catch((error) => {
