@@ -50,8 +50,6 @@ export interface Running {
 	silentDeadline?: number;
 	/** The models its server held when its turn came, as planned when it started (its loads are priced from them). */
 	residentBefore: readonly string[] | undefined;
-	/** Its server went past its loader nodes: whatever it had to load is loaded. */
-	loaded?: boolean;
 	keeper?: LeaseKeeper;
 }
 
@@ -120,8 +118,7 @@ export class BatchState {
 	 * the model knows: late by x, it is expected to need x more, so what waits behind it may move.
 	 */
 	remaining(run: Running, now: number): number {
-		const loading = run.loaded ? 0 : this.loadCost(run.serverId, run.waiting.models, run.residentBefore);
-		const expected = this.estimate(run.serverId, run.waiting.scene.workflowKey) + loading;
+		const expected = this.estimate(run.serverId, run.waiting.scene.workflowKey) + this.loadCost(run.serverId, run.waiting.models, run.residentBefore);
 		if (run.phase !== 'running') return expected;
 		return Math.abs(expected - (now - run.since) / 1000);
 	}

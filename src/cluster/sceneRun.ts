@@ -143,9 +143,5 @@ function onProgress(state: BatchState, run: Running, server: ServerSpec, event: 
 		run.phase = 'running';
 		run.since = Date.now();
 	}
-	// A node that is not one of its loaders runs: its loads count as done. ComfyUI runs loaders early
-	// (most nodes take their outputs); a node that needs none may run first, and then the time left
-	// is counted without the load, which only makes a move less likely.
-	if (event.node !== undefined && !run.loaded && !run.waiting.scene.models.some((m) => m.nodeId === event.node)) run.loaded = true;
 	state.options.onEvent?.({ type: 'progress', index: run.waiting.scene.index, serverId: server.id, server: server.url, phase: event.phase, percent: event.percent });
 }
