@@ -49,8 +49,10 @@ function withOptions(name: 'generate' | 'submit-collect', node: string, options:
 	return setParameters(wf, node, { options: { ...(target.parameters.options as INodeParameters), ...options } });
 }
 
+/** Prompts of this seed that started on a server (a scene moved before it started counts once, where it ran). */
 function promptCount(seed: number): number {
-	return receivedPrompts(fleet.servers).filter((p) => (p.prompt as Record<string, { inputs: Record<string, unknown> }>)['3']?.inputs.seed === seed).length;
+	const started = new Set(fleet.servers.flatMap((s) => s.records.started));
+	return receivedPrompts(fleet.servers).filter((p) => started.has(p.promptId) && (p.prompt as Record<string, { inputs: Record<string, unknown> }>)['3']?.inputs.seed === seed).length;
 }
 
 function isReference(item: INodeExecutionData): boolean {
