@@ -8,13 +8,14 @@
  * ComfyUI moves models out of VRAM when VRAM runs short, it does not exit.
  */
 import type { ComfyUiClient } from '../comfyui/client';
-import { memoryOf } from './status';
+import { liveMemory } from './status';
 import type { SystemStats } from './store/types';
 import type { ClusterRuntime } from './types';
 
 /** RAM a server keeps free beyond a heavy scene's working set, as a fraction of its total. */
 export const MEMORY_RESERVE = 0.1;
-const STATS_TIMEOUT_MS = 5_000;
+/** How long a heavy scene's memory reads and /free may take. */
+export const STATS_TIMEOUT_MS = 5_000;
 
 /** Whether a working set of `bytes` fits in what the server has free now, reserve kept (pure). */
 export function fits(stats: SystemStats, bytes: number | undefined): boolean {
@@ -46,27 +47,15 @@ export function workingSetsOf(runtime: ClusterRuntime): WorkingSets {
 	return sets;
 }
 
-/** The server's memory now (recorded for every worker), or undefined when it does not say in time. */
-export async function liveMemory(runtime: ClusterRuntime, serverId: string, signal?: AbortSignal): Promise<SystemStats | undefined> {
-	const timeout = AbortSignal.timeout(STATS_TIMEOUT_MS);
-	try {
-		const stats = memoryOf(await runtime.clientFor(serverId).systemStats({ signal: signal ? AbortSignal.any([signal, timeout]) : timeout }));
-		await runtime.store.recordSystemStats(serverId, stats).catch(() => undefined);
-		return stats;
-	} catch {
-		return undefined;
-	}
-}
-
 /**
  * Before a heavy scene of `workflowKey` starts on a server: its live memory, after a `/free` when
  * the learned working set would not fit. Undefined when the server does not tell its memory.
  */
 export async function makeRoom(runtime: ClusterRuntime, serverId: string, workflowKey: string, signal?: AbortSignal): Promise<{ stats?: SystemStats; freed: boolean }> {
-	const stats = await liveMemory(runtime, serverId, signal);
+	const stats = await liveMemory(runtime, serverId, signal, STATS_TIMEOUT_MS);
 	if (!stats || fits(stats, workingSetsOf(runtime).get(workflowKey))) return { stats, freed: false };
 	await freeAll(runtime.clientFor(serverId), signal);
-	return { stats: (await liveMemory(runtime, serverId, signal)) ?? stats, freed: true };
+	return { stats: (await liveMemory(runtime, serverId, signal, STATS_TIMEOUT_MS)) ?? stats, freed: true };
 }
 
 async function freeAll(client: ComfyUiClient, signal?: AbortSignal): Promise<void> {

@@ -8,7 +8,8 @@ import { TransientServerError } from '../comfyui/errors';
 import { AttemptError, runAttempt } from './attempt';
 import type { BatchState, Running, Waiting } from './batchState';
 import { decideFailure } from './failure';
-import { liveMemory, makeRoom, workingSetsOf } from './memory';
+import { makeRoom, STATS_TIMEOUT_MS, workingSetsOf } from './memory';
+import { liveMemory } from './status';
 import { paidLoads } from './planning/residency';
 import type { SystemStats } from './store/types';
 import type { SceneOutcome } from './scene';
@@ -49,7 +50,7 @@ export async function runScene(state: BatchState, run: Running, server: ServerSp
 			return { kind: 'cancelled', workflowKey };
 		}
 		if (memory) {
-			const after = await liveMemory(runtime, server.id, run.cancel.signal);
+			const after = await liveMemory(runtime, server.id, run.cancel.signal, STATS_TIMEOUT_MS);
 			if (after) workingSetsOf(runtime).learn(workflowKey, memory, after);
 		}
 		const { executionMs } = result.watch.timings;

@@ -130,17 +130,22 @@ export function memoryOf(stats: SystemStatsReply): SystemStats {
  * so the store's filters can skip servers under memory pressure.
  */
 export async function refreshSystemStats(runtime: ClusterRuntime, servers: readonly ServerSpec[], signal?: AbortSignal): Promise<void> {
-	await Promise.all(
-		servers.map(async (server) => {
-			const timeout = AbortSignal.timeout(PROBE_TIMEOUT_MS);
-			try {
-				const stats = await runtime.clientFor(server.id).systemStats({ signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
-				await runtime.store.recordSystemStats(server.id, memoryOf(stats));
-			} catch {
-				// An unreachable server shows up in its probe and breaker, not here.
-			}
-		}),
-	);
+	await Promise.all(servers.map((server) => liveMemory(runtime, server.id, signal)));
+}
+
+/**
+ * A server's memory now, recorded for every worker; undefined when it does not say within
+ * `timeoutMs` (an unreachable server shows up in its probe and breaker, not here).
+ */
+export async function liveMemory(runtime: ClusterRuntime, serverId: string, signal?: AbortSignal, timeoutMs = PROBE_TIMEOUT_MS): Promise<SystemStats | undefined> {
+	const timeout = AbortSignal.timeout(timeoutMs);
+	try {
+		const stats = memoryOf(await runtime.clientFor(serverId).systemStats({ signal: signal ? AbortSignal.any([signal, timeout]) : timeout }));
+		await runtime.store.recordSystemStats(serverId, stats).catch(() => undefined);
+		return stats;
+	} catch {
+		return undefined;
+	}
 }
 
 export interface FreeResult {
